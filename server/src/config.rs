@@ -1,0 +1,385 @@
+//! The one settings schema shared by every editor.
+//!
+//! Settings arrive as JSON (`initializationOptions`, `didChangeConfiguration`,
+//! `workspace/configuration`), in camelCase, optionally wrapped in a `codex`
+//! section. Missing fields take their defaults; a bad value is reported with
+//! the path of the setting at fault and the previous good settings stay in
+//! force. The API key is deliberately *not* a setting: only the name of the
+//! environment variable that holds it is.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the server can be configured with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct Settings {
+    /// Model id sent to the Responses API; pinned to a model generation so
+    /// behaviour does not change under users' feet.
+    pub model: String,
+    /// Base URL of a Responses API server; `/responses` is appended.
+    pub base_url: String,
+    /// How to authenticate: OpenAI-style Bearer, Azure `api-key`, or none.
+    pub provider: Provider,
+    /// Name of the environment variable holding the API key.
+    pub api_key_env: String,
+    /// Reasoning effort per action kind.
+    pub reasoning_effort: ReasoningEfforts,
+    /// Token budget for the context sent with one request.
+    pub max_context_tokens: u32,
+    /// Upper bound on tokens the model may produce (reasoning included).
+    pub max_output_tokens: u32,
+    /// Glob patterns (gitignore-like, matched on the workspace-relative path
+    /// and on the file name) of files never sent to the model.
+    pub exclude: Vec<String>,
+    /// Whether other open documents may be sent as extra context.
+    pub include_open_documents: bool,
+    /// Documents larger than this are never sent to the model.
+    pub max_file_bytes: u64,
+    /// Explain-this-code hover behaviour.
+    pub explain: ExplainSettings,
+    /// Total time allowed for one model request, retries included.
+    pub request_timeout_ms: u64,
+    /// Longest silence tolerated between two streamed events.
+    pub stream_idle_timeout_ms: u64,
+    /// How many times a retryable failure is retried.
+    pub max_retries: u32,
+    /// How many model requests may run at the same time.
+    pub max_concurrent_requests: u32,
+}
+
+/// Authentication style of the configured endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Provider {
+    /// `Authorization: Bearer <key>` (OpenAI, OpenRouter, most compatible servers).
+    Openai,
+    /// `api-key: <key>` (Azure OpenAI, `https://{resource}.openai.azure.com/openai/v1`).
+    Azure,
+    /// No authentication header (local servers such as Ollama or llama.cpp).
+    None,
+}
+
+/// Reasoning effort levels accepted by Codex models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Effort {
+    /// Fastest; for small mechanical edits.
+    Minimal,
+    /// Small edits and explanations.
+    Low,
+    /// The daily driver.
+    Medium,
+    /// Harder fixes.
+    High,
+    /// Hardest problems, on models that support it.
+    Xhigh,
+}
+
+/// Reasoning effort for each action kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReasoningEfforts {
+    /// Rewrite with the user's instruction.
+    pub rewrite: Effort,
+    /// Simplify.
+    pub simplify: Effort,
+    /// Add documentation comments.
+    pub document: Effort,
+    /// Add error handling.
+    pub error_handling: Effort,
+    /// Generate unit tests.
+    pub tests: Effort,
+    /// Fix a diagnostic.
+    pub fix: Effort,
+    /// Explain code.
+    pub explain: Effort,
+}
+
+/// When the explain hover calls the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HoverMode {
+    /// Explain on every hover (answers are cached).
+    Auto,
+    /// Show an explanation only when one is already cached.
+    Cached,
+    /// Never explain on hover.
+    Off,
+}
+
+/// Explain-this-code settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExplainSettings {
+    /// Hover mode.
+    pub hover: HoverMode,
+    /// Target length of an explanation, in words.
+    pub max_words: u32,
+    /// Output token cap for an explanation.
+    pub max_output_tokens: u32,
+    /// Memory bound of the explanation cache, in bytes.
+    pub cache_bytes: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            model: "gpt-5.2-codex".to_owned(),
+            base_url: "https://api.openai.com/v1".to_owned(),
+            provider: Provider::Openai,
+            api_key_env: "OPENAI_API_KEY".to_owned(),
+            reasoning_effort: ReasoningEfforts::default(),
+            max_context_tokens: 24_000,
+            max_output_tokens: 16_000,
+            exclude: default_excludes(),
+            include_open_documents: false,
+            max_file_bytes: 2 * 1024 * 1024,
+            explain: ExplainSettings::default(),
+            request_timeout_ms: 180_000,
+            stream_idle_timeout_ms: 60_000,
+            max_retries: 3,
+            max_concurrent_requests: 4,
+        }
+    }
+}
+
+impl Default for ReasoningEfforts {
+    fn default() -> Self {
+        Self {
+            rewrite: Effort::Medium,
+            simplify: Effort::Low,
+            document: Effort::Low,
+            error_handling: Effort::Medium,
+            tests: Effort::Medium,
+            fix: Effort::High,
+            explain: Effort::Low,
+        }
+    }
+}
+
+impl Default for ExplainSettings {
+    fn default() -> Self {
+        Self {
+            hover: HoverMode::Auto,
+            max_words: 150,
+            max_output_tokens: 2_000,
+            cache_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// The default exclusion globs: dotenv files, keys and certificates.
+pub fn default_excludes() -> Vec<String> {
+    [
+        ".env",
+        ".env.*",
+        "*.env",
+        ".envrc",
+        "*.pem",
+        "*.key",
+        "*.crt",
+        "*.cer",
+        "*.der",
+        "id_rsa*",
+        "id_dsa*",
+        "id_ecdsa*",
+        "id_ed25519*",
+        "*.p12",
+        "*.pfx",
+        "*.jks",
+        "*.keystore",
+        ".netrc",
+        ".npmrc",
+        ".pypirc",
+        "credentials.json",
+        "**/.git/**",
+        "**/.ssh/**",
+        "**/.aws/**",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
+}
+
+/// A settings value that could not be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Codex setting `{path}` is invalid: {message}")]
+pub struct SettingsError {
+    /// Dotted path of the setting, e.g. `codex.explain.hover`.
+    pub path: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl Settings {
+    /// Parses settings from client JSON. `null` or an empty object gives the
+    /// defaults; a `codex` wrapper object is unwrapped.
+    pub fn from_json(value: &serde_json::Value) -> Result<Self, SettingsError> {
+        let value = match value {
+            serde_json::Value::Null => return Ok(Self::default()),
+            serde_json::Value::Object(map) if map.len() == 1 && map.contains_key("codex") => {
+                &map["codex"]
+            }
+            other => other,
+        };
+        if value.is_null() {
+            return Ok(Self::default());
+        }
+        let settings: Settings = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            SettingsError {
+                path: format!("codex.{path}"),
+                message: e.into_inner().to_string(),
+            }
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let bad = |path: &str, message: &str| {
+            Err(SettingsError {
+                path: format!("codex.{path}"),
+                message: message.to_owned(),
+            })
+        };
+        if self.model.trim().is_empty() {
+            return bad("model", "must not be empty");
+        }
+        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+            return bad("baseUrl", "must start with http:// or https://");
+        }
+        if self.api_key_env.is_empty()
+            || !self
+                .api_key_env
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return bad(
+                "apiKeyEnv",
+                "must be the name of an environment variable (letters, digits, _)",
+            );
+        }
+        if self.max_context_tokens < 512 {
+            return bad("maxContextTokens", "must be at least 512");
+        }
+        if self.max_output_tokens < 16 {
+            return bad("maxOutputTokens", "must be at least 16");
+        }
+        if self.explain.max_output_tokens < 16 {
+            return bad("explain.maxOutputTokens", "must be at least 16");
+        }
+        if self.explain.max_words == 0 {
+            return bad("explain.maxWords", "must be at least 1");
+        }
+        if self.request_timeout_ms < 1_000 {
+            return bad("requestTimeoutMs", "must be at least 1000");
+        }
+        if self.stream_idle_timeout_ms < 100 {
+            return bad("streamIdleTimeoutMs", "must be at least 100");
+        }
+        if self.max_retries > 10 {
+            return bad("maxRetries", "must be at most 10");
+        }
+        if self.max_concurrent_requests == 0 || self.max_concurrent_requests > 64 {
+            return bad("maxConcurrentRequests", "must be between 1 and 64");
+        }
+        for (i, pattern) in self.exclude.iter().enumerate() {
+            if let Err(e) = globset::Glob::new(pattern) {
+                return bad(
+                    &format!("exclude[{i}]"),
+                    &format!("`{pattern}` is not a valid glob: {e}"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The overall request timeout as a duration.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// The stream idle timeout as a duration.
+    pub fn stream_idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.stream_idle_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_from_null_and_empty() {
+        assert_eq!(
+            Settings::from_json(&json!(null)).unwrap(),
+            Settings::default()
+        );
+        assert_eq!(
+            Settings::from_json(&json!({})).unwrap(),
+            Settings::default()
+        );
+        assert_eq!(
+            Settings::from_json(&json!({"codex": {}})).unwrap(),
+            Settings::default()
+        );
+    }
+
+    #[test]
+    fn partial_values_keep_other_defaults() {
+        let s = Settings::from_json(&json!({"codex": {"model": "m", "explain": {"hover": "off"}}}))
+            .unwrap();
+        assert_eq!(s.model, "m");
+        assert_eq!(s.explain.hover, HoverMode::Off);
+        assert_eq!(s.explain.max_words, 150);
+        assert_eq!(s.reasoning_effort.fix, Effort::High);
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let cases = [
+            (
+                json!({"explain": {"hover": "sometimes"}}),
+                "codex.explain.hover",
+            ),
+            (
+                json!({"maxContextTokens": "many"}),
+                "codex.maxContextTokens",
+            ),
+            (json!({"maxContextTokens": 10}), "codex.maxContextTokens"),
+            (json!({"baseUrl": "ftp://x"}), "codex.baseUrl"),
+            (
+                json!({"reasoningEffort": {"fix": "extreme"}}),
+                "codex.reasoningEffort.fix",
+            ),
+            (json!({"exclude": ["a", "[z-a"]}), "codex.exclude[1]"),
+            (json!({"apiKeyEnv": "A B"}), "codex.apiKeyEnv"),
+            (json!({"modle": "typo"}), "codex.modle"),
+        ];
+        for (value, path) in cases {
+            let err = Settings::from_json(&value).unwrap_err();
+            assert!(
+                err.path.starts_with(path) || err.to_string().contains(&path["codex.".len()..]),
+                "{value} gave {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn default_settings_roundtrip_through_json() {
+        let value = serde_json::to_value(Settings::default()).unwrap();
+        assert_eq!(Settings::from_json(&value).unwrap(), Settings::default());
+        assert!(
+            value["exclude"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v == ".env.*")
+        );
+    }
+}

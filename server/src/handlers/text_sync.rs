@@ -1,0 +1,74 @@
+//! `didOpen`, `didChange`, `didClose`: keep the document store in step with
+//! the editor. These mutate the store before any await, so notifications are
+//! applied in the order they arrived.
+
+use tower_lsp_server::ls_types::{
+    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
+};
+
+use crate::document::Document;
+use crate::lsp::from_proto;
+use crate::server::Backend;
+
+/// Stores a newly opened document.
+pub fn did_open(backend: &Backend, params: DidOpenTextDocumentParams) {
+    let doc = params.text_document;
+    tracing::debug!(
+        uri = doc.uri.as_str(),
+        version = doc.version,
+        bytes = doc.text.len(),
+        "didOpen"
+    );
+    backend.session.open(
+        doc.uri,
+        Document::new(&doc.text, doc.version, doc.language_id),
+    );
+}
+
+/// Applies a batch of content changes; problems are logged, never fatal.
+pub fn did_change(backend: &Backend, params: DidChangeTextDocumentParams) {
+    let uri = params.text_document.uri;
+    let version = params.text_document.version;
+    let encoding = backend.session.encoding();
+    let applied = backend.session.with_document_mut(&uri, |doc| {
+        if version <= doc.version() {
+            tracing::warn!(
+                uri = uri.as_str(),
+                old = doc.version(),
+                new = version,
+                "document version did not increase; applying the change anyway"
+            );
+        }
+        let mut changed = Vec::with_capacity(params.content_changes.len());
+        for event in params.content_changes {
+            let change = from_proto::content_change(event);
+            let before = doc.revision();
+            if let Err(err) = doc.apply_change(&change, encoding) {
+                tracing::warn!(uri = uri.as_str(), %err, "didChange");
+            }
+            if doc.revision() != before {
+                changed.push(());
+            }
+        }
+        doc.set_version(version);
+        !changed.is_empty()
+    });
+    match applied {
+        None => tracing::warn!(
+            uri = uri.as_str(),
+            "didChange for a document that is not open; ignored"
+        ),
+        Some(true) => backend.document_changed(&uri),
+        Some(false) => {}
+    }
+}
+
+/// Frees a closed document.
+pub fn did_close(backend: &Backend, params: DidCloseTextDocumentParams) {
+    if !backend.session.close(&params.text_document.uri) {
+        tracing::warn!(
+            uri = params.text_document.uri.as_str(),
+            "didClose for a document that is not open"
+        );
+    }
+}

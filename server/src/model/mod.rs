@@ -1,0 +1,1 @@
+//! The Responses API client: the one path to the model.

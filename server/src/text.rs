@@ -1,0 +1,305 @@
+//! Position encodings and conversions between byte offsets and line/column
+//! positions on a rope.
+//!
+//! Everything else in the server works in byte offsets into a document's text;
+//! only the protocol edge speaks line/column. All conversions live here so the
+//! clamping rules are in one place:
+//!
+//! * a line past the last line clamps to the end of the document;
+//! * a column past the end of a line clamps to the end of that line's content
+//!   (before its `\n`, `\r\n` or `\r`), as the LSP spec asks;
+//! * a UTF-16 column inside a surrogate pair, or a UTF-8 column inside a
+//!   multi-byte character, snaps back to the start of that character.
+//!
+//! Lines end at `\n`, `\r\n` and `\r` only (ropey is built with `cr_lines` and
+//! without `unicode_lines`), which is exactly the LSP definition.
+
+use std::ops::Range;
+
+use ropey::{Rope, RopeSlice};
+
+/// How a column counts characters; negotiated with the client at initialize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PositionEncoding {
+    /// Columns count UTF-8 bytes (cheapest for us; preferred when offered).
+    Utf8,
+    /// Columns count UTF-16 code units (the LSP default every client supports).
+    #[default]
+    Utf16,
+    /// Columns count Unicode scalar values.
+    Utf32,
+}
+
+impl PositionEncoding {
+    /// Code units this character occupies in the encoding.
+    pub fn len_of(self, c: char) -> usize {
+        match self {
+            PositionEncoding::Utf8 => c.len_utf8(),
+            PositionEncoding::Utf16 => c.len_utf16(),
+            PositionEncoding::Utf32 => 1,
+        }
+    }
+
+    /// Code units a string occupies in the encoding.
+    pub fn len_of_str(self, s: &str) -> usize {
+        match self {
+            PositionEncoding::Utf8 => s.len(),
+            PositionEncoding::Utf16 => s.encode_utf16().count(),
+            PositionEncoding::Utf32 => s.chars().count(),
+        }
+    }
+}
+
+/// A zero-based line and a column counted in code units of some encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct LineCol {
+    /// Zero-based line number.
+    pub line: u32,
+    /// Zero-based column, in code units of the negotiated encoding.
+    pub col: u32,
+}
+
+impl LineCol {
+    /// Shorthand constructor, mostly for tests and tables.
+    pub const fn new(line: u32, col: u32) -> Self {
+        Self { line, col }
+    }
+}
+
+/// A replacement of a byte range of a text by new text.
+///
+/// The common currency between the assist core, the document store and the
+/// protocol edge: edits are computed and rebased as byte ranges and converted
+/// to line/column only when they leave the server.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TextEdit {
+    /// Byte range of the original text that is replaced.
+    pub range: Range<usize>,
+    /// The text that replaces it.
+    pub new_text: String,
+}
+
+/// A change already applied to a document, kept so later edits can be rebased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedChange {
+    /// Byte range of the text before the change that was replaced.
+    pub range: Range<usize>,
+    /// Byte length of the inserted text.
+    pub new_len: usize,
+}
+
+/// Char index just past the content of `line`, i.e. before its line break.
+fn line_content_end_char(rope: &Rope, line: usize) -> usize {
+    let start = rope.line_to_char(line);
+    let slice: RopeSlice<'_> = rope.line(line);
+    let len = slice.len_chars();
+    let mut end = len;
+    if end > 0 && slice.char(end - 1) == '\n' {
+        end -= 1;
+        if end > 0 && slice.char(end - 1) == '\r' {
+            end -= 1;
+        }
+    } else if end > 0 && slice.char(end - 1) == '\r' {
+        end -= 1;
+    }
+    start + end
+}
+
+/// Converts a line/column position to a byte offset, clamping as described in
+/// the module documentation. Never panics, whatever the input.
+pub fn offset_at(rope: &Rope, pos: LineCol, encoding: PositionEncoding) -> usize {
+    let line = pos.line as usize;
+    if line >= rope.len_lines() {
+        return rope.len_bytes();
+    }
+    let col = pos.col as usize;
+    let line_start_char = rope.line_to_char(line);
+    let content_end_char = line_content_end_char(rope, line);
+    let char_idx = match encoding {
+        PositionEncoding::Utf8 => {
+            let line_start_byte = rope.char_to_byte(line_start_char);
+            let content_end_byte = rope.char_to_byte(content_end_char);
+            let target = line_start_byte.saturating_add(col).min(content_end_byte);
+            // byte_to_char returns the char containing the byte: snaps back.
+            rope.byte_to_char(target)
+        }
+        PositionEncoding::Utf16 => {
+            let line_start_cu = rope.char_to_utf16_cu(line_start_char);
+            let content_end_cu = rope.char_to_utf16_cu(content_end_char);
+            let target = line_start_cu.saturating_add(col).min(content_end_cu);
+            // Inside a surrogate pair, ropey returns the pair's char: snaps back.
+            rope.utf16_cu_to_char(target)
+        }
+        PositionEncoding::Utf32 => line_start_char.saturating_add(col).min(content_end_char),
+    };
+    rope.char_to_byte(char_idx)
+}
+
+/// Whether a position names a place inside the document without clamping
+/// (the line exists and the column is within the line's content).
+pub fn is_in_bounds(rope: &Rope, pos: LineCol, encoding: PositionEncoding) -> bool {
+    let line = pos.line as usize;
+    if line >= rope.len_lines() {
+        return false;
+    }
+    let line_start_char = rope.line_to_char(line);
+    let content_end_char = line_content_end_char(rope, line);
+    let len = match encoding {
+        PositionEncoding::Utf8 => {
+            rope.char_to_byte(content_end_char) - rope.char_to_byte(line_start_char)
+        }
+        PositionEncoding::Utf16 => {
+            rope.char_to_utf16_cu(content_end_char) - rope.char_to_utf16_cu(line_start_char)
+        }
+        PositionEncoding::Utf32 => content_end_char - line_start_char,
+    };
+    (pos.col as usize) <= len
+}
+
+/// Converts a byte offset to a line/column position. An offset past the end
+/// clamps to the end; an offset inside a character snaps to its start.
+pub fn position_at(rope: &Rope, offset: usize, encoding: PositionEncoding) -> LineCol {
+    let offset = offset.min(rope.len_bytes());
+    let char_idx = rope.byte_to_char(offset);
+    let line = rope.char_to_line(char_idx);
+    let line_start_char = rope.line_to_char(line);
+    let col = match encoding {
+        PositionEncoding::Utf8 => rope.char_to_byte(char_idx) - rope.line_to_byte(line),
+        PositionEncoding::Utf16 => {
+            rope.char_to_utf16_cu(char_idx) - rope.char_to_utf16_cu(line_start_char)
+        }
+        PositionEncoding::Utf32 => char_idx - line_start_char,
+    };
+    LineCol {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        col: u32::try_from(col).unwrap_or(u32::MAX),
+    }
+}
+
+/// Converts a line/column range to a byte range; an inverted range is
+/// normalised so that start <= end.
+pub fn range_at(rope: &Rope, range: Range<LineCol>, encoding: PositionEncoding) -> Range<usize> {
+    let a = offset_at(rope, range.start, encoding);
+    let b = offset_at(rope, range.end, encoding);
+    a.min(b)..a.max(b)
+}
+
+/// Converts a byte range to a line/column range.
+pub fn range_to_positions(
+    rope: &Rope,
+    range: Range<usize>,
+    encoding: PositionEncoding,
+) -> Range<LineCol> {
+    position_at(rope, range.start, encoding)..position_at(rope, range.end, encoding)
+}
+
+/// Snaps a byte offset back to the nearest character boundary of `text`.
+pub fn floor_char_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PositionEncoding::{Utf8, Utf16, Utf32};
+
+    fn lc(line: u32, col: u32) -> LineCol {
+        LineCol::new(line, col)
+    }
+
+    #[test]
+    fn offsets_table() {
+        // (text, position, encoding, expected byte offset)
+        let cases: &[(&str, LineCol, PositionEncoding, usize)] = &[
+            ("abc", lc(0, 0), Utf16, 0),
+            ("abc", lc(0, 3), Utf16, 3),
+            ("abc", lc(0, 99), Utf16, 3),       // column clamps
+            ("abc\ndef", lc(1, 1), Utf16, 5),   // second line
+            ("abc\r\ndef", lc(0, 5), Utf16, 3), // clamps before CRLF
+            ("abc\r\ndef", lc(1, 0), Utf16, 5), // CRLF is one break
+            ("abc\rdef", lc(1, 2), Utf16, 6),   // lone CR is a break
+            ("abc", lc(7, 0), Utf16, 3),        // line past end
+            ("abc\n", lc(1, 0), Utf16, 4),      // empty last line
+            ("abc\n", lc(1, 4), Utf16, 4),      // clamps on empty last line
+            ("é", lc(0, 1), Utf16, 2),          // é is 1 UTF-16 unit, 2 bytes
+            ("é", lc(0, 1), Utf8, 0),           // inside é snaps back
+            ("é", lc(0, 2), Utf8, 2),
+            ("😀x", lc(0, 1), Utf16, 0), // inside surrogate pair
+            ("😀x", lc(0, 2), Utf16, 4),
+            ("😀x", lc(0, 3), Utf16, 5),
+            ("😀x", lc(0, 1), Utf32, 4),
+            ("😀x", lc(0, 2), Utf32, 5),
+            ("日本\n語", lc(1, 1), Utf16, 10),
+            ("日本\n語", lc(0, 1), Utf32, 3),
+            ("a\u{2028}b", lc(0, 2), Utf16, 4), // U+2028 is not a line break in LSP
+            ("", lc(0, 0), Utf8, 0),
+            ("", lc(3, 3), Utf32, 0),
+        ];
+        for (text, pos, enc, want) in cases {
+            let rope = Rope::from_str(text);
+            assert_eq!(
+                offset_at(&rope, *pos, *enc),
+                *want,
+                "{text:?} {pos:?} {enc:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn positions_table() {
+        let cases: &[(&str, usize, PositionEncoding, LineCol)] = &[
+            ("abc\ndef", 5, Utf16, lc(1, 1)),
+            ("abc\r\ndef", 5, Utf16, lc(1, 0)),
+            ("😀x", 4, Utf16, lc(0, 2)),
+            ("😀x", 4, Utf8, lc(0, 4)),
+            ("😀x", 4, Utf32, lc(0, 1)),
+            ("😀x", 2, Utf16, lc(0, 0)),  // inside a char snaps back
+            ("abc", 99, Utf16, lc(0, 3)), // past the end clamps
+            ("abc\n", 4, Utf16, lc(1, 0)),
+        ];
+        for (text, off, enc, want) in cases {
+            let rope = Rope::from_str(text);
+            assert_eq!(
+                position_at(&rope, *off, *enc),
+                *want,
+                "{text:?} {off} {enc:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bounds() {
+        let rope = Rope::from_str("ab\r\n😀");
+        assert!(is_in_bounds(&rope, lc(0, 2), Utf16));
+        assert!(!is_in_bounds(&rope, lc(0, 3), Utf16));
+        assert!(is_in_bounds(&rope, lc(1, 2), Utf16));
+        assert!(!is_in_bounds(&rope, lc(1, 2), Utf32));
+        assert!(!is_in_bounds(&rope, lc(2, 0), Utf16));
+    }
+
+    #[test]
+    fn inverted_range_is_normalised() {
+        let rope = Rope::from_str("hello\nworld");
+        assert_eq!(range_at(&rope, lc(1, 2)..lc(0, 1), Utf16), 1..8);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn roundtrip_on_char_boundaries(text in "(a|é|日|😀|\r\n|\n|\r| ){0,40}", enc_i in 0u8..3) {
+            let enc = [Utf8, Utf16, Utf32][enc_i as usize];
+            let rope = Rope::from_str(&text);
+            for (offset, _) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+                // The middle of a CRLF is not addressable by a position.
+                if offset > 0 && text.as_bytes()[offset - 1] == b'\r' && text.as_bytes().get(offset) == Some(&b'\n') {
+                    continue;
+                }
+                let pos = position_at(&rope, offset, enc);
+                proptest::prop_assert_eq!(offset_at(&rope, pos, enc), offset);
+            }
+        }
+    }
+}
