@@ -376,19 +376,31 @@ pub fn file_uri(path: &Path) -> String {
     format!("file://{}", path.display())
 }
 
-/// Writes framed messages; a string starting with NUL+"RAW" is sent as a
-/// raw body (for malformed-input tests).
-async fn write_messages(mut stdin: ChildStdin, mut rx: mpsc::UnboundedReceiver<Value>) {
-    while let Some(v) = rx.recv().await {
-        let body = match &v {
-            Value::String(s) if s.starts_with("\u{0}RAW") => s["\u{0}RAW".len()..].to_owned(),
-            other => other.to_string(),
-        };
-        let frame = format!("Content-Length: {}\r\n\r\n{}", body.len(), body);
-        if stdin.write_all(frame.as_bytes()).await.is_err() {
-            break;
+/// Writes framed messages, flushing only when no more are queued (as an
+/// editor writing a burst of changes would); a string starting with
+/// NUL+"RAW" is sent as a raw body (for malformed-input tests).
+async fn write_messages(stdin: ChildStdin, mut rx: mpsc::UnboundedReceiver<Value>) {
+    let mut stdin = tokio::io::BufWriter::with_capacity(1 << 16, stdin);
+    while let Some(mut v) = rx.recv().await {
+        loop {
+            let body = match &v {
+                Value::String(s) if s.starts_with("\u{0}RAW") => s["\u{0}RAW".len()..].to_owned(),
+                other => other.to_string(),
+            };
+            let header = format!("Content-Length: {}\r\n\r\n", body.len());
+            if stdin.write_all(header.as_bytes()).await.is_err()
+                || stdin.write_all(body.as_bytes()).await.is_err()
+            {
+                return;
+            }
+            match rx.try_recv() {
+                Ok(next) => v = next,
+                Err(_) => break,
+            }
         }
-        let _ = stdin.flush().await;
+        if stdin.flush().await.is_err() {
+            return;
+        }
     }
 }
 
