@@ -416,7 +416,7 @@ async fn overall_timeout_bounds_the_whole_call() {
     let cases = [
         (
             "slow stream, every event within the idle timeout",
-            Rule::reply(&"slow ".repeat(100)).chunks(1, 100),
+            Rule::reply("slow ".repeat(100)).chunks(1, 100),
         ),
         ("headers never come", Rule::reply("late").delay_ms(10_000)),
         ("retries that never succeed", Rule::fault(Fault::Http500)),
@@ -621,7 +621,7 @@ async fn dropping_the_call_closes_the_connection() {
     let cases = [
         (
             "mid-stream",
-            Rule::reply(&"x".repeat(2000)).chunks(10, 20),
+            Rule::reply("x".repeat(2000)).chunks(10, 20),
             true,
         ),
         (
@@ -675,7 +675,7 @@ async fn dropping_the_call_closes_the_connection() {
 #[tokio::test]
 async fn cancellation_token_aborts_the_call() {
     let server = FakeResponses::start(Script::new(vec![
-        Rule::reply(&"y".repeat(1000)).chunks(5, 20),
+        Rule::reply("y".repeat(1000)).chunks(5, 20),
     ]))
     .await;
     let client = ModelClient::new().unwrap();

@@ -345,11 +345,11 @@ fn classify_status(status: u16, headers: &HeaderMap, body: &str) -> ModelError {
             .unwrap_or("no message")
             .to_owned();
     }
-    match code.as_deref() {
-        Some("context_length_exceeded" | "insufficient_quota") => {
-            return classify_api_error(code, message);
-        }
-        _ => {}
+    if matches!(
+        code.as_deref(),
+        Some("context_length_exceeded" | "insufficient_quota")
+    ) {
+        return classify_api_error(code, message);
     }
     match status {
         400 => ModelError::BadRequest { code, message },

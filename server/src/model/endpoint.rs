@@ -218,7 +218,8 @@ mod tests {
     fn providers_table() {
         let key = || Some(ApiKey::new("k1"));
         // (provider, key given, expected header name, expected header value, or missing-key error)
-        let cases: Vec<(Provider, Option<ApiKey>, Result<Option<(&str, &str)>, ()>)> = vec![
+        type Expected = Result<Option<(&'static str, &'static str)>, ()>;
+        let cases: Vec<(Provider, Option<ApiKey>, Expected)> = vec![
             (
                 Provider::Openai,
                 key(),

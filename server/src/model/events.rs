@@ -548,7 +548,7 @@ mod tests {
             ),
         ];
         for (event, want) in cases {
-            let (_, got) = run(&[event.clone()]);
+            let (_, got) = run(std::slice::from_ref(&event));
             assert_eq!(got.unwrap_err(), want, "{event}");
         }
     }

@@ -123,7 +123,8 @@ mod tests {
 
     #[test]
     fn header_hints() {
-        let cases: &[(&[(&str, &str)], Option<Duration>)] = &[
+        type Headers = &'static [(&'static str, &'static str)];
+        let cases: &[(Headers, Option<Duration>)] = &[
             (&[("retry-after", "2")], Some(Duration::from_secs(2))),
             (&[("retry-after", "0.5")], Some(Duration::from_millis(500))),
             (
