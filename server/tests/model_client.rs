@@ -706,3 +706,120 @@ async fn cancellation_token_aborts_the_call() {
             .is_some()
     );
 }
+
+/// Serves one canned HTTP response per connection on 127.0.0.1, for wire
+/// quirks of compatible servers that the fake does not produce.
+async fn canned_server(content_type: &'static str, body: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                // Read the whole request so closing does not reset the connection.
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let n = socket.read(&mut chunk).await.unwrap();
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf);
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len: usize = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                    if n == 0 {
+                        break;
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\nconnection: close\r\n\r\n"
+                );
+                socket.write_all(head.as_bytes()).await.unwrap();
+                socket.write_all(body.as_bytes()).await.unwrap();
+                socket.shutdown().await.unwrap();
+            });
+        }
+    });
+    format!("http://{addr}/v1")
+}
+
+#[tokio::test]
+async fn compatible_server_quirks_are_tolerated() {
+    let completed = r#"{"type":"response.completed","response":{"id":"resp_q","output":[{"type":"message","content":[{"type":"output_text","text":"ok!"}]}]}}"#;
+    let delta = r#"{"type":"response.output_text.delta","delta":"ok!"}"#;
+    // (name, content type, raw body, expected)
+    let cases: Vec<(&str, &str, String, Result<&str, ModelError>)> = vec![
+        (
+            "data-only frames, no sequence numbers, trailing [DONE]",
+            "text/event-stream",
+            format!("data: {delta}\n\ndata: {completed}\n\ndata: [DONE]\n\n"),
+            Ok("ok!"),
+        ),
+        (
+            "CRLF line endings, comments, event names that differ from type",
+            "text/event-stream",
+            format!(": keep-alive\r\n\r\nevent: message\r\ndata: {delta}\r\n\r\n: ping\r\n\r\nevent: whatever\r\ndata: {completed}\r\n\r\n"),
+            Ok("ok!"),
+        ),
+        (
+            "unknown events and fields ignored",
+            "text/event-stream",
+            format!("event: response.reasoning_summary_text.delta\ndata: {{\"type\":\"response.reasoning_summary_text.delta\",\"delta\":\"thinking\",\"new\":{{\"x\":1}}}}\n\ndata: {{\"type\":\"response.future_event\"}}\n\ndata: {delta}\n\ndata: {completed}\n\n"),
+            Ok("ok!"),
+        ),
+        (
+            "[DONE] without response.completed",
+            "text/event-stream",
+            format!("data: {delta}\n\ndata: [DONE]\n\n"),
+            Err(ModelError::StreamEnded),
+        ),
+        (
+            "clean EOF without response.completed",
+            "text/event-stream",
+            format!("data: {delta}\n\n"),
+            Err(ModelError::StreamEnded),
+        ),
+        (
+            "flat error event",
+            "text/event-stream",
+            "event: error\ndata: {\"type\":\"error\",\"code\":\"invalid_prompt\",\"message\":\"flat message\",\"param\":null}\n\n".to_owned(),
+            Err(ModelError::Failed { code: Some("invalid_prompt".into()), message: "flat message".into() }),
+        ),
+        (
+            "server ignores stream:true and answers JSON",
+            "application/json",
+            r#"{"id":"resp_j","object":"response","status":"completed","output":[{"type":"message","content":[{"type":"output_text","text":"ok!"}]}],"usage":null}"#.to_owned(),
+            Ok("ok!"),
+        ),
+    ];
+    for (name, content_type, body, want) in cases {
+        let base_url = canned_server(content_type, body).await;
+        let endpoint = Endpoint {
+            base_url,
+            auth: Auth::None,
+        };
+        let policy = CallPolicy {
+            max_retries: 0,
+            ..policy()
+        };
+        let result = ModelClient::new()
+            .unwrap()
+            .respond(&endpoint, &request("hi"), &policy, &mut |_| {})
+            .await;
+        match (result, want) {
+            (Ok(reply), Ok(text)) => assert_eq!(reply.text, text, "{name}"),
+            (Err(got), Err(want)) => assert_eq!(got, want, "{name}"),
+            (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
+        }
+    }
+}

@@ -241,7 +241,7 @@ impl ModelClient {
         tracing::debug!(url = %url, body_bytes = body.len(), "sending model request");
         tracing::trace!(body = %String::from_utf8_lossy(body), "model request body");
         let response = builder.send().await.map_err(|e| ModelError::Transport {
-            message: error_chain(&e),
+            message: format!("{} ({})", error_chain(&e.without_url()), display_url(url)),
         })?;
         let status = response.status();
         let headers = response.headers().clone();
@@ -400,6 +400,15 @@ fn error_chain(error: &reqwest::Error) -> String {
     parts.join(": ")
 }
 
+/// The URL without credentials, query or fragment, for error messages.
+fn display_url(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or("");
+    match url.port() {
+        Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
+        None => format!("{}://{host}{}", url.scheme(), url.path()),
+    }
+}
+
 /// Removes the key from any server-provided text (some servers echo it).
 fn scrub(error: ModelError, key: Option<&ApiKey>) -> ModelError {
     match key.map(ApiKey::expose) {
@@ -530,6 +539,28 @@ mod tests {
                 retry_after: Some(Duration::from_secs(3)),
             }
         );
+    }
+
+    #[test]
+    fn respond_future_is_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let client = ModelClient::new().unwrap();
+        let endpoint = Endpoint {
+            base_url: "http://127.0.0.1:9/v1".into(),
+            auth: crate::model::Auth::None,
+        };
+        let request = ResponsesRequest::new("m", vec![]);
+        let policy = CallPolicy::default();
+        let mut on_progress = |_: Progress<'_>| {};
+        let fut = client.respond(&endpoint, &request, &policy, &mut on_progress);
+        assert_send(&fut);
+    }
+
+    #[test]
+    fn urls_in_messages_lose_credentials() {
+        let url =
+            reqwest::Url::parse("https://user:pw@example.com:8443/v1/responses?key=k#f").unwrap();
+        assert_eq!(display_url(&url), "https://example.com:8443/v1/responses");
     }
 
     #[test]
