@@ -167,7 +167,7 @@ async fn every_fault_mode_against_the_real_client() {
             vec![
                 Rule::reply("abcdefghijklmnopqrstuvwxyz")
                     .chunks(4, 0)
-                    .fault_set(Fault::MalformedJson),
+                    .with_fault(Fault::MalformedJson),
             ],
             |r| matches!(r, Err(ModelError::MalformedEvent { .. })),
             1,
@@ -178,7 +178,7 @@ async fn every_fault_mode_against_the_real_client() {
             vec![
                 Rule::reply(&long)
                     .chunks(8, 0)
-                    .fault_set(Fault::CutMidStream),
+                    .with_fault(Fault::CutMidStream),
             ],
             |r| matches!(r, Err(ModelError::StreamEnded)),
             1,
@@ -241,7 +241,7 @@ async fn every_fault_mode_against_the_real_client() {
         ),
         (
             "incomplete carries the reason",
-            vec![Rule::reply(&long).fault_set(Fault::Incomplete)],
+            vec![Rule::reply(&long).with_fault(Fault::Incomplete)],
             |r| matches!(r, Err(ModelError::Incomplete { reason }) if reason == "max_output_tokens"),
             1,
             true,
@@ -299,18 +299,6 @@ async fn every_fault_mode_against_the_real_client() {
             let msg = e.user_message();
             assert!(!msg.contains(KEY) && !msg.is_empty(), "{name}: {msg}");
         }
-    }
-}
-
-/// Small extension so fault rules can keep a reply.
-trait FaultSet {
-    fn fault_set(self, fault: Fault) -> Self;
-}
-
-impl FaultSet for Rule {
-    fn fault_set(mut self, fault: Fault) -> Self {
-        self.fault = Some(fault);
-        self
     }
 }
 

@@ -130,6 +130,13 @@ impl Rule {
         }
     }
 
+    /// Adds a failure mode to a rule that keeps its reply (for `incomplete`,
+    /// `cutMidStream`, `malformedJson`).
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.fault = Some(fault);
+        self
+    }
+
     /// Only for requests whose body contains `needle`.
     pub fn matching(mut self, needle: impl Into<String>) -> Self {
         self.matches = Some(needle.into());

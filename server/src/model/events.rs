@@ -340,7 +340,7 @@ impl Accumulator {
         })
     }
 
-    /// Whether any answer text has been seen.
+    /// The answer text streamed so far.
     #[cfg(test)]
     fn streamed(&self) -> &str {
         &self.deltas
