@@ -16,6 +16,9 @@ use crate::text::TextEdit;
 /// Changed chunks larger than this stay line-level edits (word diffs of huge
 /// rewrites cost more than they save).
 const REFINE_MAX_BYTES: usize = 64 * 1024;
+/// Word-level edits of one changed group separated by at most this many
+/// unchanged bytes are merged.
+const MERGE_GAP_BYTES: usize = 4;
 /// Time allowed to each diff before `similar` settles for a coarser answer.
 const DIFF_DEADLINE: Duration = Duration::from_millis(200);
 
@@ -166,10 +169,23 @@ pub fn minimal_edits(old: &str, new: &str) -> Vec<TextEdit> {
             &nw,
             Some(Instant::now() + DIFF_DEADLINE),
         );
+        let mut refined: Vec<TextEdit> = Vec::new();
         for (wo, wn) in changed_groups(&wops) {
             let r = old_range.start + owo[wo.start]..old_range.start + owo[wo.end];
             let t = &new_chunk[nwo[wn.start]..nwo[wn.end]];
-            push_edit(&mut edits, trim_edit(old, r, t));
+            let e = trim_edit(old, r, t);
+            match refined.last_mut() {
+                // A rewritten line is one readable edit, not confetti.
+                Some(last) if e.range.start - last.range.end <= MERGE_GAP_BYTES => {
+                    last.new_text.push_str(&old[last.range.end..e.range.start]);
+                    last.new_text.push_str(&e.new_text);
+                    last.range.end = e.range.end;
+                }
+                _ => refined.push(e),
+            }
+        }
+        for e in refined {
+            push_edit(&mut edits, e);
         }
     }
     edits

@@ -9,8 +9,9 @@
 //!    optionally other open documents, then the file with its path and
 //!    language, the header/imports and the target region between explicit
 //!    markers;
-//! 3. last, the task: what to do, the user's instruction, the diagnostics,
-//!    and the target region repeated.
+//! 3. last, the task: the target region repeated and its diagnostics (the
+//!    same for every action on that spot, so the shared prefix runs into the
+//!    task), then what to do and the user's instruction.
 //!
 //! The budget is `maxContextTokens` counted with o200k. The mandatory parts
 //! are the instructions, the task and the region; then AGENTS.md; then the
@@ -525,17 +526,25 @@ pub fn build_prompt(req: &ContextRequest<'_>) -> Result<Prompt, AssistError> {
         input.push_str(&agents);
     }
     input.push_str(&documents);
+    // A final line break does not start another line for the reader.
+    let shown_lines = if len > 0 && text.byte(len - 1) == b'\n' {
+        total_lines - 1
+    } else {
+        total_lines
+    };
     let _ = writeln!(
         input,
         "<file path=\"{}\" language=\"{}\" lines=\"{}\">",
         escape_attr(&rel_path),
         escape_attr(lang),
-        total_lines
+        shown_lines
     );
-    if header_n > 0 && first > header_n {
+    if header_n > 0 && first >= header_n {
         let header = text.byte_slice(0..text.line_to_byte(header_n)).to_string();
         input.push_str(&redact(&header));
-        let _ = writeln!(input, "[… lines {}–{} omitted …]", header_n + 1, first);
+        if first > header_n {
+            let _ = writeln!(input, "[… lines {}–{} omitted …]", header_n + 1, first);
+        }
     } else if first > 0 {
         let _ = writeln!(input, "[… lines 1–{first} omitted …]");
     }
@@ -564,7 +573,7 @@ pub fn build_prompt(req: &ContextRequest<'_>) -> Result<Prompt, AssistError> {
         input.push('\n');
     }
     if last + 1 < total_lines {
-        let _ = writeln!(input, "[… lines {}–{} omitted …]", last + 2, total_lines);
+        let _ = writeln!(input, "[… lines {}–{} omitted …]", last + 2, shown_lines);
     }
     input.push_str("</file>\n\n");
     input.push_str(&task);
@@ -613,13 +622,30 @@ fn render_task(
     last: usize,
     region_text: &str,
 ) -> String {
+    // Same for every action on this spot first (target, diagnostics), so the
+    // cacheable prefix runs into the task; the action's wording comes last.
     let mut t = String::new();
-    let _ = writeln!(t, "<task action=\"{}\">", req.action.id());
-    t.push_str(&action_text(req.action, req.settings));
-    t.push('\n');
-    if let Some(instruction) = req.instruction.map(str::trim).filter(|s| !s.is_empty()) {
-        let _ = writeln!(t, "\nInstruction from the user:\n{}", redact(instruction));
+    t.push_str("<task>\n");
+    let what = match &req.region.kind {
+        RegionKind::Selection => "the user's selection".to_owned(),
+        other => other.describe(),
+    };
+    let _ = writeln!(
+        t,
+        "Target: {what}, lines {}–{} of `{rel_path}` (between the markers in the file above):",
+        first + 1,
+        last + 1
+    );
+    let fence = if region_text.contains("```") {
+        "~~~~"
+    } else {
+        "```"
+    };
+    let _ = write!(t, "{fence}{}\n{}", req.language_id, redact(region_text));
+    if !region_text.ends_with('\n') {
+        t.push('\n');
     }
+    let _ = writeln!(t, "{fence}");
     let diagnostics: Vec<&DiagnosticInfo> = req
         .diagnostics
         .iter()
@@ -636,26 +662,12 @@ fn render_task(
         }
         t.push_str(&redact(&list));
     }
-    let what = match &req.region.kind {
-        RegionKind::Selection => "the user's selection".to_owned(),
-        other => other.describe(),
-    };
-    let _ = writeln!(
-        t,
-        "\nTarget: {what}, lines {}–{} of `{rel_path}` (between the markers in the file above):",
-        first + 1,
-        last + 1
-    );
-    let fence = if region_text.contains("```") {
-        "~~~~"
-    } else {
-        "```"
-    };
-    let _ = write!(t, "{fence}{}\n{}", req.language_id, redact(region_text));
-    if !region_text.ends_with('\n') {
-        t.push('\n');
+    let _ = writeln!(t, "\nAction: {}", req.action.id());
+    t.push_str(&action_text(req.action, req.settings));
+    t.push('\n');
+    if let Some(instruction) = req.instruction.map(str::trim).filter(|s| !s.is_empty()) {
+        let _ = writeln!(t, "\nInstruction from the user:\n{}", redact(instruction));
     }
-    let _ = writeln!(t, "{fence}");
     if req.action.produces_edits() {
         t.push_str("\nAnswer with one apply_patch block only (*** Begin Patch … *** End Patch).\n");
     } else {
