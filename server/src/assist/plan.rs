@@ -176,6 +176,12 @@ pub fn plan_edits(
     let mut updates: HashMap<PathBuf, (String, String)> = HashMap::new();
     let mut creates: HashMap<PathBuf, String> = HashMap::new();
     for op in patch.ops.iter() {
+        if let (FileOp::Add { path: raw, .. }, None) = (op, workspace_root) {
+            return Err(refused(
+                raw,
+                "files can only be created inside a workspace folder",
+            ));
+        }
         let path = resolve(op.path(), workspace_root, primary_path, &primary_rel)?;
         let is_primary = normalise(&path) == primary_norm;
         match op {
@@ -206,12 +212,6 @@ pub fn plan_edits(
                 content,
                 line,
             } => {
-                if workspace_root.is_none() {
-                    return Err(refused(
-                        raw,
-                        "files can only be created inside a workspace folder",
-                    ));
-                }
                 if creates.contains_key(&path) || updates.contains_key(&path) {
                     return Err(AssistError::ConflictingOperations { path: raw.clone() });
                 }

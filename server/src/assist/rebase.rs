@@ -33,6 +33,10 @@ pub fn rebase(
     for change in changes_since {
         let (cs, ce) = (change.range.start, change.range.end.max(change.range.start));
         let removed = ce - cs;
+        if removed == 0 && change.new_len == 0 {
+            // A no-op change cannot disturb anything.
+            continue;
+        }
         for edit in &mut out {
             let (es, ee) = (edit.range.start, edit.range.end);
             if ce < es {
@@ -89,7 +93,8 @@ mod tests {
         assert!(rebase(&edits, &[change(11..11, 1)]).is_err());
         assert!(rebase(&edits, &[change(20..20, 1)]).is_err());
         assert!(rebase(&edits, &[change(5..10, 1)]).is_err());
-        // Nothing changed.
+        // Nothing changed, or a no-op change at an edit's boundary.
         assert_eq!(rebase(&edits, &[]), Ok(edits.to_vec()));
+        assert_eq!(rebase(&edits, &[change(12..12, 0)]), Ok(edits.to_vec()));
     }
 }
