@@ -108,6 +108,8 @@ pub enum ApplyEditAnswer {
 struct Recorded {
     notifications: Vec<Value>,
     server_requests: Vec<Value>,
+    /// Responses that match no pending request (e.g. `id: null` errors).
+    orphan_responses: Vec<Value>,
 }
 
 /// A running server with an attached fake editor.
@@ -238,8 +240,12 @@ impl LspClient {
                     (Some(_), false) => recorded.lock().unwrap().notifications.push(message),
                     (None, _) => {
                         let id = message["id"].as_i64().unwrap_or(-1);
-                        if let Some(tx) = pending.lock().unwrap().remove(&id) {
-                            let _ = tx.send(message);
+                        let waiting = pending.lock().unwrap().remove(&id);
+                        match waiting {
+                            Some(tx) => {
+                                let _ = tx.send(message);
+                            }
+                            None => recorded.lock().unwrap().orphan_responses.push(message),
                         }
                     }
                 }
@@ -288,6 +294,22 @@ impl LspClient {
     /// Sends raw bytes as one frame body (for malformed-input tests).
     pub fn send_raw_body(&self, body: &str) {
         let _ = self.out.send(Value::String(format!("\u{0}RAW{body}")));
+    }
+
+    /// Sends `body` verbatim as one frame and waits for the response with
+    /// id `id` (the body is expected to carry that id); for invalid-request
+    /// tests that still name a request id.
+    pub fn send_raw_request(&mut self, id: i64, body: &str) -> oneshot::Receiver<Value> {
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().unwrap().insert(id, tx);
+        self.send_raw_body(body);
+        rx
+    }
+
+    /// Responses that matched no pending request, e.g. the `id: null`
+    /// parse errors a server sends for malformed messages.
+    pub fn orphan_responses(&self) -> Vec<Value> {
+        self.recorded.lock().unwrap().orphan_responses.clone()
     }
 
     /// `initialize` + `initialized` with the given capabilities and options;
@@ -403,6 +425,16 @@ impl LspClient {
     /// The server's process id.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
+    }
+
+    /// The server's resident set size in KiB (`VmRSS` of
+    /// `/proc/<pid>/status`; `None` off Linux or once it has exited).
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
     /// Like [`LspClient::shutdown`], and also returns everything the server

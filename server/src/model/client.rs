@@ -14,8 +14,8 @@ use tracing::Instrument;
 use super::ModelError;
 use super::endpoint::{ApiKey, CallPolicy, Endpoint};
 use super::events::{
-    Accumulator, ModelReply, Step, classify_api_error, finish_response_body, parse_error_body,
-    parse_response_body,
+    Accumulator, ModelReply, Step, classify_api_error, finish_response_body, handle_sse_data,
+    parse_error_body, parse_response_body,
 };
 use super::request::ResponsesRequest;
 use super::retry::{
@@ -304,22 +304,16 @@ impl ModelClient {
                     .into());
                 }
             };
-            let data = event.data.trim();
-            if data.is_empty() {
-                continue;
-            }
-            if data == "[DONE]" {
-                return Err(ModelError::StreamEnded.into());
-            }
-            match acc.handle(data) {
-                Ok(Step::Continue) => {
+            match handle_sse_data(&mut acc, &event.data) {
+                Ok(None) => {}
+                Ok(Some(Step::Continue)) => {
                     tracing::trace!(event = %event.event, "model stream event");
                 }
-                Ok(Step::Delta(delta)) => {
+                Ok(Some(Step::Delta(delta))) => {
                     *delivered = true;
                     on_progress(Progress::Delta(&delta));
                 }
-                Ok(Step::Done(reply)) => {
+                Ok(Some(Step::Done(reply))) => {
                     tokio::spawn(async move {
                         let drain = async { while events.next().await.is_some() {} };
                         let _ = tokio::time::timeout(DRAIN_AFTER_COMPLETED, drain).await;

@@ -347,6 +347,61 @@ impl Accumulator {
     }
 }
 
+/// Handles the `data` of one server-sent event: blank data is skipped
+/// (`Ok(None)`), `[DONE]` before `response.completed` means the stream ended
+/// early, anything else goes to the accumulator.
+pub(crate) fn handle_sse_data(
+    acc: &mut Accumulator,
+    data: &str,
+) -> Result<Option<Step>, ModelError> {
+    let data = data.trim();
+    if data.is_empty() {
+        return Ok(None);
+    }
+    if data == "[DONE]" {
+        return Err(ModelError::StreamEnded);
+    }
+    acc.handle(data).map(Some)
+}
+
+/// Reads a whole streamed body, split into chunks as it would come off the
+/// wire, exactly as a streamed call does (the same SSE parser, the same event
+/// handling), without a network: the reply, or the error the call would end
+/// with. Pure; for the fuzz targets and tests.
+pub fn read_sse_chunks<I, B>(chunks: I) -> Result<ModelReply, ModelError>
+where
+    I: IntoIterator<Item = B>,
+    B: AsRef<[u8]>,
+{
+    use eventsource_stream::{EventStreamError, Eventsource};
+    use futures_util::{FutureExt, StreamExt};
+
+    let body = futures_util::stream::iter(
+        chunks
+            .into_iter()
+            .map(|c| Ok::<Vec<u8>, std::convert::Infallible>(c.as_ref().to_vec())),
+    );
+    let mut events = body.eventsource();
+    let mut acc = Accumulator::default();
+    loop {
+        // Every chunk is ready, so one poll always answers.
+        let event = match events.next().now_or_never().flatten() {
+            None => return Err(ModelError::StreamEnded),
+            Some(Ok(event)) => event,
+            Some(Err(EventStreamError::Transport(never))) => match never {},
+            Some(Err(e)) => {
+                return Err(ModelError::MalformedEvent {
+                    message: format!("unreadable server-sent event ({e})"),
+                });
+            }
+        };
+        match handle_sse_data(&mut acc, &event.data)? {
+            Some(Step::Done(reply)) => return Ok(reply),
+            Some(Step::Continue | Step::Delta(_)) | None => {}
+        }
+    }
+}
+
 /// Parses a non-streaming response body.
 pub(crate) fn parse_response_body(body: &str) -> Result<WireResponse, ModelError> {
     serde_json::from_str(body).map_err(|e| ModelError::MalformedEvent {

@@ -19,7 +19,7 @@ mod retry;
 pub use client::{ModelClient, Progress};
 pub use endpoint::{ApiKey, Auth, CallPolicy, Endpoint};
 pub use error::ModelError;
-pub use events::{ModelReply, Usage};
+pub use events::{ModelReply, Usage, read_sse_chunks};
 pub use request::{
     ContentPart, InputItem, Reasoning, ResponsesRequest, Role, TextConfig, TextFormat,
     effort_wire_str,
