@@ -114,5 +114,8 @@ fn main() -> ExitCode {
         tokio::io::stdout(),
         codex_lsp::ServerOptions::default(),
     ));
+    // The stdin reader may still wait in a blocking read (clients need not
+    // close stdin after `exit`): do not wait for it.
+    runtime.shutdown_background();
     ExitCode::SUCCESS
 }

@@ -19,6 +19,7 @@ use crate::explain_cache::ExplainCache;
 use crate::handlers;
 use crate::handlers::progress::Jobs;
 use crate::lsp::ai_tag::AiTagService;
+use crate::lsp::transport::{self, AnswerEveryRequest};
 use crate::model::{ModelClient, ModelError};
 use crate::session::Session;
 
@@ -260,16 +261,18 @@ fn build_service_with_tags(
     .finish()
 }
 
-/// Serves LSP over the given byte streams until the client exits.
+/// Serves LSP over the given byte streams until the client exits. Input is
+/// re-framed by [`transport::sanitize_input`] so malformed messages cannot
+/// stop the server, and every request gets an answer.
 pub async fn run<I, O>(stdin: I, stdout: O, options: ServerOptions)
 where
-    I: AsyncRead + Unpin,
+    I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite,
 {
     let ai_tags = Arc::new(AtomicBool::new(false));
     let (service, socket) = build_service_with_tags(options, Arc::clone(&ai_tags));
-    let service = AiTagService::new(service, ai_tags);
-    Server::new(stdin, stdout, socket)
+    let service = AnswerEveryRequest::new(AiTagService::new(service, ai_tags));
+    Server::new(transport::sanitize_input(stdin), stdout, socket)
         .concurrency_level(CONCURRENCY_LEVEL)
         .serve(service)
         .await;

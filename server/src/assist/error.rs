@@ -108,6 +108,14 @@ pub enum AssistError {
         /// Path as written in the patch.
         path: String,
     },
+    /// A patch updates a file that looks binary (it contains NUL bytes).
+    #[error(
+        "the patch updates `{path}`, which looks like a binary file (it contains NUL bytes); it is not changed"
+    )]
+    EditsBinary {
+        /// Path as written in the patch.
+        path: String,
+    },
     /// A patch adds a file that already exists.
     #[error("the patch adds `{path}`, which already exists")]
     AlreadyExists {

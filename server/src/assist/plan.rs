@@ -5,7 +5,8 @@
 //! Safety rules: paths are workspace-relative; `..` components, absolute
 //! paths outside the root and symlinks whose target lies outside the root are
 //! refused. Without a workspace root only the primary file may be updated and
-//! nothing may be created. Files are never deleted or moved (the parser
+//! nothing may be created. Files that look binary (NUL bytes) are never
+//! updated. Files are never deleted or moved (the parser
 //! refuses those operations).
 
 use std::collections::HashMap;
@@ -15,7 +16,7 @@ use crate::assist::apply::apply_hunks;
 use crate::assist::diff::minimal_edits;
 use crate::assist::error::{AssistError, refused};
 use crate::assist::patch::{FileOp, Patch};
-use crate::assist::privacy::REDACTION_PREFIX;
+use crate::assist::privacy::{REDACTION_PREFIX, looks_binary};
 use crate::assist::prompt::relative_path;
 use crate::text::TextEdit;
 
@@ -198,6 +199,9 @@ pub fn plan_edits(
                         .read(&path)
                         .ok_or_else(|| AssistError::FileNotFound { path: raw.clone() })?,
                 };
+                if looks_binary(&current) {
+                    return Err(AssistError::EditsBinary { path: raw.clone() });
+                }
                 let patched = apply_hunks(&current, hunks, raw)?;
                 match updates.get_mut(&path) {
                     Some(entry) => entry.1 = patched,

@@ -1,0 +1,758 @@
+//! Hostile LSP input over real stdio: malformed JSON, invalid JSON-RPC,
+//! wrong parameter types, unknown methods, out-of-range and inverted ranges,
+//! changes before open, versions going backwards, a 50 MB file, binary and
+//! non-UTF-8 files on disk that a patch names, 100 concurrent resolves and
+//! `$/cancelRequest` storms. The server must stay up, answer every request
+//! with a result or an error, never apply a stale edit, and give its memory
+//! back when documents close.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use codex_lsp_tests::lsp_client::{LspClient, file_uri};
+use codex_lsp_tests::{FakeResponses, Rule, Script};
+use serde_json::{Value, json};
+
+const SOURCE: &str = "fn add(a: i32, b: i32) -> i32 {\n    a+b\n}\n";
+const PATCH: &str = "*** Begin Patch\n*** Update File: src/lib.rs\n@@\n fn add(a: i32, b: i32) -> i32 {\n-    a+b\n+    a + b\n }\n*** End Patch\n";
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    fake: FakeResponses,
+    client: LspClient,
+    uri: String,
+}
+
+fn caps(resolve: bool) -> Value {
+    let mut code_action = json!({
+        "codeActionLiteralSupport": { "codeActionKind": { "valueSet": ["quickfix", "refactor"] } },
+        "dataSupport": true
+    });
+    if resolve {
+        code_action["resolveSupport"] = json!({ "properties": ["edit"] });
+    }
+    json!({
+        "general": { "positionEncodings": ["utf-16"] },
+        "workspace": { "applyEdit": true, "workspaceEdit": { "documentChanges": true } },
+        "textDocument": { "codeAction": code_action, "hover": { "contentFormat": ["markdown"] } },
+        "window": { "workDoneProgress": true }
+    })
+}
+
+async fn start(script: Script, resolve: bool) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let path = root.join("src/lib.rs");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, SOURCE).unwrap();
+    let fake = FakeResponses::start(script).await;
+    let mut client = LspClient::spawn(&[("OPENAI_API_KEY", "test-key-hostile")]).unwrap();
+    let options = json!({ "baseUrl": fake.base_url(), "maxRetries": 0, "requestTimeoutMs": 30000 });
+    client.initialize(Some(&root), caps(resolve), options).await;
+    let uri = file_uri(&path);
+    client.did_open(&uri, "rust", 1, SOURCE);
+    Harness {
+        _dir: dir,
+        root,
+        fake,
+        client,
+        uri,
+    }
+}
+
+fn range(sl: u32, sc: u32, el: u32, ec: u32) -> Value {
+    json!({ "start": { "line": sl, "character": sc }, "end": { "line": el, "character": ec } })
+}
+
+/// The server answers a code action listing within 10 s.
+async fn assert_alive(h: &mut Harness) {
+    let (_, rx) = h.client.send_request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": h.uri }, "range": range(0, 0, 0, 0), "context": { "diagnostics": [] } }),
+    );
+    let response = tokio::time::timeout(Duration::from_secs(10), rx)
+        .await
+        .expect("the server stopped answering")
+        .expect("the server went away");
+    assert!(
+        response["result"].as_array().is_some_and(|a| !a.is_empty()),
+        "{response}"
+    );
+}
+
+/// Answered with exactly one of `result` / `error`.
+fn answered(response: &Value) -> bool {
+    response.get("result").is_some() != response.get("error").is_some()
+}
+
+async fn run_simplify(h: &mut Harness, range: Value) -> Value {
+    h.client
+        .request(
+            "workspace/executeCommand",
+            json!({ "command": "codex.runAction", "arguments": [
+                { "action": "simplify", "textDocument": { "uri": h.uri }, "range": range }
+            ] }),
+        )
+        .await
+}
+
+fn messages(h: &Harness) -> Vec<String> {
+    h.client
+        .notifications_named("window/showMessage")
+        .iter()
+        .map(|m| {
+            m["params"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+async fn wait_for_message(h: &Harness, needle: &str) -> Vec<String> {
+    h.client
+        .wait_until(Duration::from_secs(10), |n, _| {
+            n.iter().any(|m| {
+                m["method"] == "window/showMessage"
+                    && m["params"]["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains(needle)
+            })
+        })
+        .await;
+    messages(h)
+}
+
+/// All text the fake received in request `i`'s input items.
+fn sent_text(h: &Harness, i: usize) -> String {
+    h.fake.requests()[i].body["input"].to_string()
+}
+
+#[tokio::test]
+async fn malformed_json_and_invalid_json_rpc_are_answered_or_ignored() {
+    let mut h = start(Script::reply(PATCH), false).await;
+    // Not JSON at all, or JSON that is no JSON-RPC message: the server may
+    // answer `id: null` errors; it must not die.
+    let deep = "[".repeat(100_000);
+    for body in [
+        "{not json",
+        "",
+        "null",
+        "42",
+        "\"a string\"",
+        "[]",
+        "{}",
+        "{\"jsonrpc\":\"2.0\"}",
+        "\u{1}\u{2}\u{3}",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":",
+        deep.as_str(),
+    ] {
+        h.client.send_raw_body(body);
+    }
+    assert_alive(&mut h).await;
+    // Requests that carry an id but are otherwise invalid get an answer.
+    let invalid = [
+        (900_001, r#"{"jsonrpc":"2.0","id":900001,"method":42}"#),
+        (
+            900_002,
+            r#"{"jsonrpc":"2.0","id":900002,"method":"textDocument/hover","params":"nope"}"#,
+        ),
+        (
+            900_003,
+            r#"{"jsonrpc":"2.0","id":900003,"method":"textDocument/codeAction","params":{"textDocument":7}}"#,
+        ),
+        (
+            900_004,
+            r#"{"jsonrpc":"2.0","id":900004,"method":"workspace/executeCommand","params":[1,2,3]}"#,
+        ),
+    ];
+    let mut waiting = Vec::new();
+    for (id, body) in invalid {
+        waiting.push((id, h.client.send_raw_request(id, body)));
+    }
+    for (id, rx) in waiting {
+        let response = tokio::time::timeout(Duration::from_secs(10), rx).await;
+        match response {
+            Ok(Ok(r)) => assert!(r.get("error").is_some(), "{id}: {r}"),
+            _ => panic!("request {id} was not answered"),
+        }
+    }
+    assert_alive(&mut h).await;
+    println!("orphan responses: {:?}", h.client.orphan_responses());
+    assert!(
+        h.client
+            .orphan_responses()
+            .iter()
+            .all(|r| r.get("error").is_some()),
+        "{:?}",
+        h.client.orphan_responses()
+    );
+    let (code, logs) = h.client.shutdown_keep_logs().await;
+    assert_eq!(code, Some(0), "{logs}");
+    assert!(!logs.contains("panicked"), "{logs}");
+}
+
+#[tokio::test]
+async fn wrong_parameter_types_and_unknown_methods_get_errors() {
+    let mut h = start(Script::reply(PATCH), true).await;
+    let uri = h.uri.clone();
+    let requests: Vec<(&str, Value)> = vec![
+        ("textDocument/hover", json!({ "textDocument": 5 })),
+        ("textDocument/hover", json!("string")),
+        (
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": uri }, "position": { "line": -1, "character": 0 } }),
+        ),
+        (
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": uri }, "range": "0:0", "context": {} }),
+        ),
+        ("workspace/executeCommand", json!({ "command": 5 })),
+        (
+            "workspace/executeCommand",
+            json!({ "command": "codex.runAction", "arguments": [42] }),
+        ),
+        (
+            "workspace/executeCommand",
+            json!({ "command": "codex.runAction", "arguments": "x" }),
+        ),
+        (
+            "workspace/executeCommand",
+            json!({ "command": "codex.runAction" }),
+        ),
+        (
+            "workspace/executeCommand",
+            json!({ "command": "codex.runAction", "arguments": [
+            { "action": "rm -rf /", "textDocument": { "uri": uri }, "range": range(0, 0, 0, 0) }] }),
+        ),
+        (
+            "workspace/executeCommand",
+            json!({ "command": "codex.explain", "arguments": [] }),
+        ),
+        (
+            "workspace/executeCommand",
+            json!({ "command": "sh -c reboot", "arguments": [] }),
+        ),
+        ("codeAction/resolve", json!(42)),
+        ("codex/unknown", json!({})),
+        ("$/unknownRequest", json!(null)),
+        (
+            "textDocument/definition",
+            json!({ "textDocument": { "uri": uri }, "position": { "line": 0, "character": 0 } }),
+        ),
+    ];
+    for (method, params) in requests {
+        let response = h.client.request(method, params.clone()).await;
+        assert!(answered(&response), "{method} {params}: {response}");
+        assert!(
+            response.get("error").is_some(),
+            "{method} {params}: {response}"
+        );
+    }
+    // Well-typed but odd: answered with a result.
+    let odd: Vec<(&str, Value)> = vec![
+        ("codeAction/resolve", json!({ "title": "x" })),
+        (
+            "codeAction/resolve",
+            json!({ "title": "x", "data": { "action": "simplify",
+            "textDocument": { "uri": "file:///does/not/exist.rs" }, "range": range(0, 0, 0, 0) } }),
+        ),
+        (
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": "file:///not/open.rs" }, "position": { "line": 0, "character": 0 } }),
+        ),
+        (
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": "untitled:Untitled-1" }, "range": range(0, 0, 0, 0), "context": { "diagnostics": [] } }),
+        ),
+    ];
+    for (method, params) in odd {
+        let response = h.client.request(method, params.clone()).await;
+        assert!(
+            response.get("result").is_some(),
+            "{method} {params}: {response}"
+        );
+    }
+    // Notifications with wrong types or unknown methods: no answer, no harm.
+    for (method, params) in [
+        ("textDocument/didOpen", json!({ "textDocument": 1 })),
+        (
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": {} }),
+        ),
+        (
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "range": range(0, 0, 0, 0), "text": 5 }] }),
+        ),
+        ("textDocument/didClose", json!({})),
+        (
+            "workspace/didChangeConfiguration",
+            json!({ "settings": { "codex": { "maxRetries": "lots" } } }),
+        ),
+        ("foo/bar", json!({ "x": 1 })),
+        ("$/setTrace", json!({ "value": "verbose" })),
+        (
+            "window/workDoneProgress/cancel",
+            json!({ "token": { "nested": true } }),
+        ),
+    ] {
+        h.client.notify(method, params);
+    }
+    assert_alive(&mut h).await;
+    // The document is intact: an action still matches the original text.
+    let response = run_simplify(&mut h, range(1, 4, 1, 4)).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    let (code, logs) = h.client.shutdown_keep_logs().await;
+    assert_eq!(code, Some(0));
+    assert!(!logs.contains("panicked"), "{logs}");
+}
+
+#[tokio::test]
+async fn out_of_range_inverted_ranges_and_changes_before_open() {
+    let mut h = start(Script::reply(PATCH), false).await;
+    let other = file_uri(&h.root.join("src/other.rs"));
+    // didChange before didOpen: ignored.
+    h.client
+        .did_change(&other, 2, range(0, 0, 0, 0), "GARBAGE ");
+    h.client.did_open(&other, "rust", 1, "fn other() {}\n");
+    // Out of range: clamped to the end of the document.
+    h.client.did_change(
+        &other,
+        2,
+        range(1_000_000_000, 5, 4_000_000_000, 4_000_000_000),
+        "// tail\n",
+    );
+    // Column past the end of a line: clamped to the line's end.
+    h.client.did_change(
+        &other,
+        3,
+        range(0, 4_294_967_295, 0, 4_294_967_295),
+        " // end",
+    );
+    // Inverted: refused, text untouched.
+    h.client
+        .did_change(&other, 4, range(1, 3, 0, 1), "INVERTED");
+    // Negative numbers do not even deserialize: dropped.
+    h.client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": other, "version": 6 },
+                "contentChanges": [{ "range": { "start": { "line": -1, "character": 0 }, "end": { "line": 0, "character": 0 } }, "text": "NEG" }] }),
+    );
+    // Requests with the same ranges are answered.
+    for r in [
+        range(1_000_000_000, 0, 0, 0),
+        range(3, 9, 0, 0),
+        range(0, 4_000_000_000, 4_000_000_000, 4_000_000_000),
+    ] {
+        let list = h
+            .client
+            .request(
+                "textDocument/codeAction",
+                json!({ "textDocument": { "uri": other }, "range": r, "context": { "diagnostics": [] } }),
+            )
+            .await;
+        assert!(list["result"].is_array(), "{list}");
+        let hover = h
+            .client
+            .request(
+                "textDocument/hover",
+                json!({ "textDocument": { "uri": h.uri }, "position": r["start"] }),
+            )
+            .await;
+        assert!(answered(&hover), "{hover}");
+    }
+    // What the server holds now, as sent to the model for an action.
+    h.fake.set_script(Script::reply("*** Begin Patch\n*** Update File: src/other.rs\n@@\n-fn other() {} // end\n+fn other() {}\n*** End Patch\n"));
+    h.fake.clear_requests();
+    let response = h
+        .client
+        .request(
+            "workspace/executeCommand",
+            json!({ "command": "codex.runAction", "arguments": [
+                { "action": "simplify", "textDocument": { "uri": other }, "range": range(9, 9, 0, 0) }] }),
+        )
+        .await;
+    let sent = sent_text(&h, 0);
+    assert!(sent.contains("fn other() {} // end"), "{sent}");
+    assert!(sent.contains("// tail"), "{sent}");
+    for garbage in ["GARBAGE", "INVERTED", "NEG"] {
+        assert!(
+            !sent.contains(garbage),
+            "{garbage} reached the text: {sent}"
+        );
+    }
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    assert_alive(&mut h).await;
+}
+
+#[tokio::test]
+async fn versions_going_backwards_never_make_a_stale_edit_fresh() {
+    // The reply is slow, so the document changes while the model works.
+    let mut h = start(Script::new(vec![Rule::reply(PATCH).delay_ms(1500)]), false).await;
+    h.client.did_change(&h.uri, 10, range(0, 0, 0, 0), "");
+    let (_, rx) = h.client.send_request(
+        "workspace/executeCommand",
+        json!({ "command": "codex.runAction", "arguments": [
+            { "action": "simplify", "textDocument": { "uri": h.uri }, "range": range(1, 4, 1, 4) }] }),
+    );
+    assert!(h.fake.wait_for_requests(1, Duration::from_secs(30)).await);
+    // A change inside the region, with a version going backwards.
+    h.client.did_change(&h.uri, 3, range(1, 4, 1, 7), "b+a");
+    let response = tokio::time::timeout(Duration::from_secs(30), rx)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response["result"]["applied"], false, "{response}");
+    assert!(
+        h.client
+            .server_requests_named("workspace/applyEdit")
+            .is_empty(),
+        "a stale edit was applied"
+    );
+    let shown = wait_for_message(&h, "changed").await;
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    // Versions go backwards again; a fresh action on the new text works.
+    h.client.did_change(&h.uri, 1, range(1, 4, 1, 7), "a+b");
+    h.fake.set_script(Script::reply(PATCH));
+    let response = run_simplify(&mut h, range(1, 4, 1, 4)).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    let edit = &h.client.server_requests_named("workspace/applyEdit")[0]["params"]["edit"];
+    assert_eq!(
+        edit["documentChanges"][0]["textDocument"]["version"], 1,
+        "the edit names the version the client last sent: {edit}"
+    );
+}
+
+#[tokio::test]
+async fn a_50_mb_file_is_handled_and_its_memory_returned() {
+    let mut h = start(Script::reply(PATCH), false).await;
+    assert_alive(&mut h).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let baseline = h.client.rss_kib().unwrap();
+    let line = "let value_of_some_variable = compute(1, 2, 3); // filler\n";
+    let big: String = line.repeat(50 * 1024 * 1024 / line.len());
+    let big_uri = file_uri(&h.root.join("src/big.rs"));
+    let mut peaks = Vec::new();
+    let mut closed = Vec::new();
+    for round in 0..3 {
+        let started = Instant::now();
+        h.client.did_open(&big_uri, "rust", 1, &big);
+        // Edits at the start, middle and end.
+        let lines = (big.len() / line.len()) as u32;
+        for (i, l) in [0, lines / 2, lines - 1, lines + 10]
+            .into_iter()
+            .enumerate()
+        {
+            h.client
+                .did_change(&big_uri, 2 + i as i32, range(l, 0, l, 3), "var");
+        }
+        let list = h
+            .client
+            .request(
+                "textDocument/codeAction",
+                json!({ "textDocument": { "uri": big_uri }, "range": range(lines / 2, 0, lines / 2, 5), "context": { "diagnostics": [] } }),
+            )
+            .await;
+        assert!(
+            list["result"].as_array().is_some_and(|a| !a.is_empty()),
+            "{list}"
+        );
+        let hover = h
+            .client
+            .request(
+                "textDocument/hover",
+                json!({ "textDocument": { "uri": big_uri }, "position": { "line": lines / 2, "character": 3 } }),
+            )
+            .await;
+        assert!(
+            hover["result"]["contents"]["value"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("over the limit"),
+            "{hover}"
+        );
+        let response = h
+            .client
+            .request(
+                "workspace/executeCommand",
+                json!({ "command": "codex.runAction", "arguments": [
+                    { "action": "simplify", "textDocument": { "uri": big_uri }, "range": range(lines / 2, 0, lines / 2, 0) }] }),
+            )
+            .await;
+        assert_eq!(response["result"]["applied"], false, "{response}");
+        assert!(
+            response["result"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("maxFileBytes"),
+            "{response}"
+        );
+        assert!(h.fake.requests().is_empty(), "a 50 MB file was sent");
+        peaks.push(h.client.rss_kib().unwrap());
+        h.client.notify(
+            "textDocument/didClose",
+            json!({ "textDocument": { "uri": big_uri } }),
+        );
+        assert_alive(&mut h).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        closed.push(h.client.rss_kib().unwrap());
+        println!(
+            "round {round}: 50 MB open/edit/list/hover/action/close in {:?}",
+            started.elapsed()
+        );
+    }
+    let mib = |v: &[u64]| v.iter().map(|k| k / 1024).collect::<Vec<_>>();
+    println!(
+        "RSS: baseline {} MiB; with the 50 MB document open {:?} MiB; after closing it {:?} MiB",
+        baseline / 1024,
+        mib(&peaks),
+        mib(&closed)
+    );
+    assert!(
+        peaks[0] > baseline + 40 * 1024,
+        "the document was not held?"
+    );
+    // Measured: RSS does not fall back to the baseline after the close
+    // (tower-lsp-server's read buffer keeps the capacity of the largest
+    // message, and the allocator keeps freed pages), but it is reused: a
+    // second and third 50 MB document add nothing. A leak of the document
+    // would add about 50 MB per round.
+    let retained = closed[2].saturating_sub(closed[0]);
+    assert!(
+        retained < 25 * 1024,
+        "RSS grows with each 50 MB document opened and closed: {:?} MiB",
+        mib(&closed)
+    );
+    assert!(
+        closed[2] < baseline + 3 * 50 * 1024,
+        "RSS after closing is far above its baseline: {baseline} KiB -> {:?} KiB",
+        closed
+    );
+}
+
+#[tokio::test]
+async fn many_documents_opened_and_closed_give_memory_back() {
+    let mut h = start(Script::reply(PATCH), false).await;
+    assert_alive(&mut h).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let baseline = h.client.rss_kib().unwrap();
+    let text = "fn f() { let x = \"é😀\"; }\n".repeat(4000); // ~120 KB
+    for round in 0..3 {
+        for i in 0..200 {
+            let uri = file_uri(&h.root.join(format!("src/m{i}.rs")));
+            h.client.did_open(&uri, "rust", 1, &text);
+            h.client.did_change(&uri, 2, range(10, 0, 10, 2), "FN");
+        }
+        assert_alive(&mut h).await;
+        let open = h.client.rss_kib().unwrap();
+        for i in 0..200 {
+            let uri = file_uri(&h.root.join(format!("src/m{i}.rs")));
+            h.client.notify(
+                "textDocument/didClose",
+                json!({ "textDocument": { "uri": uri } }),
+            );
+        }
+        assert_alive(&mut h).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let closed = h.client.rss_kib().unwrap();
+        println!(
+            "round {round}: baseline {} MiB, 200 x 120 KB open {} MiB, closed {} MiB",
+            baseline / 1024,
+            open / 1024,
+            closed / 1024
+        );
+    }
+    // 200 documents of 120 KB are 24 MB of text: closing them must give
+    // back enough that three rounds stay within one round's worth.
+    let after = h.client.rss_kib().unwrap();
+    assert!(
+        after < baseline + 40 * 1024,
+        "RSS did not come back near its baseline: {baseline} KiB -> {after} KiB"
+    );
+}
+
+#[tokio::test]
+async fn binary_and_non_utf8_files_named_by_a_patch_are_refused() {
+    let mut h = start(Script::reply(PATCH), false).await;
+    std::fs::write(h.root.join("src/blob.rs"), b"fn a() {}\n\0\0\0\x01binary\n").unwrap();
+    std::fs::write(h.root.join("src/latin1.rs"), b"// caf\xe9\nfn b() {}\n").unwrap();
+    let cases = [
+        (
+            "*** Begin Patch\n*** Update File: src/blob.rs\n@@\n-fn a() {}\n+fn a() { evil() }\n*** End Patch\n",
+            "binary",
+        ),
+        (
+            "*** Begin Patch\n*** Update File: src/latin1.rs\n@@\n-fn b() {}\n+fn b() { evil() }\n*** End Patch\n",
+            "cannot be read",
+        ),
+    ];
+    for (i, (patch, needle)) in cases.into_iter().enumerate() {
+        h.fake.set_script(Script::reply(patch));
+        let response = run_simplify(&mut h, range(1, 4, 1, 4)).await;
+        assert_eq!(response["result"]["applied"], false, "{response}");
+        let message = response["result"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(needle), "{message}");
+        let shown = wait_for_message(&h, needle).await;
+        assert_eq!(shown.len(), i + 1, "{shown:?}");
+    }
+    assert!(
+        h.client
+            .server_requests_named("workspace/applyEdit")
+            .is_empty()
+    );
+    assert_eq!(
+        std::fs::read(h.root.join("src/blob.rs")).unwrap(),
+        b"fn a() {}\n\0\0\0\x01binary\n"
+    );
+    // A document with NUL bytes open in the editor: listed, never sent.
+    let nul_uri = file_uri(&h.root.join("src/nul.rs"));
+    h.client
+        .did_open(&nul_uri, "rust", 1, "fn a() {}\n\u{0}\u{0}\n");
+    h.fake.clear_requests();
+    let response = h
+        .client
+        .request(
+            "workspace/executeCommand",
+            json!({ "command": "codex.runAction", "arguments": [
+                { "action": "simplify", "textDocument": { "uri": nul_uri }, "range": range(0, 0, 0, 0) }] }),
+        )
+        .await;
+    assert_eq!(response["result"]["applied"], false, "{response}");
+    assert!(
+        response["result"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("binary"),
+        "{response}"
+    );
+    assert!(h.fake.requests().is_empty());
+    assert_alive(&mut h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_resolves_all_get_their_edit() {
+    let mut h = start(Script::new(vec![Rule::reply(PATCH).chunks(8, 5)]), true).await;
+    let list = h
+        .client
+        .request(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": h.uri }, "range": range(1, 4, 1, 4), "context": { "diagnostics": [] } }),
+        )
+        .await;
+    let action = list["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"] == "Codex: Simplify")
+        .cloned()
+        .unwrap();
+    let started = Instant::now();
+    let pending: Vec<_> = (0..100)
+        .map(|_| {
+            h.client
+                .send_request("codeAction/resolve", action.clone())
+                .1
+        })
+        .collect();
+    // Text sync and listing stay responsive meanwhile.
+    assert_alive(&mut h).await;
+    let responses = tokio::time::timeout(
+        Duration::from_secs(120),
+        futures_util::future::join_all(pending),
+    )
+    .await
+    .expect("not every resolve was answered within 120 s");
+    for response in &responses {
+        let response = response.as_ref().unwrap();
+        let edits = &response["result"]["edit"]["documentChanges"][0]["edits"];
+        assert_eq!(edits[0]["newText"], " + ", "{response}");
+    }
+    assert_eq!(h.fake.requests().len(), 100);
+    println!(
+        "100 concurrent resolves answered in {:?}",
+        started.elapsed()
+    );
+    assert!(messages(&h).is_empty(), "{:?}", messages(&h));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_request_storms_leave_every_request_answered() {
+    let mut h = start(Script::new(vec![Rule::reply(PATCH).chunks(4, 40)]), true).await;
+    let list = h
+        .client
+        .request(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": h.uri }, "range": range(1, 4, 1, 4), "context": { "diagnostics": [] } }),
+        )
+        .await;
+    let action = list["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"] == "Codex: Simplify")
+        .cloned()
+        .unwrap();
+    let mut pending = Vec::new();
+    for i in 0..30 {
+        let (id, rx) = if i % 3 == 0 {
+            h.client.send_request(
+                "textDocument/hover",
+                json!({ "textDocument": { "uri": h.uri }, "position": { "line": 1, "character": 4 } }),
+            )
+        } else {
+            h.client.send_request("codeAction/resolve", action.clone())
+        };
+        pending.push((id, rx));
+    }
+    assert!(h.fake.wait_for_requests(2, Duration::from_secs(30)).await);
+    // The storm: every in-flight id (some several times), ids that never
+    // existed, string ids, and junk params.
+    for round in 0..20 {
+        for (id, _) in pending.iter().filter(|(id, _)| id % 2 == round % 2) {
+            h.client.notify("$/cancelRequest", json!({ "id": id }));
+        }
+        for k in 0..100 {
+            h.client.notify(
+                "$/cancelRequest",
+                json!({ "id": 1_000_000 + round * 100 + k }),
+            );
+        }
+        h.client
+            .notify("$/cancelRequest", json!({ "id": format!("str-{round}") }));
+        h.client.notify("$/cancelRequest", json!({ "id": null }));
+        h.client.notify("$/cancelRequest", json!({}));
+        h.client.notify("$/cancelRequest", json!("junk"));
+    }
+    let mut cancelled = 0;
+    let mut results = 0;
+    for (id, rx) in pending {
+        let response = tokio::time::timeout(Duration::from_secs(60), rx)
+            .await
+            .unwrap_or_else(|_| panic!("request {id} never answered"))
+            .unwrap();
+        assert!(answered(&response), "{response}");
+        if let Some(error) = response.get("error") {
+            assert_eq!(error["code"], -32800, "{response}");
+            cancelled += 1;
+        } else {
+            results += 1;
+        }
+    }
+    println!("after the storm: {cancelled} cancelled, {results} completed");
+    assert!(cancelled > 0);
+    assert_alive(&mut h).await;
+    // Nothing was applied and the server is still fully working.
+    assert!(
+        h.client
+            .server_requests_named("workspace/applyEdit")
+            .is_empty()
+    );
+    let response = run_simplify(&mut h, range(1, 4, 1, 4)).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    let (code, logs) = h.client.shutdown_keep_logs().await;
+    assert_eq!(code, Some(0));
+    assert!(!logs.contains("panicked"), "{logs}");
+}
