@@ -89,13 +89,20 @@ async fn open(lines: usize, script: Script) -> Session {
     let text = source(lines);
     std::fs::write(&path, &text).unwrap();
     let fake = FakeResponses::start(script).await;
-    let mut client = LspClient::spawn_at(Path::new(BIN), &[("OPENAI_API_KEY", "bench-key")], &[]).unwrap();
+    let mut client =
+        LspClient::spawn_at(Path::new(BIN), &[("OPENAI_API_KEY", "bench-key")], &[]).unwrap();
     let options = json!({ "baseUrl": fake.base_url(), "maxConcurrentRequests": 32, "explain": { "cacheBytes": 64 << 20 } });
     client.initialize(Some(&root), caps(), options).await;
     let uri = file_uri(&path);
     client.did_open(&uri, "rust", 1, &text);
     let target_line = (lines / 2) / 20 * 20;
-    Session { _dir: dir, fake, client, uri, target_line }
+    Session {
+        _dir: dir,
+        fake,
+        client,
+        uri,
+        target_line,
+    }
 }
 
 async fn simplify_action(s: &mut Session) -> Value {
@@ -108,7 +115,13 @@ async fn simplify_action(s: &mut Session) -> Value {
             "context": { "diagnostics": [] }
         }))
         .await;
-    list["result"].as_array().unwrap().iter().find(|a| a["title"] == "Codex: Simplify").unwrap().clone()
+    list["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"] == "Codex: Simplify")
+        .unwrap()
+        .clone()
 }
 
 async fn resolve_overhead(lines: usize) -> (Vec<Duration>, Vec<Duration>) {
@@ -121,7 +134,10 @@ async fn resolve_overhead(lines: usize) -> (Vec<Duration>, Vec<Duration>) {
         let start = Instant::now();
         let resolved = s.client.request("codeAction/resolve", action.clone()).await;
         let total = start.elapsed();
-        assert!(resolved["result"]["edit"].is_object(), "resolve failed: {resolved}");
+        assert!(
+            resolved["result"]["edit"].is_object(),
+            "resolve failed: {resolved}"
+        );
         let record = &s.fake.requests()[i];
         let model_time = record.finished_at.unwrap() - record.received_at;
         totals.push(total);
@@ -134,7 +150,9 @@ async fn resolve_overhead(lines: usize) -> (Vec<Duration>, Vec<Duration>) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() {
-    println!("codex-lsp model-path benchmark (real stdio, release build, fake Responses server on loopback)");
+    println!(
+        "codex-lsp model-path benchmark (real stdio, release build, fake Responses server on loopback)"
+    );
     for lines in [1_000usize, 100_000] {
         let (overheads, totals) = resolve_overhead(lines).await;
         println!(
@@ -148,11 +166,21 @@ async fn main() {
     // 20 concurrent actions on the 100,000-line file, each model call 300 ms.
     let lines = 100_000;
     let k = (lines / 2) / 20 * 20;
-    let mut s = open(lines, Script::new(vec![Rule::reply(patch_for(k)).delay_ms(300)])).await;
+    let mut s = open(
+        lines,
+        Script::new(vec![Rule::reply(patch_for(k)).delay_ms(300)]),
+    )
+    .await;
     let pid = s.client.pid().unwrap();
     let action = simplify_action(&mut s).await;
     let before = vm_hwm_mib(pid);
-    let pending: Vec<_> = (0..20).map(|_| s.client.send_request("codeAction/resolve", action.clone()).1).collect();
+    let pending: Vec<_> = (0..20)
+        .map(|_| {
+            s.client
+                .send_request("codeAction/resolve", action.clone())
+                .1
+        })
+        .collect();
     let start = Instant::now();
     for p in pending {
         let r = p.await.unwrap();
@@ -168,11 +196,18 @@ async fn main() {
     // Cached hover: first hover computes, then repeated hovers in the
     // same function are served from the cache.
     s.fake.set_script(Script::reply("**Does nothing useful.**"));
-    let hover = |line: usize, character: usize| {
-        json!({ "textDocument": { "uri": s.uri }, "position": { "line": line, "character": character } })
-    };
-    let first = s.client.request("textDocument/hover", hover(k + 2, 6)).await;
-    assert!(first["result"]["contents"]["value"].as_str().unwrap().contains("useful"), "{first}");
+    let hover = |line: usize, character: usize| json!({ "textDocument": { "uri": s.uri }, "position": { "line": line, "character": character } });
+    let first = s
+        .client
+        .request("textDocument/hover", hover(k + 2, 6))
+        .await;
+    assert!(
+        first["result"]["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("useful"),
+        "{first}"
+    );
     let mut times = Vec::new();
     for i in 0..1000usize {
         let params = hover(k + 1 + i % 18, 4 + i % 20);

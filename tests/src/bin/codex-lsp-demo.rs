@@ -52,7 +52,11 @@ struct Options {
 
 fn parse_args() -> Result<Options, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut options = Options { live: false, model: None, server: None };
+    let mut options = Options {
+        live: false,
+        model: None,
+        server: None,
+    };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
@@ -82,7 +86,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let key = std::env::var("OPENAI_API_KEY").ok().filter(|k| !k.is_empty());
+    let key = std::env::var("OPENAI_API_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
     if options.live && key.is_none() {
         eprintln!("codex-lsp-demo: --live needs OPENAI_API_KEY in the environment");
         return ExitCode::from(2);
@@ -103,22 +109,31 @@ async fn main() -> ExitCode {
     let path = root.join("src/lib.rs");
     std::fs::write(&path, SAMPLE).expect("sample file");
 
-    let server = options.server.clone().unwrap_or_else(codex_lsp_tests::lsp_client::server_binary);
-    let key_env = key.clone().unwrap_or_else(|| "demo-key-for-the-fake-server".to_owned());
-    let mut client = match LspClient::spawn_at(&server, &[("OPENAI_API_KEY", key_env.as_str())], &[]) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("codex-lsp-demo: cannot start {}: {e}", server.display());
-            return ExitCode::FAILURE;
-        }
-    };
+    let server = options
+        .server
+        .clone()
+        .unwrap_or_else(codex_lsp_tests::lsp_client::server_binary);
+    let key_env = key
+        .clone()
+        .unwrap_or_else(|| "demo-key-for-the-fake-server".to_owned());
+    let mut client =
+        match LspClient::spawn_at(&server, &[("OPENAI_API_KEY", key_env.as_str())], &[]) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("codex-lsp-demo: cannot start {}: {e}", server.display());
+                return ExitCode::FAILURE;
+            }
+        };
 
     step(&format!("Starting {} (LSP over stdio)", server.display()));
     let mut settings = json!({});
     match &fake {
         Some(f) => {
             settings["baseUrl"] = json!(f.base_url());
-            println!("model: the repo's fake Responses server at {}", f.base_url());
+            println!(
+                "model: the repo's fake Responses server at {}",
+                f.base_url()
+            );
         }
         None => println!("model: the OpenAI Responses API (live)"),
     }
@@ -148,31 +163,51 @@ async fn main() -> ExitCode {
     print!("{SAMPLE}");
 
     step("textDocument/codeAction with the cursor inside `total` (no network)");
-    let cursor = json!({ "start": { "line": 3, "character": 8 }, "end": { "line": 3, "character": 8 } });
+    let cursor =
+        json!({ "start": { "line": 3, "character": 8 }, "end": { "line": 3, "character": 8 } });
     let list = client
         .request("textDocument/codeAction", json!({ "textDocument": { "uri": uri }, "range": cursor, "context": { "diagnostics": [] } }))
         .await;
     for action in list["result"].as_array().cloned().unwrap_or_default() {
-        println!("  {:<28} {}", action["title"].as_str().unwrap_or("?"), action["kind"].as_str().unwrap_or(""));
+        println!(
+            "  {:<28} {}",
+            action["title"].as_str().unwrap_or("?"),
+            action["kind"].as_str().unwrap_or("")
+        );
     }
 
     step("The user picks \"Codex: Simplify\" (workspace/executeCommand codex.runAction)");
     let args = json!({ "action": "simplify", "textDocument": { "uri": uri }, "range": cursor });
     let result = client
-        .request("workspace/executeCommand", json!({ "command": "codex.runAction", "arguments": [args] }))
+        .request(
+            "workspace/executeCommand",
+            json!({ "command": "codex.runAction", "arguments": [args] }),
+        )
         .await;
     for p in client.notifications_named("$/progress") {
         let v = &p["params"]["value"];
-        println!("  progress {}: {}", v["kind"].as_str().unwrap_or(""), v["title"].as_str().or(v["message"].as_str()).unwrap_or(""));
+        println!(
+            "  progress {}: {}",
+            v["kind"].as_str().unwrap_or(""),
+            v["title"].as_str().or(v["message"].as_str()).unwrap_or("")
+        );
     }
     let edits = client.server_requests_named("workspace/applyEdit");
     match edits.last() {
         Some(request) if result["result"]["applied"] == true => {
             let doc = &request["params"]["edit"]["documentChanges"][0];
             let list = doc["edits"].as_array().cloned().unwrap_or_default();
-            println!("workspace/applyEdit for version {} with {} minimal edit(s):", doc["textDocument"]["version"], list.len());
+            println!(
+                "workspace/applyEdit for version {} with {} minimal edit(s):",
+                doc["textDocument"]["version"],
+                list.len()
+            );
             for e in &list {
-                println!("  {} -> {:?}", e["range"], e["newText"].as_str().unwrap_or(""));
+                println!(
+                    "  {} -> {:?}",
+                    e["range"],
+                    e["newText"].as_str().unwrap_or("")
+                );
             }
             step("The document after the edit");
             print!("{}", apply_lsp_edits(SAMPLE, &list, "utf-16"));
@@ -187,9 +222,17 @@ async fn main() -> ExitCode {
 
     step("textDocument/hover over `total` (explained once, then cached)");
     let hover = client
-        .request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": { "line": 1, "character": 9 } }))
+        .request(
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": uri }, "position": { "line": 1, "character": 9 } }),
+        )
         .await;
-    println!("{}", hover["result"]["contents"]["value"].as_str().unwrap_or("(no hover)"));
+    println!(
+        "{}",
+        hover["result"]["contents"]["value"]
+            .as_str()
+            .unwrap_or("(no hover)")
+    );
 
     if let Some(f) = &fake {
         step("What the fake model server received");
@@ -202,7 +245,10 @@ async fn main() -> ExitCode {
                 body["reasoning"]["effort"],
                 body["stream"],
                 body["store"],
-                r.headers.get("authorization").map(String::as_str).unwrap_or("-")
+                r.headers
+                    .get("authorization")
+                    .map(String::as_str)
+                    .unwrap_or("-")
             );
         }
     }
