@@ -133,6 +133,12 @@ impl FakeResponses {
             .fallback(not_found)
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
+            // Like a real API front end, write small SSE frames at once
+            // (no Nagle delay): latency measurements then see our client.
+            use axum::serve::ListenerExt;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let _ = axum::serve(listener, app).await;
         });
         Ok(Self { addr, shared, task })
