@@ -29,11 +29,18 @@ return {
   end,
   init_options = {},
   settings = { codex = {} },
+  -- init_options and settings.codex are one thing for codex-lsp: merge them
+  -- and send the result both ways, so the workspace/configuration answer
+  -- never undoes initializationOptions.
   before_init = function(params, config)
     local settings = (config.settings or {}).codex or {}
     local options = vim.tbl_deep_extend('force', config.init_options or {}, settings)
     -- An empty Lua table would be encoded as a JSON array.
-    params.initializationOptions = next(options) and options or vim.empty_dict()
+    options = next(options) and options or vim.empty_dict()
+    params.initializationOptions = options
+    if type(config.settings) == 'table' then
+      config.settings.codex = options -- the same table as client.settings
+    end
   end,
   -- Client-side commands, checked by Client:exec_cmd before it sends
   -- workspace/executeCommand: they add the rewrite instruction and report

@@ -47,6 +47,24 @@ H.run('settings', function()
   end)
   H.eq('low', client.settings.codex.reasoningEffort.rewrite, 'earlier settings kept in the merge')
 
+  -- init_options given the plain vim.lsp.config way are answered to
+  -- workspace/configuration too (a null/empty answer would reset them).
+  client:stop(true)
+  H.wait('client to stop', function()
+    return client:is_stopped()
+  end)
+  vim.lsp.enable('codex', false)
+  vim.lsp.config('codex', { init_options = { maxConcurrentRequests = 2 } })
+  answers = {}
+  vim.lsp.enable('codex')
+  vim.cmd.edit({ bang = true })
+  H.wait('the server to pull section codex again', function()
+    return #answers > 0
+  end)
+  H.eq(2, answers[1].result[1].maxConcurrentRequests, 'init_options mirrored into the answer')
+  H.eq('test-model', answers[1].result[1].model, 'settings kept')
+  client = vim.lsp.get_clients({ name = 'codex' })[1]
+
   -- A bad value at start-up is reported as well.
   H.clear_messages()
   client:stop(true)
