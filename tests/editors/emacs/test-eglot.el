@@ -94,8 +94,10 @@
                (json-encode `((rules . [((reply . ,codex-test-patch) (chunkSize . 16))])))))
          (root (codex-test-project `(("sample.py" . ,codex-test-sample))))
          (settings `(:baseUrl ,url :model "test-model-from-emacs" :maxRetries 0)))
-    ;; Settings both ways: initializationOptions and workspace/configuration.
-    (setq-default eglot-workspace-configuration `(:codex ,settings))
+    ;; Settings only as initializationOptions: eglot then answers the
+    ;; server's workspace/configuration pull with null, which must not undo
+    ;; them (the model request below must reach the fake with our model id).
+    (setq-default eglot-workspace-configuration nil)
     (add-to-list 'eglot-server-programs
                  `(python-mode . (,(concat codex-test-bin-dir "codex-lsp")
                                   :initializationOptions ,settings)))

@@ -65,9 +65,27 @@ function H.eq(expected, actual, msg)
   end
 end
 
---- vim.wait() that fails the test on timeout.
+--- vim.wait() that fails the test on timeout, or as soon as an error is
+--- shown to the user (e.g. the server answered "Method not found").
 function H.wait(what, cond, timeout)
-  if not vim.wait(timeout or H.timeout, cond, 20) then
+  local seen = #messages
+  local err_msg
+  local ok = vim.wait(timeout or H.timeout, function()
+    if cond() then
+      return true
+    end
+    for i = seen + 1, #messages do
+      if messages[i].level == vim.log.levels.ERROR then
+        err_msg = messages[i].msg
+        return true
+      end
+    end
+    seen = #messages
+    return false
+  end, 20)
+  if err_msg then
+    error(('error shown while waiting for %s: %s'):format(what, err_msg), 2)
+  elseif not ok then
     error('timed out waiting for ' .. what, 2)
   end
 end

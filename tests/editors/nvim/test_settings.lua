@@ -54,7 +54,10 @@ H.run('settings', function()
     return client:is_stopped()
   end)
   vim.lsp.enable('codex', false)
-  vim.lsp.config('codex', { init_options = { maxConcurrentRequests = 2 } })
+  vim.lsp.config('codex', {
+    init_options = { maxConcurrentRequests = 2 },
+    settings = { codex = { reasoningEffort = { fix = 'medium' } } },
+  })
   answers = {}
   vim.lsp.enable('codex')
   vim.cmd.edit({ bang = true })
@@ -72,7 +75,7 @@ H.run('settings', function()
     return client:is_stopped()
   end)
   vim.lsp.enable('codex', false)
-  vim.lsp.config('codex', { settings = { codex = { reasoningEffort = { fix = 'medium' }, maxRetries = -1 } } })
+  vim.lsp.config('codex', { settings = { codex = { maxRetries = -1 } } })
   vim.lsp.enable('codex')
   vim.cmd.edit({ bang = true })
   H.wait('the server to reject codex.maxRetries at start-up', function()
