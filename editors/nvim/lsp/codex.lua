@@ -42,15 +42,12 @@ return {
       config.settings.codex = options -- the same table as client.settings
     end
   end,
-  -- Client-side commands, checked by Client:exec_cmd before it sends
-  -- workspace/executeCommand: they add the rewrite instruction and report
-  -- the server's answer. `require` stays lazy.
+  -- Client-side command, checked by Client:exec_cmd before it sends
+  -- workspace/executeCommand: adds the rewrite instruction (asked with
+  -- vim.ui.input) and reports the server's answer. `require` stays lazy.
   commands = {
     ['codex.runAction'] = function(command, ctx)
       require('codex')._run_action_command(command, ctx)
-    end,
-    ['codex.explain'] = function(command, ctx)
-      require('codex')._explain_command(command, ctx)
     end,
   },
 }

@@ -20,7 +20,10 @@ local KIND = {
 ---@param msg string
 ---@param level? integer
 local function notify(msg, level)
-  vim.notify('Codex: ' .. msg, level or vim.log.levels.INFO, { title = 'Codex' })
+  if not msg:match('^Codex') then
+    msg = 'Codex: ' .. msg
+  end
+  vim.notify(msg, level or vim.log.levels.INFO, { title = 'Codex' })
 end
 
 --- Options of |codex.setup()|.
@@ -213,7 +216,8 @@ function M.rewrite(instruction, cmd_opts)
   end)
 end
 
---- :CodexExplain: explains the range (or the code under the cursor).
+--- :CodexExplain: explains the range (or the code under the cursor); the
+--- server shows the Markdown with window/showDocument (a split window).
 ---@param cmd_opts? table
 function M.explain(cmd_opts)
   code_action(KIND.explain, cmd_opts)
@@ -243,18 +247,17 @@ local function execute(client, command, bufnr, on_result)
 end
 
 --- Client side of `codex.runAction` (|vim.lsp.ClientConfig| `commands`): adds
---- the instruction a `rewrite` needs, then sends the command to the server.
+--- the instruction a `rewrite` needs, then sends the command to the server,
+--- which applies the edit with workspace/applyEdit.
 ---@param command lsp.Command
 ---@param ctx table
 function M._run_action_command(command, ctx)
   local client = assert(vim.lsp.get_client_by_id(ctx.client_id))
   local args = (command.arguments or {})[1]
   local function send(cmd)
-    execute(client, cmd, ctx.bufnr, function(result)
-      if type(result) == 'table' and result.applied == false then
-        notify(result.message or 'no change was made', vim.log.levels.WARN)
-      end
-    end)
+    -- The server applies the edit itself (workspace/applyEdit) and shows
+    -- why when it could not ({ applied = false }): only errors are ours.
+    execute(client, cmd, ctx.bufnr, function() end)
   end
   if type(args) == 'table' and args.action == 'rewrite' and not args.instruction then
     vim.ui.input({ prompt = 'Codex rewrite: ' }, function(input)
@@ -267,23 +270,6 @@ function M._run_action_command(command, ctx)
   else
     send(command)
   end
-end
-
---- Client side of `codex.explain`: sends it and shows the Markdown it returns
---- in a floating window, like a hover.
----@param command lsp.Command
----@param ctx table
-function M._explain_command(command, ctx)
-  local client = assert(vim.lsp.get_client_by_id(ctx.client_id))
-  execute(client, command, ctx.bufnr, function(result)
-    local markdown = type(result) == 'table' and result.markdown
-    if type(markdown) == 'string' and markdown ~= '' then
-      vim.lsp.util.open_floating_preview(vim.split(markdown, '\n'), 'markdown', {
-        focus_id = 'codex_explain',
-        border = vim.o.winborder ~= '' and vim.o.winborder or 'rounded',
-      })
-    end
-  end)
 end
 
 return M
