@@ -135,5 +135,37 @@
       (eglot-shutdown server))))
 
 (when (process-live-p codex-test-fake) (delete-process codex-test-fake))
+
+;; The README's `codex-rewrite' command, verbatim: "Codex: Rewrite…" needs an
+;; instruction that eglot cannot prompt for, so it sends codex.runAction
+;; itself; the server applies the edit with workspace/applyEdit.
+(defun codex-rewrite (beg end instruction)
+  "Rewrite the region with Codex following INSTRUCTION."
+  (interactive "r\nsCodex rewrite: ")
+  (eglot-execute-command
+   (eglot--current-server-or-lose) 'codex.runAction
+   (vector (list :action "rewrite"
+                 :textDocument (eglot--TextDocumentIdentifier)
+                 :range (list :start (eglot--pos-to-lsp-position beg)
+                              :end (eglot--pos-to-lsp-position end))
+                 :instruction instruction))))
+
+(codex-test "codex-rewrite (README snippet) applies the scripted edit"
+  (let* ((instruction "space out the plus operator")
+         (url (codex-test-start-fake
+               (json-encode `((rules . [((match . ,instruction) (reply . ,codex-test-patch))])))))
+         (root (codex-test-project `(("sample.py" . ,codex-test-sample)))))
+    (setq eglot-server-programs
+          `((python-mode . (,(concat codex-test-bin-dir "codex-lsp")
+                            :initializationOptions (:baseUrl ,url :maxRetries 0)))))
+    (find-file (expand-file-name "sample.py" root))
+    (apply #'eglot (eglot--guess-contact))
+    (codex-test-wait "eglot to connect" (lambda () (eglot-current-server)))
+    (codex-rewrite (point-min) (point-max) instruction)
+    (codex-test-wait "the rewrite to land"
+                     (lambda () (equal (buffer-string) codex-test-fixed)))
+    (eglot-shutdown (eglot-current-server))))
+
+(when (process-live-p codex-test-fake) (delete-process codex-test-fake))
 (codex-test-log "emacs-tests: %s" (if (zerop codex-test-failures) "ok" "failed"))
 (kill-emacs (if (zerop codex-test-failures) 0 1))
