@@ -229,23 +229,6 @@ function M.fix(cmd_opts)
   code_action(KIND.fix, cmd_opts, nil, diagnostics_in)
 end
 
----@param client vim.lsp.Client
----@param command lsp.Command
----@param bufnr integer?
----@param on_result fun(result: any)
-local function execute(client, command, bufnr, on_result)
-  client:request('workspace/executeCommand', {
-    command = command.command,
-    arguments = command.arguments,
-  }, function(err, result)
-    if err then
-      notify(err.message, vim.log.levels.ERROR)
-    else
-      on_result(result)
-    end
-  end, bufnr)
-end
-
 --- Client side of `codex.runAction` (|vim.lsp.ClientConfig| `commands`): adds
 --- the instruction a `rewrite` needs, then sends the command to the server,
 --- which applies the edit with workspace/applyEdit.
@@ -257,7 +240,14 @@ function M._run_action_command(command, ctx)
   local function send(cmd)
     -- The server applies the edit itself (workspace/applyEdit) and shows
     -- why when it could not ({ applied = false }): only errors are ours.
-    execute(client, cmd, ctx.bufnr, function() end)
+    client:request('workspace/executeCommand', {
+      command = cmd.command,
+      arguments = cmd.arguments,
+    }, function(err)
+      if err then
+        notify(err.message, vim.log.levels.ERROR)
+      end
+    end, ctx.bufnr)
   end
   if type(args) == 'table' and args.action == 'rewrite' and not args.instruction then
     vim.ui.input({ prompt = 'Codex rewrite: ' }, function(input)
