@@ -299,7 +299,7 @@ impl LspClient {
         capabilities: Value,
         options: Value,
     ) -> Value {
-        let root_uri = root.map(|p| file_uri(p));
+        let root_uri = root.map(file_uri);
         let folders = root_uri
             .as_ref()
             .map(|u| json!([{ "uri": u, "name": "root" }]))

@@ -550,7 +550,7 @@ async fn model_faults_give_one_clear_message_and_no_edit() {
         (Fault::ResponseFailed, "failed"),
     ];
     for (fault, needle) in cases {
-        let mut h = start(Script::new(vec![Rule::fault(fault.clone())])).await;
+        let mut h = start(Script::new(vec![Rule::fault(fault)])).await;
         let response = run(&mut h, "simplify", range(1, 4, 1, 4)).await;
         assert_eq!(
             response["result"]["applied"], false,

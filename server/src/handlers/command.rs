@@ -119,17 +119,21 @@ async fn explain(backend: &Backend, args: ExplainArgs) -> Result<Value> {
 /// Shows an explanation as a Markdown document where the client can show
 /// documents, else as a message.
 async fn show_explanation(backend: &Backend, uri: &Uri, markdown: &str) {
-    if backend.session.features().show_document {
-        if let Some(view) = write_explanation_file(uri, markdown) {
-            let params = ShowDocumentParams {
-                uri: view,
-                external: Some(false),
-                take_focus: Some(false),
-                selection: None,
-            };
-            if matches!(backend.client.show_document(params).await, Ok(true)) {
-                return;
-            }
+    let view = backend
+        .session
+        .features()
+        .show_document
+        .then(|| write_explanation_file(uri, markdown))
+        .flatten();
+    if let Some(view) = view {
+        let params = ShowDocumentParams {
+            uri: view,
+            external: Some(false),
+            take_focus: Some(false),
+            selection: None,
+        };
+        if matches!(backend.client.show_document(params).await, Ok(true)) {
+            return;
         }
     }
     backend
