@@ -1,0 +1,150 @@
+//! LSP-level benchmark over the real stdio transport: time to answer
+//! `initialize` from process start, throughput and latency of incremental
+//! edits on a 100,000-line multi-byte file, code action listing latency, and
+//! the server's peak RSS. Prints figures; asserts nothing about speed.
+//!
+//! Run: `cargo bench -p codex-lsp --bench lsp_stdio`
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use codex_lsp_tests::lsp_client::LspClient;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_codex-lsp");
+const LINES: usize = 100_000;
+const EDITS: usize = 5_000;
+const LATENCY_SAMPLES: usize = 1_000;
+
+fn big_file() -> String {
+    let mut text = String::with_capacity(LINES * 48);
+    for i in 0..LINES {
+        if i % 20 == 0 {
+            text.push_str(&format!("fn fonction_{i}(värde: i32) -> i32 {{\n"));
+        } else if i % 20 == 19 {
+            text.push_str("}\n");
+        } else {
+            text.push_str(&format!("    let x{i} = \"日本語 {i} 😀\"; // ça va\n"));
+        }
+    }
+    text
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+fn edit(i: usize) -> (Value, &'static str) {
+    // Spread edits over the file; alternate inserts and deletes so the text
+    // stays the same size. Column 4 is just after the indentation.
+    let line = (i * 7919) % LINES;
+    let line = if line % 20 == 0 || line % 20 == 19 { line + 1 } else { line };
+    if i % 2 == 0 {
+        (json!({"start": {"line": line, "character": 4}, "end": {"line": line, "character": 4}}), "é")
+    } else {
+        let prev = ((i - 1) * 7919) % LINES;
+        let prev = if prev % 20 == 0 || prev % 20 == 19 { prev + 1 } else { prev };
+        (json!({"start": {"line": prev, "character": 4}, "end": {"line": prev, "character": 5}}), "")
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let text = big_file();
+    let uri = "file:///bench/big.rs";
+
+    let started = Instant::now();
+    let mut client = LspClient::spawn_at(Path::new(BIN), &[], &[]).unwrap();
+    let pid = client.pid().unwrap();
+    let caps = json!({ "general": { "positionEncodings": ["utf-16"] } });
+    client.initialize(None, caps, json!({})).await;
+    let init_time = started.elapsed();
+
+    client.did_open(uri, "rust", 1, &text);
+    let barrier = json!({
+        "textDocument": { "uri": uri },
+        "range": {"start": {"line": 500, "character": 0}, "end": {"line": 500, "character": 0}},
+        "context": { "diagnostics": [] }
+    });
+    client.request("textDocument/codeAction", barrier.clone()).await;
+    let rss_after_open = vm_hwm_kib(pid).unwrap_or(0);
+
+    // Throughput: EDITS pipelined changes, then one request as a barrier
+    // (notifications are applied in order before it is answered).
+    let mut version = 1;
+    let t = Instant::now();
+    for i in 0..EDITS {
+        version += 1;
+        let (range, insert) = edit(i);
+        client.did_change(uri, version, range, insert);
+    }
+    client.request("textDocument/codeAction", barrier.clone()).await;
+    let throughput_time = t.elapsed();
+
+    // Latency: one change followed by a barrier request, round trip each.
+    let mut latencies = Vec::with_capacity(LATENCY_SAMPLES);
+    for i in 0..LATENCY_SAMPLES {
+        version += 1;
+        let (range, insert) = edit(i);
+        let t = Instant::now();
+        client.did_change(uri, version, range, insert);
+        client.request("textDocument/codeAction", barrier.clone()).await;
+        latencies.push(t.elapsed());
+    }
+    latencies.sort();
+
+    // Code action listing alone.
+    let mut listing = Vec::with_capacity(LATENCY_SAMPLES);
+    for i in 0..LATENCY_SAMPLES {
+        let line = (i * 97) % LINES;
+        let params = json!({
+            "textDocument": { "uri": uri },
+            "range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 8}},
+            "context": { "diagnostics": [] }
+        });
+        let t = Instant::now();
+        client.request("textDocument/codeAction", params).await;
+        listing.push(t.elapsed());
+    }
+    listing.sort();
+
+    let peak_kib = vm_hwm_kib(pid).unwrap_or(0);
+    let file_mib = text.len() as f64 / (1024.0 * 1024.0);
+    println!("codex-lsp LSP-level benchmark (real stdio, release build)");
+    println!("  file: {LINES} lines, {:.1} MiB, multi-byte (é, 日本語, 😀), UTF-16 positions", file_mib);
+    println!("  initialize answered after process start: {:.2} ms", init_time.as_secs_f64() * 1e3);
+    println!(
+        "  {EDITS} pipelined incremental edits: {:.1} ms total, {:.0} edits/s end to end",
+        throughput_time.as_secs_f64() * 1e3,
+        EDITS as f64 / throughput_time.as_secs_f64()
+    );
+    println!(
+        "  edit + barrier round trip ({LATENCY_SAMPLES} samples): p50 {:.1} µs, p99 {:.1} µs",
+        percentile(&latencies, 0.5).as_secs_f64() * 1e6,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e6
+    );
+    println!(
+        "  codeAction listing round trip ({LATENCY_SAMPLES} samples): p50 {:.1} µs, p99 {:.1} µs",
+        percentile(&listing, 0.5).as_secs_f64() * 1e6,
+        percentile(&listing, 0.99).as_secs_f64() * 1e6
+    );
+    println!(
+        "  server RSS: {:.1} MiB after open, peak {:.1} MiB (budget 3 x file + 20 MiB = {:.1} MiB)",
+        rss_after_open as f64 / 1024.0,
+        peak_kib as f64 / 1024.0,
+        3.0 * file_mib + 20.0
+    );
+    assert_eq!(client.shutdown().await, Some(0));
+}

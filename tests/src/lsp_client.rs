@@ -1,0 +1,418 @@
+//! A small LSP client for end-to-end tests: spawns the real `codex-lsp`
+//! binary, speaks JSON-RPC with `Content-Length` framing over its stdio,
+//! answers the server's requests (`workspace/applyEdit`, progress creation,
+//! configuration) the way an editor would, and records every notification.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+/// Locates the `codex-lsp` binary: `CODEX_LSP_BIN`, else next to the test
+/// executable's target directory (`target/<profile>/codex-lsp`).
+pub fn server_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("CODEX_LSP_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/debug/deps/test-xxxx -> target/debug
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    dir.join("codex-lsp")
+}
+
+type Pending = Arc<Mutex<HashMap<i64, oneshot::Sender<Value>>>>;
+
+/// How the fake editor answers `workspace/applyEdit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyEditAnswer {
+    /// Report the edit as applied.
+    Apply,
+    /// Report the edit as rejected.
+    Reject,
+}
+
+#[derive(Default)]
+struct Recorded {
+    notifications: Vec<Value>,
+    server_requests: Vec<Value>,
+}
+
+/// A running server with an attached fake editor.
+pub struct LspClient {
+    child: Child,
+    out: mpsc::UnboundedSender<Value>,
+    next_id: i64,
+    pending: Pending,
+    recorded: Arc<Mutex<Recorded>>,
+    changed: Arc<Notify>,
+    configuration: Arc<Mutex<Value>>,
+    apply_edit: Arc<Mutex<ApplyEditAnswer>>,
+    stderr_log: Arc<Mutex<String>>,
+    stderr_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl LspClient {
+    /// Spawns the server with the given environment variables (the parent
+    /// environment is cleared except `PATH`, `HOME` and `CODEX_LSP_LOG`).
+    pub fn spawn(env: &[(&str, &str)]) -> std::io::Result<Self> {
+        Self::spawn_with_args(env, &[])
+    }
+
+    /// Spawns the server with extra command-line arguments.
+    pub fn spawn_with_args(env: &[(&str, &str)], args: &[&str]) -> std::io::Result<Self> {
+        Self::spawn_at(&server_binary(), env, args)
+    }
+
+    /// Spawns the server binary at `binary`.
+    pub fn spawn_at(binary: &Path, env: &[(&str, &str)], args: &[&str]) -> std::io::Result<Self> {
+        let mut cmd = Command::new(binary);
+        cmd.args(args)
+            .env_clear()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for key in ["PATH", "HOME", "CODEX_LSP_LOG"] {
+            if let Ok(v) = std::env::var(key) {
+                cmd.env(key, v);
+            }
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn()?;
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdin"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdout"))?;
+        let stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stderr"))?;
+        let (out, out_rx) = mpsc::unbounded_channel::<Value>();
+        tokio::spawn(write_messages(stdin, out_rx));
+        let client = Self {
+            child,
+            out,
+            next_id: 1,
+            pending: Arc::default(),
+            recorded: Arc::default(),
+            changed: Arc::new(Notify::new()),
+            configuration: Arc::new(Mutex::new(Value::Null)),
+            apply_edit: Arc::new(Mutex::new(ApplyEditAnswer::Apply)),
+            stderr_log: Arc::default(),
+            stderr_task: None,
+        };
+        tokio::spawn(client.read_loop(stdout));
+        let mut client = client;
+        let stderr_log = Arc::clone(&client.stderr_log);
+        client.stderr_task = Some(tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut log = stderr_log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        }));
+        Ok(client)
+    }
+
+    /// The reader: routes responses, records notifications, and answers the
+    /// server's requests the way an editor would.
+    fn read_loop(&self, stdout: ChildStdout) -> impl std::future::Future<Output = ()> + use<> {
+        let pending = Arc::clone(&self.pending);
+        let recorded = Arc::clone(&self.recorded);
+        let changed = Arc::clone(&self.changed);
+        let configuration = Arc::clone(&self.configuration);
+        let apply_edit = Arc::clone(&self.apply_edit);
+        let out = self.out.clone();
+        async move {
+            let mut reader = BufReader::new(stdout);
+            while let Ok(Some(message)) = read_message(&mut reader).await {
+                let has_id = message.get("id").is_some_and(|id| !id.is_null());
+                let method = message
+                    .get("method")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                match (method, has_id) {
+                    (Some(method), true) => {
+                        let result = match method.as_str() {
+                            "workspace/applyEdit" => {
+                                let applied = *apply_edit.lock().unwrap() == ApplyEditAnswer::Apply;
+                                json!({ "applied": applied })
+                            }
+                            "workspace/configuration" => {
+                                let cfg = configuration.lock().unwrap().clone();
+                                let n = message["params"]["items"].as_array().map_or(1, Vec::len);
+                                Value::Array(vec![cfg; n])
+                            }
+                            "window/showDocument" => json!({ "success": true }),
+                            _ => Value::Null,
+                        };
+                        recorded
+                            .lock()
+                            .unwrap()
+                            .server_requests
+                            .push(message.clone());
+                        let _ = out.send(json!({
+                            "jsonrpc": "2.0", "id": message["id"], "result": result
+                        }));
+                    }
+                    (Some(_), false) => recorded.lock().unwrap().notifications.push(message),
+                    (None, _) => {
+                        let id = message["id"].as_i64().unwrap_or(-1);
+                        if let Some(tx) = pending.lock().unwrap().remove(&id) {
+                            let _ = tx.send(message);
+                        }
+                    }
+                }
+                changed.notify_waiters();
+            }
+            recorded
+                .lock()
+                .unwrap()
+                .notifications
+                .push(json!({"method": "$/eof"}));
+            changed.notify_waiters();
+        }
+    }
+
+    /// Sends a request and returns its whole response message (with either
+    /// `result` or `error`).
+    pub async fn request(&mut self, method: &str, params: Value) -> Value {
+        let (id, rx) = self.send_request(method, params);
+        let _ = id;
+        tokio::time::timeout(Duration::from_secs(60), rx)
+            .await
+            .unwrap_or_else(|_| panic!("no response to {method} within 60 s"))
+            .unwrap_or_else(|_| panic!("server closed before answering {method}"))
+    }
+
+    /// Sends a request without waiting; returns its id and the response slot.
+    pub fn send_request(&mut self, method: &str, params: Value) -> (i64, oneshot::Receiver<Value>) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().unwrap().insert(id, tx);
+        self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        (id, rx)
+    }
+
+    /// Sends a notification.
+    pub fn notify(&self, method: &str, params: Value) {
+        self.send(json!({ "jsonrpc": "2.0", "method": method, "params": params }));
+    }
+
+    /// Sends any JSON value as one framed message.
+    pub fn send(&self, message: Value) {
+        let _ = self.out.send(message);
+    }
+
+    /// Sends raw bytes as one frame body (for malformed-input tests).
+    pub fn send_raw_body(&self, body: &str) {
+        let _ = self.out.send(Value::String(format!("\u{0}RAW{body}")));
+    }
+
+    /// `initialize` + `initialized` with the given capabilities and options;
+    /// returns the initialize result.
+    pub async fn initialize(
+        &mut self,
+        root: Option<&Path>,
+        capabilities: Value,
+        options: Value,
+    ) -> Value {
+        let root_uri = root.map(|p| file_uri(p));
+        let folders = root_uri
+            .as_ref()
+            .map(|u| json!([{ "uri": u, "name": "root" }]))
+            .unwrap_or(Value::Null);
+        let response = self
+            .request(
+                "initialize",
+                json!({
+                    "processId": null,
+                    "rootUri": root_uri,
+                    "workspaceFolders": folders,
+                    "capabilities": capabilities,
+                    "initializationOptions": options,
+                }),
+            )
+            .await;
+        self.notify("initialized", json!({}));
+        response["result"].clone()
+    }
+
+    /// Opens a document.
+    pub fn did_open(&self, uri: &str, language_id: &str, version: i32, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": language_id, "version": version, "text": text } }),
+        );
+    }
+
+    /// Sends one incremental change.
+    pub fn did_change(&self, uri: &str, version: i32, range: Value, text: &str) {
+        self.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": version },
+                    "contentChanges": [ { "range": range, "text": text } ] }),
+        );
+    }
+
+    /// Sets the answer to `workspace/configuration`.
+    pub fn set_configuration(&self, value: Value) {
+        *self.configuration.lock().unwrap() = value;
+    }
+
+    /// Sets how `workspace/applyEdit` is answered.
+    pub fn set_apply_edit_answer(&self, answer: ApplyEditAnswer) {
+        *self.apply_edit.lock().unwrap() = answer;
+    }
+
+    /// All notifications received so far.
+    pub fn notifications(&self) -> Vec<Value> {
+        self.recorded.lock().unwrap().notifications.clone()
+    }
+
+    /// Notifications received so far with the given method.
+    pub fn notifications_named(&self, method: &str) -> Vec<Value> {
+        self.notifications()
+            .into_iter()
+            .filter(|n| n["method"] == method)
+            .collect()
+    }
+
+    /// All requests the server sent to the client so far.
+    pub fn server_requests(&self) -> Vec<Value> {
+        self.recorded.lock().unwrap().server_requests.clone()
+    }
+
+    /// Server requests with the given method.
+    pub fn server_requests_named(&self, method: &str) -> Vec<Value> {
+        self.server_requests()
+            .into_iter()
+            .filter(|n| n["method"] == method)
+            .collect()
+    }
+
+    /// Waits until `pred` holds over (notifications, server requests), or
+    /// the timeout passes; returns whether it held.
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&[Value], &[Value]) -> bool,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.changed.notified();
+            {
+                let rec = self.recorded.lock().unwrap();
+                if pred(&rec.notifications, &rec.server_requests) {
+                    return true;
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let rec = self.recorded.lock().unwrap();
+                return pred(&rec.notifications, &rec.server_requests);
+            }
+        }
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr_log.lock().unwrap().clone()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Like [`LspClient::shutdown`], and also returns everything the server
+    /// wrote to stderr until it exited.
+    pub async fn shutdown_keep_logs(mut self) -> (Option<i32>, String) {
+        let task = self.stderr_task.take();
+        let log = Arc::clone(&self.stderr_log);
+        let code = self.shutdown().await;
+        if let Some(task) = task {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        let text = log.lock().unwrap().clone();
+        (code, text)
+    }
+
+    /// `shutdown` + `exit`, then waits for the process; returns its exit code.
+    pub async fn shutdown(mut self) -> Option<i32> {
+        let response = self.request("shutdown", Value::Null).await;
+        assert!(
+            response.get("error").is_none(),
+            "shutdown failed: {response}"
+        );
+        self.notify("exit", Value::Null);
+        tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .and_then(|s| s.code())
+    }
+}
+
+/// A `file://` URI for a local path.
+pub fn file_uri(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+/// Writes framed messages; a string starting with NUL+"RAW" is sent as a
+/// raw body (for malformed-input tests).
+async fn write_messages(mut stdin: ChildStdin, mut rx: mpsc::UnboundedReceiver<Value>) {
+    while let Some(v) = rx.recv().await {
+        let body = match &v {
+            Value::String(s) if s.starts_with("\u{0}RAW") => s["\u{0}RAW".len()..].to_owned(),
+            other => other.to_string(),
+        };
+        let frame = format!("Content-Length: {}\r\n\r\n{}", body.len(), body);
+        if stdin.write_all(frame.as_bytes()).await.is_err() {
+            break;
+        }
+        let _ = stdin.flush().await;
+    }
+}
+
+async fn read_message<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: &mut R,
+) -> std::io::Result<Option<Value>> {
+    let mut content_length = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await? == 0 {
+            return Ok(None);
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("Content-Length:") {
+            content_length = v.trim().parse::<usize>().ok();
+        }
+    }
+    let len = content_length.ok_or_else(|| std::io::Error::other("missing Content-Length"))?;
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).await?;
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(std::io::Error::other)
+}
