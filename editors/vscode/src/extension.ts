@@ -73,7 +73,12 @@ class Codex implements CodexApi {
 
   /** Serialised (re)start: stops the current client, then starts a fresh one. */
   restart(): Promise<void> {
-    this.starting = this.starting.then(() => this.doRestart()).catch((e: unknown) => {
+    return this.enqueue(() => this.doRestart());
+  }
+
+  /** Runs start/stop work one after the other. */
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    this.starting = this.starting.then(work).catch((e: unknown) => {
       const msg = `Codex: the server failed to start: ${e instanceof Error ? e.message : String(e)}`;
       this.note('error', msg);
       void vscode.window.showErrorMessage(msg, 'Show Log').then((b) => b && this.output.show(true));
@@ -190,18 +195,19 @@ class Codex implements CodexApi {
     }
     if (!value || !value.trim()) return;
     await this.context.secrets.store(SECRET_KEY, value.trim());
-    await this.restart();
+    await this.secretChanged();
   }
 
   async clearApiKey(): Promise<void> {
     await this.context.secrets.delete(SECRET_KEY);
-    await this.restart();
+    await this.secretChanged();
   }
 
   /** Secret storage changed (maybe from another window): restart if the key differs from the running one. */
-  async secretChanged(): Promise<void> {
-    await this.starting;
-    if ((await this.context.secrets.get(SECRET_KEY)) !== this.startedWithKey) await this.restart();
+  secretChanged(): Promise<void> {
+    return this.enqueue(async () => {
+      if ((await this.context.secrets.get(SECRET_KEY)) !== this.startedWithKey) await this.doRestart();
+    });
   }
 
   cancel(): void {
