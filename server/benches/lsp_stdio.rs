@@ -50,13 +50,27 @@ fn edit(i: usize) -> (Value, &'static str) {
     // Spread edits over the file; alternate inserts and deletes so the text
     // stays the same size. Column 4 is just after the indentation.
     let line = (i * 7919) % LINES;
-    let line = if line % 20 == 0 || line % 20 == 19 { line + 1 } else { line };
+    let line = if line % 20 == 0 || line % 20 == 19 {
+        line + 1
+    } else {
+        line
+    };
     if i % 2 == 0 {
-        (json!({"start": {"line": line, "character": 4}, "end": {"line": line, "character": 4}}), "é")
+        (
+            json!({"start": {"line": line, "character": 4}, "end": {"line": line, "character": 4}}),
+            "é",
+        )
     } else {
         let prev = ((i - 1) * 7919) % LINES;
-        let prev = if prev % 20 == 0 || prev % 20 == 19 { prev + 1 } else { prev };
-        (json!({"start": {"line": prev, "character": 4}, "end": {"line": prev, "character": 5}}), "")
+        let prev = if prev % 20 == 0 || prev % 20 == 19 {
+            prev + 1
+        } else {
+            prev
+        };
+        (
+            json!({"start": {"line": prev, "character": 4}, "end": {"line": prev, "character": 5}}),
+            "",
+        )
     }
 }
 
@@ -78,7 +92,9 @@ async fn main() {
         "range": {"start": {"line": 500, "character": 0}, "end": {"line": 500, "character": 0}},
         "context": { "diagnostics": [] }
     });
-    client.request("textDocument/codeAction", barrier.clone()).await;
+    client
+        .request("textDocument/codeAction", barrier.clone())
+        .await;
     let rss_after_open = vm_hwm_kib(pid).unwrap_or(0);
 
     // Throughput: EDITS pipelined changes, then one request as a barrier
@@ -90,7 +106,9 @@ async fn main() {
         let (range, insert) = edit(i);
         client.did_change(uri, version, range, insert);
     }
-    client.request("textDocument/codeAction", barrier.clone()).await;
+    client
+        .request("textDocument/codeAction", barrier.clone())
+        .await;
     let throughput_time = t.elapsed();
 
     // Latency: one change followed by a barrier request, round trip each.
@@ -100,7 +118,9 @@ async fn main() {
         let (range, insert) = edit(i);
         let t = Instant::now();
         client.did_change(uri, version, range, insert);
-        client.request("textDocument/codeAction", barrier.clone()).await;
+        client
+            .request("textDocument/codeAction", barrier.clone())
+            .await;
         latencies.push(t.elapsed());
     }
     latencies.sort();
@@ -123,8 +143,14 @@ async fn main() {
     let peak_kib = vm_hwm_kib(pid).unwrap_or(0);
     let file_mib = text.len() as f64 / (1024.0 * 1024.0);
     println!("codex-lsp LSP-level benchmark (real stdio, release build)");
-    println!("  file: {LINES} lines, {:.1} MiB, multi-byte (é, 日本語, 😀), UTF-16 positions", file_mib);
-    println!("  initialize answered after process start: {:.2} ms", init_time.as_secs_f64() * 1e3);
+    println!(
+        "  file: {LINES} lines, {:.1} MiB, multi-byte (é, 日本語, 😀), UTF-16 positions",
+        file_mib
+    );
+    println!(
+        "  initialize answered after process start: {:.2} ms",
+        init_time.as_secs_f64() * 1e3
+    );
     println!(
         "  {EDITS} pipelined incremental edits: {:.1} ms total, {:.0} edits/s end to end",
         throughput_time.as_secs_f64() * 1e3,

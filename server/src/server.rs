@@ -7,12 +7,14 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
-    DidChangeConfigurationParams, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
-    DidOpenTextDocumentParams, InitializeParams, InitializeResult, InitializedParams, Uri,
+    CodeActionParams, CodeActionResponse, DidChangeConfigurationParams,
+    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
+    InitializeParams, InitializeResult, InitializedParams, Uri,
 };
 use tower_lsp_server::{Client, ClientSocket, LanguageServer, LspService, Server};
 
 use crate::handlers;
+use crate::lsp::ai_tag::AiTagService;
 use crate::session::Session;
 
 /// How many requests and notifications tower-lsp-server runs at once. Model
@@ -102,6 +104,13 @@ impl Backend {
 
     /// Called after a document's text changed.
     pub fn document_changed(&self, _uri: &Uri) {}
+
+    /// Whether the document's path matches the `exclude` globs (such files
+    /// are never sent to the model, so no action is offered for them).
+    pub fn is_excluded(&self, _uri: &Uri) -> bool {
+        // Wired to the assist core's exclusion matcher when it lands.
+        false
+    }
 }
 
 impl LanguageServer for Backend {
@@ -132,12 +141,22 @@ impl LanguageServer for Backend {
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
         handlers::lifecycle::did_change_configuration(self, params).await;
     }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        Ok(handlers::code_action::list(self, params))
+    }
 }
 
 /// Builds the service without a transport, for in-process tests that drive
 /// it through tower's `Service` interface.
 pub fn build_service(options: ServerOptions) -> (LspService<Backend>, ClientSocket) {
-    let ai_tags = Arc::new(AtomicBool::new(false));
+    build_service_with_tags(options, Arc::new(AtomicBool::new(false)))
+}
+
+fn build_service_with_tags(
+    options: ServerOptions,
+    ai_tags: Arc<AtomicBool>,
+) -> (LspService<Backend>, ClientSocket) {
     LspService::build(move |client| Backend::new(client, options, ai_tags)).finish()
 }
 
@@ -147,7 +166,9 @@ where
     I: AsyncRead + Unpin,
     O: AsyncWrite,
 {
-    let (service, socket) = build_service(options);
+    let ai_tags = Arc::new(AtomicBool::new(false));
+    let (service, socket) = build_service_with_tags(options, Arc::clone(&ai_tags));
+    let service = AiTagService::new(service, ai_tags);
     Server::new(stdin, stdout, socket)
         .concurrency_level(CONCURRENCY_LEVEL)
         .serve(service)

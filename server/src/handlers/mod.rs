@@ -1,5 +1,7 @@
 //! Request and notification handlers: the only code that combines protocol
 //! types, the session, the assist core and the model client.
 
+pub mod code_action;
 pub mod lifecycle;
+pub mod progress;
 pub mod text_sync;

@@ -5,6 +5,7 @@
 //! [`to_proto`]. [`capabilities`] says what we advertise and [`ext`] names our
 //! commands, action kinds and notifications.
 
+pub mod ai_tag;
 pub mod capabilities;
 pub mod ext;
 pub mod from_proto;
