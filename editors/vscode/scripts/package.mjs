@@ -23,7 +23,7 @@ if (bin) {
 }
 execFileSync(process.execPath, [path.join(ext, 'scripts', 'build.mjs'), '--production'], { stdio: 'inherit' });
 const pkg = JSON.parse(fs.readFileSync(path.join(ext, 'package.json'), 'utf8'));
-const out = process.env.VSIX_OUT || path.join(ext, `${pkg.name}-${pkg.version}.vsix`);
+const out = process.env.VSIX_OUT ? path.resolve(process.env.INIT_CWD || process.cwd(), process.env.VSIX_OUT) : path.join(ext, `${pkg.name}-${pkg.version}.vsix`);
 const vsce = require_resolve('@vscode/vsce/vsce');
 execFileSync(process.execPath, [vsce, 'package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '-o', out], { cwd: ext, stdio: 'inherit' });
 console.log(`packaged ${out}`);

@@ -50,13 +50,18 @@ exports.run = async function run({ page, url, artifacts, expected, log }) {
   // 3. Cursor into `return a*b;` and open the code action menu.
   await page.locator('.monaco-editor .view-line', { hasText: 'return a*b' }).first().click();
   const menu = page.locator('.action-widget');
-  const rewriteItem = menu.locator('.action-widget-action-list .monaco-list-row', { hasText: 'Codex: Rewrite…' });
+  const rewriteItem = menu.locator('.monaco-list-row.action', { hasText: 'Codex: Rewrite…' });
   for (let attempt = 0; attempt < 10; attempt++) {
     await page.keyboard.press('Control+.');
     try {
       await rewriteItem.first().waitFor({ state: 'visible', timeout: 3000 });
       break;
     } catch {
+      if (attempt === 0 && process.env.UI_DEBUG) {
+        await shot(page, artifacts, 'debug-menu.png');
+        const html = await page.locator('.action-widget').first().innerHTML().catch((e) => String(e));
+        require('node:fs').writeFileSync(path.join(artifacts, 'debug-menu.html'), html);
+      }
       await page.keyboard.press('Escape');
       await page.waitForTimeout(500); // the server may still be (re)starting after the key was set
     }
@@ -64,7 +69,13 @@ exports.run = async function run({ page, url, artifacts, expected, log }) {
   await rewriteItem.first().waitFor({ state: 'visible', timeout: 1000 });
   step('code action menu shows Codex: Rewrite…');
   await shot(page, artifacts, 'ui-2-code-action-menu.png');
-  await rewriteItem.first().click();
+  // Pick it with the keyboard, as the menu's pointer guard swallows synthetic clicks.
+  for (let i = 0; i < 12; i++) {
+    const focused = await menu.locator('.monaco-list-row.action.focused').first().getAttribute('aria-label');
+    if (focused === 'Codex: Rewrite…') break;
+    await page.keyboard.press('ArrowDown');
+  }
+  await page.keyboard.press('Enter');
 
   // 4. The middleware asks for the instruction.
   await page.locator('.quick-input-widget', { hasText: 'How should Codex rewrite' }).waitFor({ state: 'visible', timeout: 15000 });
