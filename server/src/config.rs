@@ -238,6 +238,17 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Parses layered settings: each layer (e.g. `initializationOptions`,
+    /// then the pulled or pushed configuration) is merged over the previous
+    /// one, objects key by key; a `null` or empty layer contributes nothing.
+    pub fn from_layers(layers: &[&serde_json::Value]) -> Result<Self, SettingsError> {
+        let mut merged = serde_json::Value::Object(serde_json::Map::new());
+        for layer in layers {
+            merge(&mut merged, unwrap_section(layer));
+        }
+        Self::from_json(&merged)
+    }
+
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<(), SettingsError> {
         let bad = |path: &str, message: &str| {
@@ -309,6 +320,38 @@ impl Settings {
     }
 }
 
+/// Unwraps a `{"codex": {...}}` wrapper, if present.
+fn unwrap_section(value: &serde_json::Value) -> &serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) if map.len() == 1 && map.contains_key("codex") => {
+            &map["codex"]
+        }
+        other => other,
+    }
+}
+
+/// Merges `layer` over `base`: objects recursively, anything else replaces.
+fn merge(base: &mut serde_json::Value, layer: &serde_json::Value) {
+    match (base, layer) {
+        (_, serde_json::Value::Null) => {}
+        (serde_json::Value::Object(base), serde_json::Value::Object(layer)) => {
+            for (key, value) in layer {
+                match base.get_mut(key) {
+                    Some(existing) if existing.is_object() && value.is_object() => {
+                        merge(existing, value)
+                    }
+                    _ => {
+                        if !value.is_null() {
+                            base.insert(key.clone(), value.clone());
+                        }
+                    }
+                }
+            }
+        }
+        (base, layer) => *base = layer.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +411,42 @@ mod tests {
                 "{value} gave {err}"
             );
         }
+    }
+
+    #[test]
+    fn layers_merge_and_null_layers_keep_earlier_ones() {
+        let init = json!({"baseUrl": "http://127.0.0.1:1/v1", "explain": {"maxWords": 80}});
+        let table = [
+            (json!(null), "http://127.0.0.1:1/v1", 80, "gpt-5.2-codex"),
+            (json!({}), "http://127.0.0.1:1/v1", 80, "gpt-5.2-codex"),
+            (
+                json!({"codex": {"model": "m"}}),
+                "http://127.0.0.1:1/v1",
+                80,
+                "m",
+            ),
+            (
+                json!({"explain": {"hover": "off"}}),
+                "http://127.0.0.1:1/v1",
+                80,
+                "gpt-5.2-codex",
+            ),
+            (
+                json!({"baseUrl": "http://x/v1", "explain": {"maxWords": 20}}),
+                "http://x/v1",
+                20,
+                "gpt-5.2-codex",
+            ),
+        ];
+        for (pulled, base_url, words, model) in table {
+            let s = Settings::from_layers(&[&init, &pulled]).unwrap();
+            assert_eq!(
+                (s.base_url.as_str(), s.explain.max_words, s.model.as_str()),
+                (base_url, words, model),
+                "{pulled}"
+            );
+        }
+        assert!(Settings::from_layers(&[&init, &json!({"maxRetries": 99})]).is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod assist;
 pub mod config;
 pub mod document;
+pub mod explain_cache;
 pub mod handlers;
 pub mod lsp;
 pub mod model;

@@ -57,6 +57,7 @@ pub struct Backend {
     /// Injected environment.
     pub options: ServerOptions,
     deferred_messages: Arc<Mutex<Vec<String>>>,
+    initialization_options: Arc<Mutex<serde_json::Value>>,
     ai_tags: Arc<AtomicBool>,
 }
 
@@ -75,6 +76,7 @@ impl Backend {
             session: Arc::new(Session::new()),
             options,
             deferred_messages: Arc::default(),
+            initialization_options: Arc::default(),
             ai_tags,
         }
     }
@@ -91,6 +93,21 @@ impl Backend {
         self.deferred_messages
             .lock()
             .map(|mut q| std::mem::take(&mut *q))
+            .unwrap_or_default()
+    }
+
+    /// Remembers `initializationOptions`, the base layer of later settings.
+    pub fn set_initialization_options(&self, options: serde_json::Value) {
+        if let Ok(mut o) = self.initialization_options.lock() {
+            *o = options;
+        }
+    }
+
+    /// The `initializationOptions` the client sent (`null` if none).
+    pub fn initialization_options(&self) -> serde_json::Value {
+        self.initialization_options
+            .lock()
+            .map(|o| o.clone())
             .unwrap_or_default()
     }
 

@@ -133,8 +133,9 @@ async fn settings_errors_keep_previous_settings() {
         ),
         (
             json!({ "codex": { "explain": { "hover": "cached" } } }),
-            "gpt-5.2-codex",
+            "first-model",
         ),
+        (json!(null), "first-model"),
     ] {
         call(
             &mut service,

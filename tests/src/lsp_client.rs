@@ -15,19 +15,82 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 /// Locates the `codex-lsp` binary: `CODEX_LSP_BIN`, else next to the test
-/// executable's target directory (`target/<profile>/codex-lsp`).
+/// executable's target directory (`target/<profile>/codex-lsp`), building it
+/// with cargo first when it is missing (`cargo test --workspace` builds it).
 pub fn server_binary() -> PathBuf {
     if let Ok(path) = std::env::var("CODEX_LSP_BIN") {
         return PathBuf::from(path);
     }
-    let exe = std::env::current_exe().unwrap_or_default();
-    // target/debug/deps/test-xxxx -> target/debug
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    dir.join("codex-lsp")
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().unwrap_or_default();
+            // target/debug/deps/test-xxxx -> target/debug
+            let dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let bin = dir.join("codex-lsp");
+            if !bin.exists() {
+                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+                let release = dir.ends_with("release");
+                let mut cmd = std::process::Command::new(cargo);
+                cmd.args(["build", "-p", "codex-lsp", "--bin", "codex-lsp"]);
+                if release {
+                    cmd.arg("--release");
+                }
+                let _ = cmd.status();
+            }
+            bin
+        })
+        .clone()
+}
+
+/// Applies LSP `TextEdit`s (JSON) to `text`, with positions in the given
+/// encoding (`utf-8`, `utf-16` or `utf-32`), as an editor would.
+pub fn apply_lsp_edits(text: &str, edits: &[Value], encoding: &str) -> String {
+    let offset = |pos: &Value| -> usize {
+        let line = pos["line"].as_u64().unwrap_or(0) as usize;
+        let col = pos["character"].as_u64().unwrap_or(0) as usize;
+        let mut start = 0;
+        for _ in 0..line {
+            match text[start..].find('\n') {
+                Some(i) => start += i + 1,
+                None => return text.len(),
+            }
+        }
+        let line_text = &text[start..];
+        let end = line_text.find(['\r', '\n']).unwrap_or(line_text.len());
+        let mut units = 0;
+        for (i, c) in line_text[..end].char_indices() {
+            if units >= col {
+                return start + i;
+            }
+            units += match encoding {
+                "utf-8" => c.len_utf8(),
+                "utf-32" => 1,
+                _ => c.len_utf16(),
+            };
+        }
+        start + end
+    };
+    let mut resolved: Vec<(usize, usize, String)> = edits
+        .iter()
+        .map(|e| {
+            (
+                offset(&e["range"]["start"]),
+                offset(&e["range"]["end"]),
+                e["newText"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    resolved.sort_by_key(|(s, e, _)| std::cmp::Reverse((*s, *e)));
+    let mut out = text.to_owned();
+    for (s, e, new) in resolved {
+        out.replace_range(s..e, &new);
+    }
+    out
 }
 
 type Pending = Arc<Mutex<HashMap<i64, oneshot::Sender<Value>>>>;
@@ -376,19 +439,31 @@ pub fn file_uri(path: &Path) -> String {
     format!("file://{}", path.display())
 }
 
-/// Writes framed messages; a string starting with NUL+"RAW" is sent as a
-/// raw body (for malformed-input tests).
-async fn write_messages(mut stdin: ChildStdin, mut rx: mpsc::UnboundedReceiver<Value>) {
-    while let Some(v) = rx.recv().await {
-        let body = match &v {
-            Value::String(s) if s.starts_with("\u{0}RAW") => s["\u{0}RAW".len()..].to_owned(),
-            other => other.to_string(),
-        };
-        let frame = format!("Content-Length: {}\r\n\r\n{}", body.len(), body);
-        if stdin.write_all(frame.as_bytes()).await.is_err() {
-            break;
+/// Writes framed messages, flushing only when no more are queued (as an
+/// editor writing a burst of changes would); a string starting with
+/// NUL+"RAW" is sent as a raw body (for malformed-input tests).
+async fn write_messages(stdin: ChildStdin, mut rx: mpsc::UnboundedReceiver<Value>) {
+    let mut stdin = tokio::io::BufWriter::with_capacity(1 << 16, stdin);
+    while let Some(mut v) = rx.recv().await {
+        loop {
+            let body = match &v {
+                Value::String(s) if s.starts_with("\u{0}RAW") => s["\u{0}RAW".len()..].to_owned(),
+                other => other.to_string(),
+            };
+            let header = format!("Content-Length: {}\r\n\r\n", body.len());
+            if stdin.write_all(header.as_bytes()).await.is_err()
+                || stdin.write_all(body.as_bytes()).await.is_err()
+            {
+                return;
+            }
+            match rx.try_recv() {
+                Ok(next) => v = next,
+                Err(_) => break,
+            }
         }
-        let _ = stdin.flush().await;
+        if stdin.flush().await.is_err() {
+            return;
+        }
     }
 }
 

@@ -21,6 +21,7 @@ pub fn initialize(backend: &Backend, params: InitializeParams) -> Result<Initial
     session.set_features(features);
     session.set_workspace_root(from_proto::workspace_root(&params));
     if let Some(options) = &params.initialization_options {
+        backend.set_initialization_options(options.clone());
         match Settings::from_json(options) {
             Ok(settings) => session.set_settings(settings),
             Err(err) => {
@@ -96,10 +97,12 @@ fn spawn_pull_configuration(backend: &Backend) {
     });
 }
 
-/// Validates and applies settings; a bad value keeps the previous settings
-/// and produces one message naming the setting.
+/// Validates and applies settings, layered over `initializationOptions` (so
+/// a client answering `null` for an unconfigured section keeps them); a bad
+/// value keeps the previous settings and produces one message naming it.
 pub async fn apply_settings(backend: &Backend, value: &Value) {
-    match Settings::from_json(value) {
+    let init = backend.initialization_options();
+    match Settings::from_layers(&[&init, value]) {
         Ok(settings) => {
             tracing::info!("settings updated");
             backend.session.set_settings(settings);

@@ -1,0 +1,369 @@
+//! The explanation cache behind the explain hover.
+//!
+//! Hovers are frequent and cheap for the editor, but model calls are slow and
+//! cost money, so explanations are cached and shared:
+//!
+//! * entries are keyed by a hash of the region's text together with the model
+//!   and the settings that shape the answer, so an edit inside a region gives
+//!   a new key (a miss) while an edit elsewhere leaves the key, and the entry,
+//!   intact. Nothing needs explicit invalidation;
+//! * the cache is bounded by bytes, least recently used first out;
+//! * concurrent requests for the same key share one computation, and when the
+//!   last waiter goes away (the hover was cancelled) the computation is
+//!   aborted, which drops the model stream and closes its connection.
+//!
+//! The mutex is never held across an await.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+use tokio::task::AbortHandle;
+
+/// Identifies one explanation: a SHA-256 over its inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExplainKey([u8; 32]);
+
+impl Hash for ExplainKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Already uniformly distributed: the first 8 bytes suffice.
+        let mut prefix = [0u8; 8];
+        prefix.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(prefix));
+    }
+}
+
+impl ExplainKey {
+    /// Hashes the parts (length-prefixed, so part boundaries matter).
+    pub fn new(parts: &[&str]) -> Self {
+        let mut hasher = Sha256::new();
+        for part in parts {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+        Self(hasher.finalize().into())
+    }
+}
+
+/// Why an explanation could not be produced; the message is shown as hover
+/// text. Failures are never cached.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ExplainFailure(pub String);
+
+type Outcome = Option<Result<Arc<str>, ExplainFailure>>;
+
+struct InFlight {
+    id: u64,
+    waiters: usize,
+    result: watch::Receiver<Outcome>,
+    abort: AbortHandle,
+}
+
+struct Inner {
+    lru: LruCache<ExplainKey, Arc<str>>,
+    bytes: usize,
+    capacity_bytes: usize,
+    inflight: HashMap<ExplainKey, InFlight>,
+    next_id: u64,
+}
+
+/// Bounded, shared explanation cache with in-flight de-duplication.
+pub struct ExplainCache {
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for ExplainCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExplainCache").finish_non_exhaustive()
+    }
+}
+
+impl ExplainCache {
+    /// A cache holding at most `capacity_bytes` of explanation text.
+    pub fn new(capacity_bytes: usize) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                lru: LruCache::unbounded(),
+                bytes: 0,
+                capacity_bytes,
+                inflight: HashMap::new(),
+                next_id: 0,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A poisoned lock only means a panic elsewhere; the data is still a
+        // consistent cache (every mutation completes before unlocking).
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Changes the byte bound, evicting as needed.
+    pub fn set_capacity(&self, capacity_bytes: usize) {
+        let mut inner = self.lock();
+        inner.capacity_bytes = capacity_bytes;
+        inner.evict();
+    }
+
+    /// A cached explanation, marking it recently used.
+    pub fn get(&self, key: &ExplainKey) -> Option<Arc<str>> {
+        self.lock().lru.get(key).cloned()
+    }
+
+    /// Stores an explanation.
+    pub fn insert(&self, key: ExplainKey, text: Arc<str>) {
+        self.lock().insert(key, text);
+    }
+
+    /// Bytes of explanation text held.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    /// Number of cached explanations.
+    pub fn len(&self) -> usize {
+        self.lock().lru.len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of computations running.
+    pub fn inflight(&self) -> usize {
+        self.lock().inflight.len()
+    }
+
+    /// Returns the cached explanation, or joins the running computation for
+    /// this key, or starts `compute` on a task. Dropping the returned future
+    /// leaves the computation running only while someone else waits for it.
+    pub async fn get_or_compute<F, Fut>(
+        self: &Arc<Self>,
+        key: ExplainKey,
+        compute: F,
+    ) -> Result<Arc<str>, ExplainFailure>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<String, ExplainFailure>> + Send + 'static,
+    {
+        let (id, mut receiver) = {
+            let mut inner = self.lock();
+            if let Some(hit) = inner.lru.get(&key) {
+                return Ok(Arc::clone(hit));
+            }
+            if let Some(flight) = inner.inflight.get_mut(&key) {
+                flight.waiters += 1;
+                (flight.id, flight.result.clone())
+            } else {
+                inner.next_id += 1;
+                let id = inner.next_id;
+                let (sender, receiver) = watch::channel::<Outcome>(None);
+                let cache = Arc::clone(self);
+                let work = compute();
+                let task = tokio::spawn(async move {
+                    let outcome = work.await.map(Arc::<str>::from);
+                    {
+                        let mut inner = cache.lock();
+                        if inner.inflight.get(&key).is_some_and(|f| f.id == id) {
+                            inner.inflight.remove(&key);
+                        }
+                        if let Ok(text) = &outcome {
+                            inner.insert(key, Arc::clone(text));
+                        }
+                    }
+                    let _ = sender.send(Some(outcome));
+                });
+                inner.inflight.insert(
+                    key,
+                    InFlight {
+                        id,
+                        waiters: 1,
+                        result: receiver.clone(),
+                        abort: task.abort_handle(),
+                    },
+                );
+                (id, receiver)
+            }
+        };
+        let _guard = WaiterGuard {
+            cache: Arc::clone(self),
+            key,
+            id,
+        };
+        loop {
+            if let Some(outcome) = receiver.borrow_and_update().clone() {
+                return outcome;
+            }
+            if receiver.changed().await.is_err() {
+                return Err(ExplainFailure(
+                    "Codex: the explanation was cancelled".to_owned(),
+                ));
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn insert(&mut self, key: ExplainKey, text: Arc<str>) {
+        if let Some(old) = self.lru.put(key, Arc::clone(&text)) {
+            self.bytes -= old.len();
+        }
+        self.bytes += text.len();
+        self.evict();
+    }
+
+    fn evict(&mut self) {
+        while self.bytes > self.capacity_bytes {
+            match self.lru.pop_lru() {
+                Some((_, old)) => self.bytes -= old.len(),
+                None => break,
+            }
+        }
+    }
+}
+
+/// Decrements the waiter count of a computation when a waiter goes away;
+/// the last one out aborts it.
+struct WaiterGuard {
+    cache: Arc<ExplainCache>,
+    key: ExplainKey,
+    id: u64,
+}
+
+impl Drop for WaiterGuard {
+    fn drop(&mut self) {
+        let mut inner = self.cache.lock();
+        let last = match inner.inflight.get_mut(&self.key) {
+            Some(flight) if flight.id == self.id => {
+                flight.waiters -= 1;
+                flight.waiters == 0
+            }
+            _ => false,
+        };
+        if last {
+            if let Some(flight) = inner.inflight.remove(&self.key) {
+                flight.abort.abort();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+fn key_for(parts: &[&str]) -> ExplainKey {
+    ExplainKey::new(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    fn text(n: usize) -> Arc<str> {
+        Arc::from("x".repeat(n))
+    }
+
+    #[test]
+    fn byte_bound_evicts_least_recently_used() {
+        let cache = ExplainCache::new(25);
+        let (a, b, c) = (key_for(&["a"]), key_for(&["b"]), key_for(&["c"]));
+        cache.insert(a, text(10));
+        cache.insert(b, text(10));
+        assert!(cache.get(&a).is_some()); // a is now more recent than b
+        cache.insert(c, text(10)); // 30 bytes > 25: b goes
+        assert!(cache.get(&b).is_none());
+        assert!(cache.get(&a).is_some() && cache.get(&c).is_some());
+        assert_eq!(cache.bytes(), 20);
+        cache.set_capacity(5);
+        assert!(cache.is_empty());
+        assert_eq!(cache.bytes(), 0);
+    }
+
+    #[test]
+    fn keys_depend_on_every_part_and_its_boundaries() {
+        assert_eq!(key_for(&["ab", "c"]), key_for(&["ab", "c"]));
+        assert_ne!(key_for(&["ab", "c"]), key_for(&["a", "bc"]));
+        assert_ne!(key_for(&["ab", "c"]), key_for(&["ab", "d"]));
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_share_one_computation_and_fill_the_cache() {
+        let cache = Arc::new(ExplainCache::new(1 << 20));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let key = key_for(&["fn f() {}"]);
+        let make = || {
+            let calls = Arc::clone(&calls);
+            move || async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok::<_, ExplainFailure>("explained".to_owned())
+            }
+        };
+        let (r1, r2) = tokio::join!(
+            cache.get_or_compute(key, make()),
+            cache.get_or_compute(key, make())
+        );
+        assert_eq!(&*r1.unwrap(), "explained");
+        assert_eq!(&*r2.unwrap(), "explained");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(cache.inflight(), 0);
+        let r3 = cache.get_or_compute(key, make()).await.unwrap();
+        assert_eq!(&*r3, "explained");
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "a hit computes nothing");
+    }
+
+    #[tokio::test]
+    async fn last_waiter_leaving_aborts_the_computation() {
+        struct DropFlag(Arc<AtomicUsize>);
+        impl Drop for DropFlag {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let cache = Arc::new(ExplainCache::new(1 << 20));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let key = key_for(&["slow"]);
+        let flag = Arc::clone(&dropped);
+        let waiter = cache.get_or_compute(key, move || async move {
+            let _flag = DropFlag(flag);
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok::<_, ExplainFailure>("never".to_owned())
+        });
+        // Give up after a moment, as a cancelled hover does.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), waiter)
+                .await
+                .is_err()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            1,
+            "the computation was dropped"
+        );
+        assert_eq!(cache.inflight(), 0);
+        assert!(cache.is_empty());
+    }
+
+    #[tokio::test]
+    async fn failures_are_not_cached() {
+        let cache = Arc::new(ExplainCache::new(1 << 20));
+        let key = key_for(&["x"]);
+        let err = cache
+            .get_or_compute(key, || async {
+                Err::<String, _>(ExplainFailure("Codex: rate limited".into()))
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.0, "Codex: rate limited");
+        assert!(cache.get(&key).is_none());
+    }
+}

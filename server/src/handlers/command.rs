@@ -1,0 +1,123 @@
+//! `workspace/executeCommand`: `codex.runAction` (run an action and apply
+//! its edit with `workspace/applyEdit`) and `codex.explain`.
+
+use serde_json::{Value, json};
+use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
+use tower_lsp_server::ls_types::{
+    ApplyWorkspaceEditResponse, ExecuteCommandParams, MessageType, ShowDocumentParams, Uri,
+};
+
+use super::actions::{self, ActionError, ExplainMode};
+use super::code_action::{ExplainArgs, RunActionArgs};
+use crate::lsp::ext;
+use crate::server::Backend;
+
+fn invalid_params(message: impl Into<String>) -> Error {
+    Error { code: ErrorCode::InvalidParams, message: message.into().into(), data: None }
+}
+
+fn single_argument<T: serde::de::DeserializeOwned>(params: &ExecuteCommandParams, usage: &str) -> Result<T> {
+    let first = params.arguments.first().cloned().unwrap_or(Value::Null);
+    serde_json::from_value(first).map_err(|e| invalid_params(format!("{}: {e}. Usage: {usage}", params.command)))
+}
+
+/// Dispatches a command.
+pub async fn execute(backend: &Backend, params: ExecuteCommandParams) -> Result<Option<Value>> {
+    match params.command.as_str() {
+        ext::RUN_ACTION_COMMAND => {
+            let args: RunActionArgs = single_argument(
+                &params,
+                "one object {action, textDocument, range, instruction?, diagnostic?}",
+            )?;
+            run_action(backend, args).await.map(Some)
+        }
+        ext::EXPLAIN_COMMAND => {
+            let args: ExplainArgs = single_argument(&params, "one object {textDocument, range}")?;
+            explain(backend, args).await.map(Some)
+        }
+        other => Err(invalid_params(format!("unknown command `{other}`"))),
+    }
+}
+
+async fn run_action(backend: &Backend, args: RunActionArgs) -> Result<Value> {
+    let outcome = match actions::run(backend, &args).await {
+        Ok(outcome) => outcome,
+        Err(ActionError::BadArguments(message)) => return Err(invalid_params(message)),
+        Err(e) if e.is_cancelled() => return Err(Error::request_cancelled()),
+        Err(e) => {
+            let message = show_failure(backend, &e).await;
+            return Ok(json!({ "applied": false, "message": message }));
+        }
+    };
+    let message = if !backend.session.features().apply_edit {
+        "Codex: this editor does not support workspace/applyEdit.".to_owned()
+    } else {
+        match backend.client.apply_edit(outcome.edit).await {
+            Ok(ApplyWorkspaceEditResponse { applied: true, .. }) => return Ok(json!({ "applied": true })),
+            Ok(response) => format!(
+                "Codex: the editor did not apply the edit ({}).",
+                response.failure_reason.unwrap_or_else(|| "no reason given".to_owned())
+            ),
+            Err(err) => {
+                tracing::warn!(%err, "workspace/applyEdit failed");
+                "Codex: the editor failed to apply the edit.".to_owned()
+            }
+        }
+    };
+    backend.client.show_message(MessageType::WARNING, &message).await;
+    Ok(json!({ "applied": false, "message": message }))
+}
+
+/// Shows an action's failure once (details go to the log) and returns the
+/// message shown. Cancellation shows nothing.
+pub async fn show_failure(backend: &Backend, err: &ActionError) -> String {
+    let message = err.user_message();
+    if !err.is_cancelled() {
+        tracing::warn!(error = %err, "action failed");
+        backend.client.show_message(MessageType::ERROR, &message).await;
+    }
+    message
+}
+
+async fn explain(backend: &Backend, args: ExplainArgs) -> Result<Value> {
+    let uri = args.text_document.uri;
+    match actions::explain(backend, &uri, args.range, ExplainMode::Compute).await {
+        Ok(Some(explanation)) => {
+            let markdown = explanation.markdown.to_string();
+            show_explanation(backend, &uri, &markdown).await;
+            Ok(json!({ "markdown": markdown }))
+        }
+        Ok(None) => Ok(json!({ "markdown": null })),
+        Err(failure) => {
+            backend.client.show_message(MessageType::ERROR, &failure.0).await;
+            Ok(json!({ "markdown": null, "message": failure.0 }))
+        }
+    }
+}
+
+/// Shows an explanation as a Markdown document where the client can show
+/// documents, else as a message.
+async fn show_explanation(backend: &Backend, uri: &Uri, markdown: &str) {
+    if backend.session.features().show_document {
+        if let Some(view) = write_explanation_file(uri, markdown) {
+            let params = ShowDocumentParams { uri: view, external: Some(false), take_focus: Some(false), selection: None };
+            if matches!(backend.client.show_document(params).await, Ok(true)) {
+                return;
+            }
+        }
+    }
+    backend.client.show_message(MessageType::INFO, markdown).await;
+}
+
+/// Writes the explanation to a per-user temporary Markdown file.
+fn write_explanation_file(uri: &Uri, markdown: &str) -> Option<Uri> {
+    let dir = std::env::temp_dir().join("codex-lsp-explanations");
+    std::fs::create_dir_all(&dir).ok()?;
+    let name = actions::document_path(uri)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "code".to_owned());
+    let path = dir.join(format!("{name}.explanation.md"));
+    std::fs::write(&path, markdown).ok()?;
+    Uri::from_file_path(&path)
+}

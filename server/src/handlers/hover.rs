@@ -1,0 +1,38 @@
+//! `textDocument/hover`: the explain-this-code hover. Cached and shared (see
+//! `explain_cache`); cancelled hovers abort the model call when nobody else
+//! waits for it; failures are short hover text, never popups.
+
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::{Hover, HoverContents, HoverParams, MarkupContent, MarkupKind, Range};
+
+use super::actions::{self, ExplainMode};
+use crate::config::HoverMode;
+use crate::lsp::to_proto;
+use crate::server::Backend;
+
+/// Answers a hover with an explanation of the enclosing syntax node.
+pub async fn hover(backend: &Backend, params: HoverParams) -> Result<Option<Hover>> {
+    let mode = match backend.session.settings().explain.hover {
+        HoverMode::Off => return Ok(None),
+        HoverMode::Cached => ExplainMode::CachedOnly,
+        HoverMode::Auto => ExplainMode::Compute,
+    };
+    let position = params.text_document_position_params.position;
+    let uri = params.text_document_position_params.text_document.uri;
+    if backend.session.with_document(&uri, |_| ()).is_none() {
+        return Ok(None);
+    }
+    let kind = if backend.session.features().hover_markdown { MarkupKind::Markdown } else { MarkupKind::PlainText };
+    let range = Range::new(position, position);
+    match actions::explain(backend, &uri, range, mode).await {
+        Ok(Some(explanation)) => Ok(Some(Hover {
+            contents: HoverContents::Markup(MarkupContent { kind, value: explanation.markdown.to_string() }),
+            range: Some(to_proto::range(&explanation.rope, explanation.region, backend.session.encoding())),
+        })),
+        Ok(None) => Ok(None),
+        Err(failure) => Ok(Some(Hover {
+            contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::PlainText, value: failure.0 }),
+            range: None,
+        })),
+    }
+}
