@@ -141,9 +141,9 @@ class Codex implements CodexApi {
             args = [{ ...first, instruction }, ...args.slice(1)];
           }
           const result: unknown = await next(command, args);
+          // The server shows its own message for an action that applied nothing; keep a note for the log.
           if (command === RUN_ACTION && isRecord(result) && result.applied === false && typeof result.message === 'string') {
-            this.note('warning', `Codex: ${result.message}`);
-            void vscode.window.showWarningMessage(`Codex: ${result.message}`);
+            this.note('warning', result.message);
           }
           return result;
         },

@@ -185,6 +185,8 @@ const suites = {
       editor.selection = new vscode.Selection(0, 0, 2, 0);
       const result = await vscode.commands.executeCommand('codex.explainSelection');
       assert.ok(result && typeof result.markdown === 'string' && result.markdown.includes(cfg.expected.explanation), JSON.stringify(result));
+      // The server shows it with window/showDocument.
+      await waitFor('explanation document shown', () => vscode.workspace.textDocuments.some((d) => d.getText().includes(cfg.expected.explanation)), 10000);
     }],
   ],
 };
