@@ -41,7 +41,9 @@ npm_ci() { # dir stamp-name [env...]
   local dir=$1; shift
   local sum; sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
   if [ -f "$dir/node_modules/.lock-sha256" ] && [ "$(cat "$dir/node_modules/.lock-sha256")" = "$sum" ]; then return 0; fi
-  (cd "$dir" && t env "$@" npm ci --no-audit --no-fund --loglevel=error >"$TOOLS/npm-ci-$(basename "$dir").log" 2>&1) || { tail -30 "$TOOLS/npm-ci-$(basename "$dir").log"; exit 1; }
+  local s=$SECONDS
+  (cd "$dir" && env "$@" npm ci --no-audit --no-fund --loglevel=error >"$TOOLS/npm-ci-$(basename "$dir").log" 2>&1) || { tail -30 "$TOOLS/npm-ci-$(basename "$dir").log"; exit 1; }
+  echo "[time] $((SECONDS - s))s: npm ci in $dir" >&2
   echo "$sum" >"$dir/node_modules/.lock-sha256"
 }
 npm_ci "$REPO"

@@ -148,6 +148,22 @@ const suites = {
       assert.equal(api.status.running.size, 0);
       assert.match(api.status.view().text, /in \S+ \(cached \S+\) · out \S+/);
     }],
+    ['the status bar shows a running call, and clicking it (codex.cancel) cancels it', async () => {
+      const { doc, editor } = await open('src/rewrite.py');
+      const before = doc.getText();
+      editor.selection = new vscode.Selection(0, 0, 2, 0);
+      const pending = vscode.commands.executeCommand('codex.rewriteSelection', 'take your time over this');
+      await waitFor('running state', () => api.status.running.size > 0, 10000);
+      assert.equal(api.status.view().cancellable, true);
+      assert.match(api.status.view().text, /sync~spin/);
+      const t0 = Date.now();
+      await vscode.commands.executeCommand('codex.cancel');
+      const result = await pending;
+      assert.ok(Date.now() - t0 < 6000, 'cancelled well before the scripted 8 s delay');
+      await waitFor('idle state', () => api.status.running.size === 0, 5000);
+      assert.ok(!result || result.applied !== true, `not applied: ${JSON.stringify(result)}`);
+      assert.equal(doc.getText(), before, 'document unchanged');
+    }],
     ['hover shows the scripted explanation', async () => {
       const { doc } = await open('src/explain.py');
       const text = await waitFor('explanation hover', async () => {
