@@ -1,4 +1,11 @@
-//! Test support for codex-lsp: an LSP client that drives the real binary over
-//! stdio, and (module `fake`) the fake Responses API server.
+//! Test support for codex-lsp: the fake Responses API server used by the
+//! model-client tests, the end-to-end tests and the editor tests (through the
+//! `fake-responses` binary; see `tests/README.md` for the scenario format),
+//! and an LSP client that drives the real `codex-lsp` binary over stdio.
 
 pub mod lsp_client;
+pub mod script;
+pub mod server;
+
+pub use script::{Fault, Rule, Script};
+pub use server::{FakeResponses, RecordedRequest};

@@ -1,0 +1,624 @@
+//! Lenient reading of what the server sends: stream events (keyed on the JSON
+//! `type`, unknown types ignored), the final `Response` object, usage and
+//! error bodies, in both OpenAI's real (nested) and the spec's (flat) shapes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::ModelError;
+use super::retry::retry_after_from_message;
+
+/// Token counts of one call, for logs and for the editor's status display.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    /// Prompt tokens, cached ones included.
+    pub input_tokens: u64,
+    /// Prompt tokens served from the prompt cache (cheaper, faster).
+    pub cached_tokens: u64,
+    /// Generated tokens, reasoning included.
+    pub output_tokens: u64,
+    /// Of the output, tokens spent on hidden reasoning.
+    pub reasoning_tokens: u64,
+}
+
+/// The outcome of a successful call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelReply {
+    /// The model's answer text.
+    pub text: String,
+    /// Token usage (zero when the server reported none).
+    pub usage: Usage,
+    /// The server's response id (`resp_…`), for support requests and logs.
+    pub response_id: String,
+}
+
+/// `usage` as sent; every field optional.
+#[derive(Debug, Default, Deserialize)]
+struct WireUsage {
+    input_tokens: Option<u64>,
+    input_tokens_details: Option<WireInputDetails>,
+    output_tokens: Option<u64>,
+    output_tokens_details: Option<WireOutputDetails>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WireInputDetails {
+    cached_tokens: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WireOutputDetails {
+    reasoning_tokens: Option<u64>,
+}
+
+impl From<WireUsage> for Usage {
+    fn from(w: WireUsage) -> Self {
+        Self {
+            input_tokens: w.input_tokens.unwrap_or(0),
+            cached_tokens: w
+                .input_tokens_details
+                .and_then(|d| d.cached_tokens)
+                .unwrap_or(0),
+            output_tokens: w.output_tokens.unwrap_or(0),
+            reasoning_tokens: w
+                .output_tokens_details
+                .and_then(|d| d.reasoning_tokens)
+                .unwrap_or(0),
+        }
+    }
+}
+
+/// An error object: `{code, message, type, param}`, `code` a string or number.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct WireError {
+    #[serde(default)]
+    code: Option<Value>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+impl WireError {
+    fn code(&self) -> Option<String> {
+        match &self.code {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The error code, falling back to the error type (quota errors sometimes
+    /// carry the meaning only in `type`).
+    pub(crate) fn code_or_type(&self) -> Option<String> {
+        self.code()
+            .or_else(|| self.kind.clone().filter(|k| !k.is_empty()))
+    }
+
+    pub(crate) fn message(&self) -> String {
+        self.message.clone().unwrap_or_default()
+    }
+}
+
+/// `incomplete_details`.
+#[derive(Debug, Default, Deserialize)]
+struct WireIncomplete {
+    reason: Option<String>,
+}
+
+/// The `Response` object (terminal events and non-streaming bodies).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct WireResponse {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    output: Option<Vec<Value>>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    error: Option<WireError>,
+    #[serde(default)]
+    incomplete_details: Option<WireIncomplete>,
+}
+
+/// The texts found in a response's `output` items.
+#[derive(Debug, Default)]
+struct OutputTexts {
+    text: String,
+    found_text: bool,
+    refusal: String,
+}
+
+impl WireResponse {
+    fn output_texts(&self) -> OutputTexts {
+        let mut out = OutputTexts::default();
+        for item in self.output.iter().flatten() {
+            let kind = item.get("type").and_then(Value::as_str);
+            if !matches!(kind, Some("message") | None) {
+                continue;
+            }
+            let Some(parts) = item.get("content").and_then(Value::as_array) else {
+                continue;
+            };
+            for part in parts {
+                match part.get("type").and_then(Value::as_str) {
+                    Some("output_text") => {
+                        if let Some(t) = part.get("text").and_then(Value::as_str) {
+                            out.text.push_str(t);
+                            out.found_text = true;
+                        }
+                    }
+                    Some("refusal") => {
+                        if let Some(t) = part.get("refusal").and_then(Value::as_str) {
+                            out.refusal.push_str(t);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
+    /// The response's error as a typed error (for `response.failed`).
+    fn failure(&self) -> ModelError {
+        match &self.error {
+            Some(e) => classify_api_error(e.code_or_type(), e.message()),
+            None => ModelError::Failed {
+                code: None,
+                message: format!(
+                    "the response ended with status {}",
+                    self.status.as_deref().unwrap_or("failed")
+                ),
+            },
+        }
+    }
+
+    fn incomplete(&self) -> ModelError {
+        ModelError::Incomplete {
+            reason: self
+                .incomplete_details
+                .as_ref()
+                .and_then(|d| d.reason.clone())
+                .unwrap_or_else(|| "unknown reason".to_owned()),
+        }
+    }
+}
+
+/// Maps an API error code + message (in-stream or in an HTTP body) to the
+/// typed error, when the code alone decides it; everything else is `Failed`.
+pub(crate) fn classify_api_error(code: Option<String>, message: String) -> ModelError {
+    match code.as_deref() {
+        Some("context_length_exceeded") => ModelError::ContextLengthExceeded { message },
+        Some("insufficient_quota") => ModelError::QuotaExceeded { message },
+        Some("rate_limit_exceeded") => ModelError::RateLimited {
+            retry_after: retry_after_from_message(&message),
+            message,
+        },
+        _ => ModelError::Failed { code, message },
+    }
+}
+
+/// Parses an HTTP error body leniently: OpenAI's `{"error":{…}}`, OpenRouter's
+/// variant, or plain text.
+pub(crate) fn parse_error_body(body: &str) -> WireError {
+    #[derive(Deserialize)]
+    struct Envelope {
+        error: Option<Value>,
+        message: Option<String>,
+    }
+    let trimmed = body.trim();
+    if let Ok(env) = serde_json::from_str::<Envelope>(trimmed) {
+        match env.error {
+            Some(Value::String(s)) => {
+                return WireError {
+                    message: Some(s),
+                    ..WireError::default()
+                };
+            }
+            Some(v @ Value::Object(_)) => {
+                if let Ok(e) = serde_json::from_value::<WireError>(v) {
+                    return e;
+                }
+            }
+            _ => {}
+        }
+        if let Some(m) = env.message {
+            return WireError {
+                message: Some(m),
+                ..WireError::default()
+            };
+        }
+    }
+    WireError {
+        message: Some(trimmed.chars().take(300).collect()),
+        ..WireError::default()
+    }
+}
+
+/// What one stream event means for the caller.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Nothing to report (lifecycle or unknown event).
+    Continue,
+    /// A piece of answer text.
+    Delta(String),
+    /// The call is finished.
+    Done(ModelReply),
+}
+
+/// Folds stream events into a reply.
+#[derive(Debug, Default)]
+pub(crate) struct Accumulator {
+    deltas: String,
+    done_texts: String,
+    refusal: String,
+    response_id: Option<String>,
+}
+
+impl Accumulator {
+    /// Handles one SSE `data` payload. `[DONE]` and blank data are the
+    /// caller's business.
+    pub(crate) fn handle(&mut self, data: &str) -> Result<Step, ModelError> {
+        let event: Value = serde_json::from_str(data).map_err(|e| ModelError::MalformedEvent {
+            message: format!("stream event is not JSON ({e})"),
+        })?;
+        let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
+        let field = |name: &str| event.get(name).and_then(Value::as_str);
+        match kind {
+            "response.output_text.delta" => {
+                let delta = field("delta").unwrap_or("");
+                if delta.is_empty() {
+                    return Ok(Step::Continue);
+                }
+                self.deltas.push_str(delta);
+                Ok(Step::Delta(delta.to_owned()))
+            }
+            "response.output_text.done" => {
+                self.done_texts.push_str(field("text").unwrap_or(""));
+                Ok(Step::Continue)
+            }
+            "response.refusal.delta" => {
+                self.refusal.push_str(field("delta").unwrap_or(""));
+                Ok(Step::Continue)
+            }
+            "response.created" | "response.in_progress" | "response.queued" => {
+                if let Some(id) = event
+                    .get("response")
+                    .and_then(|r| r.get("id"))
+                    .and_then(Value::as_str)
+                {
+                    self.response_id = Some(id.to_owned());
+                }
+                Ok(Step::Continue)
+            }
+            "response.completed" => {
+                let response = terminal_response(&event)?;
+                self.finish(response).map(Step::Done)
+            }
+            "response.failed" => Err(terminal_response(&event)?.failure()),
+            "response.incomplete" => Err(terminal_response(&event)?.incomplete()),
+            "error" => Err(error_event(&event)),
+            "" if event.get("error").is_some_and(Value::is_object) => Err(error_event(&event)),
+            _ => Ok(Step::Continue),
+        }
+    }
+
+    /// Builds the reply from the final response object, falling back to
+    /// what was streamed when the server leaves `output` empty.
+    pub(crate) fn finish(&mut self, response: WireResponse) -> Result<ModelReply, ModelError> {
+        let texts = response.output_texts();
+        let text = if texts.found_text {
+            texts.text
+        } else if !self.done_texts.is_empty() {
+            std::mem::take(&mut self.done_texts)
+        } else if !self.deltas.is_empty() {
+            std::mem::take(&mut self.deltas)
+        } else {
+            let refusal = if texts.refusal.is_empty() {
+                std::mem::take(&mut self.refusal)
+            } else {
+                texts.refusal
+            };
+            if !refusal.is_empty() {
+                return Err(ModelError::Refused { message: refusal });
+            }
+            String::new()
+        };
+        let response_id = response
+            .id
+            .filter(|id| !id.is_empty())
+            .or_else(|| self.response_id.take())
+            .unwrap_or_default();
+        Ok(ModelReply {
+            text,
+            usage: response.usage.map(Usage::from).unwrap_or_default(),
+            response_id,
+        })
+    }
+
+    /// The answer text streamed so far.
+    #[cfg(test)]
+    fn streamed(&self) -> &str {
+        &self.deltas
+    }
+}
+
+/// Parses a non-streaming response body.
+pub(crate) fn parse_response_body(body: &str) -> Result<WireResponse, ModelError> {
+    serde_json::from_str(body).map_err(|e| ModelError::MalformedEvent {
+        message: format!("response body is not a Responses object ({e})"),
+    })
+}
+
+/// Interprets a non-streaming response object by its status.
+pub(crate) fn finish_response_body(response: WireResponse) -> Result<ModelReply, ModelError> {
+    match response.status.as_deref() {
+        Some("failed") => Err(response.failure()),
+        Some("incomplete") => Err(response.incomplete()),
+        _ => Accumulator::default().finish(response),
+    }
+}
+
+fn terminal_response(event: &Value) -> Result<WireResponse, ModelError> {
+    match event.get("response") {
+        Some(r) => serde_json::from_value(r.clone()).map_err(|e| ModelError::MalformedEvent {
+            message: format!("unreadable response object ({e})"),
+        }),
+        None => Ok(WireResponse::default()),
+    }
+}
+
+/// An `error` event, nested (`{"error":{…}}`, what OpenAI sends) or flat
+/// (`{"code","message"}`, what the spec documents).
+fn error_event(event: &Value) -> ModelError {
+    let nested = event
+        .get("error")
+        .filter(|e| e.is_object())
+        .and_then(|e| serde_json::from_value::<WireError>(e.clone()).ok());
+    let flat = serde_json::from_value::<WireError>(event.clone()).unwrap_or_default();
+    let code = nested
+        .as_ref()
+        .and_then(WireError::code_or_type)
+        .or_else(|| flat.code());
+    let message = nested
+        .as_ref()
+        .and_then(|e| e.message.clone())
+        .or(flat.message)
+        .unwrap_or_else(|| "the server sent an error event without a message".to_owned());
+    classify_api_error(code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(events: &[Value]) -> (Vec<String>, Result<Option<ModelReply>, ModelError>) {
+        let mut acc = Accumulator::default();
+        let mut deltas = Vec::new();
+        for e in events {
+            match acc.handle(&e.to_string()) {
+                Ok(Step::Continue) => {}
+                Ok(Step::Delta(d)) => deltas.push(d),
+                Ok(Step::Done(r)) => return (deltas, Ok(Some(r))),
+                Err(err) => return (deltas, Err(err)),
+            }
+        }
+        (deltas, Ok(None))
+    }
+
+    fn completed(output: Value, usage: Value) -> Value {
+        json!({"type": "response.completed", "sequence_number": 9,
+               "response": {"id": "resp_1", "status": "completed", "output": output, "usage": usage}})
+    }
+
+    fn message(text: &str) -> Value {
+        json!([{"type": "message", "role": "assistant",
+                "content": [{"type": "output_text", "text": text, "annotations": []}]}])
+    }
+
+    #[test]
+    fn full_stream_with_unknown_events_and_missing_sequence_numbers() {
+        let events = [
+            json!({"type": "response.created", "response": {"id": "resp_1", "usage": null}}),
+            json!({"type": "response.brand_new_event", "payload": {"x": [1, 2]}}),
+            json!({"type": "response.output_text.delta", "delta": "Hel", "obfuscation": "zz"}),
+            json!({"type": "response.output_text.delta", "sequence_number": 4, "delta": "lo"}),
+            json!({"type": "response.output_text.done", "text": "Hello"}),
+            completed(
+                message("Hello"),
+                json!({"input_tokens": 10, "input_tokens_details": {"cached_tokens": 4, "cache_write_tokens": 2},
+                       "output_tokens": 7, "output_tokens_details": {"reasoning_tokens": 3}, "total_tokens": 17}),
+            ),
+        ];
+        let (deltas, reply) = run(&events);
+        assert_eq!(deltas, ["Hel", "lo"]);
+        assert_eq!(
+            reply.unwrap().unwrap(),
+            ModelReply {
+                text: "Hello".into(),
+                usage: Usage {
+                    input_tokens: 10,
+                    cached_tokens: 4,
+                    output_tokens: 7,
+                    reasoning_tokens: 3
+                },
+                response_id: "resp_1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn completed_text_fallbacks() {
+        // (events before completed, completed output, expected text)
+        let cases: Vec<(Vec<Value>, Value, &str)> = vec![
+            (vec![], message("from output"), "from output"),
+            (
+                vec![json!({"type": "response.output_text.delta", "delta": "streamed"})],
+                json!([]),
+                "streamed",
+            ),
+            (
+                vec![
+                    json!({"type": "response.output_text.delta", "delta": "partial"}),
+                    json!({"type": "response.output_text.done", "text": "done text"}),
+                ],
+                Value::Null,
+                "done text",
+            ),
+            (
+                vec![json!({"type": "response.output_text.delta", "delta": "x"})],
+                json!([{"type": "reasoning", "summary": []}, {"type": "message",
+                        "content": [{"type": "output_text", "text": "a"}, {"type": "output_text", "text": "b"}]}]),
+                "ab",
+            ),
+            (vec![], json!([]), ""),
+        ];
+        for (mut events, output, want) in cases {
+            events.push(completed(output, Value::Null));
+            let (_, reply) = run(&events);
+            let reply = reply.unwrap().unwrap();
+            assert_eq!(reply.text, want);
+            assert_eq!(reply.usage, Usage::default());
+        }
+    }
+
+    #[test]
+    fn terminal_errors_table() {
+        let cases: Vec<(Value, ModelError)> = vec![
+            (
+                json!({"type": "error", "sequence_number": 2, "error": {"type": "insufficient_quota",
+                       "code": "insufficient_quota", "message": "You exceeded your current quota", "param": null}}),
+                ModelError::QuotaExceeded {
+                    message: "You exceeded your current quota".into(),
+                },
+            ),
+            (
+                json!({"type": "error", "code": "server_error", "message": "flat shape", "param": null}),
+                ModelError::Failed {
+                    code: Some("server_error".into()),
+                    message: "flat shape".into(),
+                },
+            ),
+            (
+                json!({"type": "error", "error": {"type": "invalid_request_error", "code": null, "message": "typed only"}}),
+                ModelError::Failed {
+                    code: Some("invalid_request_error".into()),
+                    message: "typed only".into(),
+                },
+            ),
+            (
+                json!({"error": {"code": "context_length_exceeded", "message": "too long"}}),
+                ModelError::ContextLengthExceeded {
+                    message: "too long".into(),
+                },
+            ),
+            (
+                json!({"type": "response.failed", "response": {"status": "failed",
+                       "error": {"code": "rate_limit_exceeded", "message": "Please try again in 1.5s."}}}),
+                ModelError::RateLimited {
+                    message: "Please try again in 1.5s.".into(),
+                    retry_after: Some(std::time::Duration::from_millis(1500)),
+                },
+            ),
+            (
+                json!({"type": "response.failed", "response": {"status": "failed", "error": null}}),
+                ModelError::Failed {
+                    code: None,
+                    message: "the response ended with status failed".into(),
+                },
+            ),
+            (
+                json!({"type": "response.incomplete", "response": {"status": "incomplete",
+                       "incomplete_details": {"reason": "max_output_tokens"}}}),
+                ModelError::Incomplete {
+                    reason: "max_output_tokens".into(),
+                },
+            ),
+            (
+                json!({"type": "response.completed", "response": {"output": [{"type": "message",
+                       "content": [{"type": "refusal", "refusal": "I can't help with that."}]}]}}),
+                ModelError::Refused {
+                    message: "I can't help with that.".into(),
+                },
+            ),
+        ];
+        for (event, want) in cases {
+            let (_, got) = run(std::slice::from_ref(&event));
+            assert_eq!(got.unwrap_err(), want, "{event}");
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_an_error_not_a_panic() {
+        let mut acc = Accumulator::default();
+        for bad in ["{not json", "[1,", "\"unterminated"] {
+            assert!(matches!(
+                acc.handle(bad),
+                Err(ModelError::MalformedEvent { .. })
+            ));
+        }
+        // Valid JSON of the wrong shape is ignored, not fatal.
+        assert_eq!(acc.handle("42").unwrap(), Step::Continue);
+        assert_eq!(acc.handle("{\"no\":\"type\"}").unwrap(), Step::Continue);
+        assert_eq!(acc.streamed(), "");
+    }
+
+    #[test]
+    fn http_error_bodies() {
+        let cases = [
+            (
+                r#"{"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#,
+                Some("invalid_api_key"),
+                "Incorrect API key provided.",
+            ),
+            (
+                r#"{"error":{"code":402,"message":"Insufficient credits"},"metadata":null}"#,
+                Some("402"),
+                "Insufficient credits",
+            ),
+            (
+                r#"{"error":{"message":"quota","type":"insufficient_quota","code":null}}"#,
+                Some("insufficient_quota"),
+                "quota",
+            ),
+            (r#"{"error":"plain string"}"#, None, "plain string"),
+            (r#"{"message":"top level"}"#, None, "top level"),
+            ("<html>Bad Gateway</html>", None, "<html>Bad Gateway</html>"),
+        ];
+        for (body, code, message) in cases {
+            let e = parse_error_body(body);
+            assert_eq!(e.code_or_type().as_deref(), code, "{body}");
+            assert_eq!(e.message(), message, "{body}");
+        }
+    }
+
+    #[test]
+    fn non_streaming_bodies() {
+        let ok = parse_response_body(
+            &json!({"id": "resp_9", "object": "response", "status": "completed",
+                    "output": message("hi"), "usage": {"input_tokens": 3, "output_tokens": 1}})
+            .to_string(),
+        )
+        .unwrap();
+        let reply = finish_response_body(ok).unwrap();
+        assert_eq!(reply.text, "hi");
+        assert_eq!(reply.usage.input_tokens, 3);
+        let incomplete = parse_response_body(
+            &json!({"status": "incomplete", "incomplete_details": {"reason": "content_filter"}})
+                .to_string(),
+        )
+        .unwrap();
+        assert_eq!(
+            finish_response_body(incomplete).unwrap_err(),
+            ModelError::Incomplete {
+                reason: "content_filter".into()
+            }
+        );
+        assert!(parse_response_body("{").is_err());
+    }
+}

@@ -1,0 +1,250 @@
+//! The typed body of `POST /responses`. Only the fields a coding assistant
+//! needs; `None` and empty fields are left out so compatible servers that do
+//! not know them are not upset.
+
+use serde::Serialize;
+
+use crate::config::Effort;
+
+/// One Responses API request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResponsesRequest {
+    /// Model id (or Azure deployment name).
+    pub model: String,
+    /// System-level instructions; kept stable so the prompt prefix caches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// Conversation items, stable context first and the variable task last.
+    pub input: Vec<InputItem>,
+    /// Reasoning effort.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<Reasoning>,
+    /// Output format (plain text or a JSON schema).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextConfig>,
+    /// Cap on generated tokens, reasoning included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u32>,
+    /// Stream server-sent events; the client handles both, but `true` is what
+    /// gives live progress and idle detection.
+    pub stream: bool,
+    /// Whether the server keeps the response; `false` for privacy.
+    pub store: bool,
+    /// Cache bucketing key, stable per workspace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_key: Option<String>,
+    /// Extra output to include (e.g. `reasoning.encrypted_content`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+}
+
+impl ResponsesRequest {
+    /// A streaming, non-stored request with no options set.
+    pub fn new(model: impl Into<String>, input: Vec<InputItem>) -> Self {
+        Self {
+            model: model.into(),
+            instructions: None,
+            input,
+            reasoning: None,
+            text: None,
+            max_output_tokens: None,
+            stream: true,
+            store: false,
+            prompt_cache_key: None,
+            include: Vec::new(),
+        }
+    }
+}
+
+/// One input item. Only messages are needed today; tool calls would be
+/// further variants.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InputItem {
+    /// A message from one role.
+    Message {
+        /// Who speaks.
+        role: Role,
+        /// The parts of the message.
+        content: Vec<ContentPart>,
+    },
+}
+
+impl InputItem {
+    /// A user message with one text part.
+    pub fn user_text(text: impl Into<String>) -> Self {
+        Self::Message {
+            role: Role::User,
+            content: vec![ContentPart::InputText { text: text.into() }],
+        }
+    }
+
+    /// A developer message with one text part (higher priority than user).
+    pub fn developer_text(text: impl Into<String>) -> Self {
+        Self::Message {
+            role: Role::Developer,
+            content: vec![ContentPart::InputText { text: text.into() }],
+        }
+    }
+
+    /// A replayed assistant message; the API requires `output_text` parts here.
+    pub fn assistant_text(text: impl Into<String>) -> Self {
+        Self::Message {
+            role: Role::Assistant,
+            content: vec![ContentPart::OutputText { text: text.into() }],
+        }
+    }
+}
+
+/// Message role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The end user.
+    User,
+    /// The application, above the user.
+    Developer,
+    /// System prompt role (prefer `instructions` or developer).
+    System,
+    /// A previous model answer.
+    Assistant,
+}
+
+/// A part of a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ContentPart {
+    /// Text from user, developer or system.
+    InputText {
+        /// The text.
+        text: String,
+    },
+    /// Text of a replayed assistant message.
+    OutputText {
+        /// The text.
+        text: String,
+    },
+}
+
+/// `reasoning` options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Reasoning {
+    /// Effort; serialised as `minimal|low|medium|high|xhigh`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effort: Option<Effort>,
+}
+
+impl Reasoning {
+    /// Reasoning with the given effort.
+    pub fn effort(effort: Effort) -> Self {
+        Self {
+            effort: Some(effort),
+        }
+    }
+}
+
+/// The wire string of an effort level, for logs and tests.
+pub fn effort_wire_str(effort: Effort) -> &'static str {
+    match effort {
+        Effort::Minimal => "minimal",
+        Effort::Low => "low",
+        Effort::Medium => "medium",
+        Effort::High => "high",
+        Effort::Xhigh => "xhigh",
+    }
+}
+
+/// `text` options.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TextConfig {
+    /// Output format.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<TextFormat>,
+    /// `low|medium|high`; Codex models reject it, so usually `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verbosity: Option<String>,
+}
+
+/// `text.format`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TextFormat {
+    /// Plain text (the default).
+    Text,
+    /// Structured output constrained by a JSON schema.
+    JsonSchema {
+        /// Schema name, `[a-zA-Z0-9_-]{1,64}`.
+        name: String,
+        /// The JSON schema.
+        schema: serde_json::Value,
+        /// Strict schema adherence.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        strict: Option<bool>,
+        /// What the output is for.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+    },
+    /// Any JSON object.
+    JsonObject,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn effort_strings_match_serde() {
+        for effort in [
+            Effort::Minimal,
+            Effort::Low,
+            Effort::Medium,
+            Effort::High,
+            Effort::Xhigh,
+        ] {
+            assert_eq!(
+                serde_json::to_value(effort).unwrap(),
+                json!(effort_wire_str(effort))
+            );
+        }
+    }
+
+    #[test]
+    fn minimal_request_skips_unset_fields() {
+        let r = ResponsesRequest::new("m", vec![InputItem::user_text("hi")]);
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            json!({
+                "model": "m",
+                "input": [{"type": "message", "role": "user",
+                           "content": [{"type": "input_text", "text": "hi"}]}],
+                "stream": true,
+                "store": false
+            })
+        );
+    }
+
+    #[test]
+    fn formats_serialise_as_the_api_expects() {
+        let cases = [
+            (TextFormat::Text, json!({"type": "text"})),
+            (TextFormat::JsonObject, json!({"type": "json_object"})),
+            (
+                TextFormat::JsonSchema {
+                    name: "edit".into(),
+                    schema: json!({"type": "object"}),
+                    strict: Some(true),
+                    description: None,
+                },
+                json!({"type": "json_schema", "name": "edit", "schema": {"type": "object"}, "strict": true}),
+            ),
+        ];
+        for (format, want) in cases {
+            assert_eq!(serde_json::to_value(&format).unwrap(), want);
+        }
+        assert_eq!(
+            serde_json::to_value(InputItem::assistant_text("a")).unwrap(),
+            json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "a"}]})
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! The scenario format of the fake Responses server: an ordered list of
+//! rules; the first rule whose `match` occurs in the raw request body (and
+//! whose `times` budget is not spent) decides the answer. JSON, camelCase,
+//! documented in `tests/README.md`; editor tests in other languages write it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// A whole scenario.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Script {
+    /// Rules, tried in order.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+impl Script {
+    /// A script with the given rules.
+    pub fn new(rules: Vec<Rule>) -> Self {
+        Self { rules }
+    }
+
+    /// One rule answering every request with `reply`.
+    pub fn reply(reply: impl Into<String>) -> Self {
+        Self::new(vec![Rule::reply(reply)])
+    }
+
+    /// Parses a scenario; unknown keys are errors so typos do not pass silently.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// Reads and parses a scenario file.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Self::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// One scripted answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rule {
+    /// Free-form label, shown nowhere; for scenario authors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Substring that must occur in the raw (JSON-encoded) request body;
+    /// absent matches every request.
+    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+    pub matches: Option<String>,
+    /// The model's answer text.
+    #[serde(default)]
+    pub reply: String,
+    /// Wait before sending the response headers.
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// Characters per `response.output_text.delta` (0 = one delta).
+    #[serde(default = "default_chunk_size")]
+    pub chunk_size: usize,
+    /// Wait between two deltas.
+    #[serde(default)]
+    pub chunk_delay_ms: u64,
+    /// What goes wrong, if anything.
+    #[serde(default)]
+    pub fault: Option<Fault>,
+    /// Seconds announced by `http429` (`retry-after` header, rounded up, and
+    /// the "try again in" hint in the message).
+    #[serde(default = "default_retry_after")]
+    pub retry_after: f64,
+    /// Use this rule at most this many times, then skip it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+    /// Error code for `errorEvent` / `responseFailed` (default `server_error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// Error message for `errorEvent` / `responseFailed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// Extra response headers; a `null` value removes a default header
+    /// (e.g. `{"retry-after": null, "retry-after-ms": "200"}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, Option<String>>,
+}
+
+fn default_chunk_size() -> usize {
+    16
+}
+
+fn default_retry_after() -> f64 {
+    1.0
+}
+
+impl Default for Rule {
+    fn default() -> Self {
+        Self {
+            name: None,
+            matches: None,
+            reply: String::new(),
+            delay_ms: 0,
+            chunk_size: default_chunk_size(),
+            chunk_delay_ms: 0,
+            fault: None,
+            retry_after: default_retry_after(),
+            times: None,
+            error_code: None,
+            error_message: None,
+            headers: BTreeMap::new(),
+        }
+    }
+}
+
+impl Rule {
+    /// A successful streamed answer.
+    pub fn reply(reply: impl Into<String>) -> Self {
+        Self {
+            reply: reply.into(),
+            ..Self::default()
+        }
+    }
+
+    /// A failure mode (with an empty reply unless set later).
+    pub fn fault(fault: Fault) -> Self {
+        Self {
+            fault: Some(fault),
+            ..Self::default()
+        }
+    }
+
+    /// Adds a failure mode to a rule that keeps its reply (for `incomplete`,
+    /// `cutMidStream`, `malformedJson`).
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.fault = Some(fault);
+        self
+    }
+
+    /// Only for requests whose body contains `needle`.
+    pub fn matching(mut self, needle: impl Into<String>) -> Self {
+        self.matches = Some(needle.into());
+        self
+    }
+
+    /// At most `n` uses.
+    pub fn times(mut self, n: u32) -> Self {
+        self.times = Some(n);
+        self
+    }
+
+    /// Delta size and pacing.
+    pub fn chunks(mut self, chunk_size: usize, chunk_delay_ms: u64) -> Self {
+        self.chunk_size = chunk_size;
+        self.chunk_delay_ms = chunk_delay_ms;
+        self
+    }
+
+    /// Wait before the headers.
+    pub fn delay_ms(mut self, ms: u64) -> Self {
+        self.delay_ms = ms;
+        self
+    }
+
+    /// Sets (or with `None` removes) a response header.
+    pub fn header(mut self, name: &str, value: Option<&str>) -> Self {
+        self.headers
+            .insert(name.to_ascii_lowercase(), value.map(str::to_owned));
+        self
+    }
+
+    /// Error code for `errorEvent` / `responseFailed`.
+    pub fn error_code(mut self, code: impl Into<String>) -> Self {
+        self.error_code = Some(code.into());
+        self
+    }
+}
+
+/// Failure modes, each mirroring what the real API does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Fault {
+    /// HTTP 429 `rate_limit_exceeded`, `retry-after` and `x-ratelimit-*` headers.
+    Http429,
+    /// HTTP 500 `server_error`.
+    Http500,
+    /// HTTP 400 `invalid_request_error`.
+    Http400,
+    /// HTTP 401 `invalid_api_key`.
+    Http401,
+    /// HTTP 400 `context_length_exceeded`.
+    ContextLengthExceeded,
+    /// HTTP 429 `insufficient_quota` (not retryable).
+    InsufficientQuota,
+    /// A frame whose data is not JSON, after the first delta.
+    MalformedJson,
+    /// Some deltas, then the connection is cut without `response.completed`.
+    CutMidStream,
+    /// A nested `error` event, then the stream closes.
+    ErrorEvent,
+    /// `response.failed` with an error code.
+    ResponseFailed,
+    /// Part of the answer, then `response.incomplete` (`max_output_tokens`).
+    Incomplete,
+    /// Headers sent, then silence forever.
+    Hang,
+}

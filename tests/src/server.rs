@@ -1,0 +1,1051 @@
+//! The fake Responses API server: an axum app on 127.0.0.1 that answers
+//! `POST /v1/responses` from a [`Script`], records every request (secrets
+//! redacted), and notices when a client drops a stream early.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::script::{Fault, Rule, Script};
+
+/// Headers whose values are never recorded.
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "api-key",
+    "x-api-key",
+    "proxy-authorization",
+    "cookie",
+];
+
+/// One request as the fake server saw it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Request path, e.g. `/v1/responses`.
+    pub path: String,
+    /// Lower-case header names; auth headers hold `"[redacted]"`.
+    pub headers: BTreeMap<String, String>,
+    /// The body as JSON (a JSON string holding the raw text if it was not JSON).
+    pub body: Value,
+    /// Index of the rule that answered, if any.
+    pub rule: Option<usize>,
+    /// HTTP status sent.
+    pub status: u16,
+    /// The whole response was sent.
+    pub completed: bool,
+    /// The client went away before the response was finished.
+    pub disconnected_early: bool,
+    /// When the request arrived.
+    #[serde(skip)]
+    pub received_at: Instant,
+    /// When the server noticed the client had gone.
+    #[serde(skip)]
+    pub disconnected_at: Option<Instant>,
+}
+
+struct Inner {
+    script: Script,
+    uses: Vec<u32>,
+    requests: Vec<RecordedRequest>,
+    last_prompt: Option<String>,
+    counter: u64,
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    version: watch::Sender<u64>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn bump(&self) {
+        self.version.send_modify(|v| *v += 1);
+    }
+
+    fn update(&self, index: usize, f: impl FnOnce(&mut RecordedRequest)) {
+        if let Some(r) = self.lock().requests.get_mut(index) {
+            f(r);
+        }
+        self.bump();
+    }
+}
+
+/// A running fake server. Dropping it stops accepting connections.
+pub struct FakeResponses {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeResponses {
+    /// Starts on 127.0.0.1 with an OS-chosen port. Panics if loopback cannot
+    /// be bound (a broken test environment); see [`FakeResponses::try_start`].
+    pub async fn start(script: Script) -> Self {
+        match Self::try_start(0, script).await {
+            Ok(server) => server,
+            Err(e) => panic!("fake Responses server cannot bind 127.0.0.1: {e}"),
+        }
+    }
+
+    /// Starts on 127.0.0.1:`port` (0 = any free port).
+    pub async fn try_start(port: u16, script: Script) -> io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let uses = vec![0; script.rules.len()];
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                script,
+                uses,
+                requests: Vec::new(),
+                last_prompt: None,
+                counter: 0,
+            }),
+            version: watch::channel(0).0,
+        });
+        let app = Router::new()
+            .route("/v1/responses", post(responses))
+            .route("/v1/chat/completions", post(chat_completions))
+            .route("/__requests", get(list_requests).delete(clear_requests))
+            .route("/__script", axum::routing::put(put_script))
+            .fallback(not_found)
+            .with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { addr, shared, task })
+    }
+
+    /// `http://127.0.0.1:PORT/v1`, the value for `codex.baseUrl`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every request so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Forgets recorded requests (and the prompt-cache memory).
+    pub fn clear_requests(&self) {
+        let mut inner = self.shared.lock();
+        inner.requests.clear();
+        inner.last_prompt = None;
+        drop(inner);
+        self.shared.bump();
+    }
+
+    /// Replaces the script; `times` budgets start afresh.
+    pub fn set_script(&self, script: Script) {
+        let mut inner = self.shared.lock();
+        inner.uses = vec![0; script.rules.len()];
+        inner.script = script;
+    }
+
+    /// Waits until `done(requests)` holds; false on timeout.
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        mut done: impl FnMut(&[RecordedRequest]) -> bool,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut rx = self.shared.version.subscribe();
+        loop {
+            if done(&self.shared.lock().requests) {
+                return true;
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return done(&self.shared.lock().requests),
+            }
+        }
+    }
+
+    /// Waits until `n` requests have arrived.
+    pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_until(timeout, |r| r.len() >= n).await
+    }
+
+    /// Waits until some client dropped a response early; returns when the
+    /// server noticed, or `None` on timeout.
+    pub async fn wait_for_disconnect(&self, timeout: Duration) -> Option<Instant> {
+        let mut at = None;
+        self.wait_until(timeout, |reqs| {
+            at = reqs.iter().filter_map(|r| r.disconnected_at).max();
+            at.is_some()
+        })
+        .await;
+        at
+    }
+
+    /// Stops accepting connections (streams already running end with the runtime).
+    pub async fn shutdown(self) {
+        self.task.abort();
+        tokio::task::yield_now().await;
+    }
+}
+
+impl Drop for FakeResponses {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Marks the request disconnected if dropped before `finish`.
+struct ResponseGuard {
+    shared: Arc<Shared>,
+    index: usize,
+    finished: bool,
+}
+
+impl ResponseGuard {
+    fn finish(mut self, completed: bool) {
+        self.finished = true;
+        self.shared.update(self.index, |r| r.completed = completed);
+    }
+}
+
+impl Drop for ResponseGuard {
+    fn drop(&mut self) {
+        if !self.finished {
+            let now = Instant::now();
+            self.shared.update(self.index, |r| {
+                r.disconnected_early = true;
+                r.disconnected_at = Some(now);
+            });
+        }
+    }
+}
+
+fn record(
+    shared: &Arc<Shared>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> usize {
+    let headers = headers
+        .iter()
+        .map(|(name, value)| {
+            let name = name.as_str().to_ascii_lowercase();
+            let value = if SECRET_HEADERS.contains(&name.as_str()) {
+                "[redacted]".to_owned()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name, value)
+        })
+        .collect();
+    let text = String::from_utf8_lossy(body);
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()));
+    let mut inner = shared.lock();
+    inner.requests.push(RecordedRequest {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+        headers,
+        body,
+        rule: None,
+        status: 0,
+        completed: false,
+        disconnected_early: false,
+        received_at: Instant::now(),
+        disconnected_at: None,
+    });
+    let index = inner.requests.len() - 1;
+    drop(inner);
+    shared.bump();
+    index
+}
+
+fn set_header(headers: &mut HeaderMap, name: &str, value: &str) {
+    if let (Ok(n), Ok(v)) = (
+        HeaderName::from_bytes(name.as_bytes()),
+        HeaderValue::from_str(value),
+    ) {
+        headers.insert(n, v);
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    set_header(response.headers_mut(), "content-type", "application/json");
+    response
+}
+
+fn openai_error(message: &str, kind: &str, param: Option<&str>, code: Option<&str>) -> Value {
+    json!({"error": {"message": message, "type": kind, "param": param, "code": code}})
+}
+
+/// Answers immediately with a complete response and records the outcome.
+fn finish_now(shared: &Arc<Shared>, index: usize, response: Response) -> Response {
+    let status = response.status().as_u16();
+    shared.update(index, |r| {
+        r.status = status;
+        r.completed = true;
+    });
+    response
+}
+
+async fn not_found(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let index = record(&shared, &method, &uri, &headers, &body);
+    let message = format!("Invalid URL ({method} {})", uri.path());
+    finish_now(
+        &shared,
+        index,
+        json_response(
+            StatusCode::NOT_FOUND,
+            &openai_error(&message, "invalid_request_error", None, None),
+        ),
+    )
+}
+
+async fn chat_completions(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let index = record(&shared, &method, &uri, &headers, &body);
+    finish_now(
+        &shared,
+        index,
+        json_response(
+            StatusCode::NOT_FOUND,
+            &openai_error(
+                "This model is only supported in v1/responses and not in v1/chat/completions.",
+                "invalid_request_error",
+                Some("model"),
+                None,
+            ),
+        ),
+    )
+}
+
+async fn list_requests(State(shared): State<Arc<Shared>>) -> Response {
+    let requests = shared.lock().requests.clone();
+    json_response(StatusCode::OK, &json!(requests))
+}
+
+async fn clear_requests(State(shared): State<Arc<Shared>>) -> Response {
+    let mut inner = shared.lock();
+    inner.requests.clear();
+    inner.last_prompt = None;
+    drop(inner);
+    shared.bump();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn put_script(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match Script::from_json(&String::from_utf8_lossy(&body)) {
+        Ok(script) => {
+            let mut inner = shared.lock();
+            inner.uses = vec![0; script.rules.len()];
+            inner.script = script;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => json_response(
+            StatusCode::BAD_REQUEST,
+            &openai_error(
+                &format!("bad script: {e}"),
+                "invalid_request_error",
+                None,
+                None,
+            ),
+        ),
+    }
+}
+
+/// Everything about one `/v1/responses` call the answer depends on.
+struct Call {
+    index: usize,
+    n: u64,
+    rule: Rule,
+    stream: bool,
+    model: String,
+    request: Value,
+    usage: Value,
+}
+
+async fn responses(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let index = record(&shared, &method, &uri, &headers, &body);
+    let raw = String::from_utf8_lossy(&body).into_owned();
+    let Ok(request) = serde_json::from_str::<Value>(&raw) else {
+        return finish_now(
+            &shared,
+            index,
+            json_response(
+                StatusCode::BAD_REQUEST,
+                &openai_error(
+                    "We could not parse the JSON body of your request.",
+                    "invalid_request_error",
+                    None,
+                    None,
+                ),
+            ),
+        );
+    };
+    for param in ["model", "input"] {
+        if request.get(param).is_none_or(Value::is_null) {
+            return finish_now(
+                &shared,
+                index,
+                json_response(
+                    StatusCode::BAD_REQUEST,
+                    &openai_error(
+                        &format!("Missing required parameter: '{param}'."),
+                        "invalid_request_error",
+                        Some(param),
+                        Some("missing_required_parameter"),
+                    ),
+                ),
+            );
+        }
+    }
+
+    let (rule_index, rule, n, usage) = {
+        let mut inner = shared.lock();
+        inner.counter += 1;
+        let n = inner.counter;
+        let chosen = inner.script.rules.iter().enumerate().position(|(i, rule)| {
+            let fits = rule.matches.as_deref().is_none_or(|m| raw.contains(m));
+            let budget = rule
+                .times
+                .is_none_or(|t| inner.uses.get(i).copied().unwrap_or(0) < t);
+            fits && budget
+        });
+        let rule = chosen.and_then(|i| inner.script.rules.get(i).cloned());
+        if let Some(i) = chosen
+            && let Some(u) = inner.uses.get_mut(i)
+        {
+            *u += 1;
+        }
+        let prompt = prompt_text(&request);
+        let cached_chars = inner
+            .last_prompt
+            .as_deref()
+            .map_or(0, |prev| common_prefix(prev, &prompt));
+        inner.last_prompt = Some(prompt);
+        let reply_chars = rule.as_ref().map_or(0, |r| r.reply.chars().count());
+        let usage = usage_json(&request, raw.len(), cached_chars, reply_chars);
+        (chosen, rule, n, usage)
+    };
+    shared.update(index, |r| r.rule = rule_index);
+
+    let Some(rule) = rule else {
+        return finish_now(
+            &shared,
+            index,
+            json_response(
+                StatusCode::BAD_REQUEST,
+                &openai_error(
+                    "fake-responses: no scripted reply matched this request.",
+                    "invalid_request_error",
+                    None,
+                    Some("no_rule_matched"),
+                ),
+            ),
+        );
+    };
+
+    let guard = ResponseGuard {
+        shared: shared.clone(),
+        index,
+        finished: false,
+    };
+    if rule.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(rule.delay_ms)).await;
+    }
+    let call = Call {
+        index,
+        n,
+        stream: request
+            .get("stream")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        model: request
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+        rule,
+        request,
+        usage,
+    };
+    let mut response = answer(&call, guard);
+    let headers = response.headers_mut();
+    set_header(headers, "x-request-id", &format!("req_fake_{n}"));
+    set_header(headers, "openai-processing-ms", "3");
+    let limited = call.rule.fault == Some(Fault::Http429);
+    for (name, value) in [
+        ("x-ratelimit-limit-requests", "500"),
+        (
+            "x-ratelimit-remaining-requests",
+            if limited { "0" } else { "499" },
+        ),
+        ("x-ratelimit-limit-tokens", "500000"),
+        (
+            "x-ratelimit-remaining-tokens",
+            if limited { "0" } else { "499000" },
+        ),
+        ("x-ratelimit-reset-requests", "120ms"),
+        ("x-ratelimit-reset-tokens", "0s"),
+    ] {
+        set_header(headers, name, value);
+    }
+    if limited {
+        let secs = call.rule.retry_after.max(0.0).ceil();
+        set_header(headers, "retry-after", &format!("{secs}"));
+    }
+    for (name, value) in &call.rule.headers {
+        match value {
+            Some(v) => set_header(headers, name, v),
+            None => {
+                headers.remove(name.as_str());
+            }
+        }
+    }
+    let status = response.status().as_u16();
+    shared.update(call.index, |r| r.status = status);
+    response
+}
+
+/// Builds the answer for a matched rule.
+fn answer(call: &Call, guard: ResponseGuard) -> Response {
+    if let Some((status, body)) = http_fault(call) {
+        guard.finish(true);
+        return json_response(status, &body);
+    }
+    if call.stream {
+        sse_response(call, guard)
+    } else {
+        plain_response(call, guard)
+    }
+}
+
+/// The HTTP-level faults: status and OpenAI-shaped error body.
+fn http_fault(call: &Call) -> Option<(StatusCode, Value)> {
+    let rule = &call.rule;
+    Some(match rule.fault? {
+        Fault::Http400 => (
+            StatusCode::BAD_REQUEST,
+            openai_error(
+                "Invalid value: 'bogus'. Supported values are: 'low', 'medium', and 'high'.",
+                "invalid_request_error",
+                Some("reasoning.effort"),
+                Some("invalid_value"),
+            ),
+        ),
+        Fault::Http401 => (
+            StatusCode::UNAUTHORIZED,
+            openai_error(
+                "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+                "invalid_request_error",
+                None,
+                Some("invalid_api_key"),
+            ),
+        ),
+        Fault::Http429 => (
+            StatusCode::TOO_MANY_REQUESTS,
+            openai_error(
+                &format!(
+                    "Rate limit reached for {} in organization org-fake on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in {}s. Visit https://platform.openai.com/account/rate-limits to learn more.",
+                    call.model, rule.retry_after
+                ),
+                "requests",
+                None,
+                Some("rate_limit_exceeded"),
+            ),
+        ),
+        Fault::Http500 => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            openai_error(
+                "The server had an error while processing your request. Sorry about that!",
+                "server_error",
+                None,
+                None,
+            ),
+        ),
+        Fault::ContextLengthExceeded => (
+            StatusCode::BAD_REQUEST,
+            openai_error(
+                "Your input exceeds the context window of this model. Please adjust your input and try again.",
+                "invalid_request_error",
+                Some("input"),
+                Some("context_length_exceeded"),
+            ),
+        ),
+        Fault::InsufficientQuota => (
+            StatusCode::TOO_MANY_REQUESTS,
+            openai_error(
+                "You exceeded your current quota, please check your plan and billing details.",
+                "insufficient_quota",
+                None,
+                Some("insufficient_quota"),
+            ),
+        ),
+        Fault::MalformedJson
+        | Fault::CutMidStream
+        | Fault::ErrorEvent
+        | Fault::ResponseFailed
+        | Fault::Incomplete
+        | Fault::Hang => return None,
+    })
+}
+
+/// One step of a streamed body.
+enum Step {
+    Frame(String),
+    Sleep(Duration),
+    Cut,
+    Hang,
+}
+
+struct SseState {
+    steps: VecDeque<Step>,
+    guard: Option<ResponseGuard>,
+}
+
+fn sse_response(call: &Call, guard: ResponseGuard) -> Response {
+    let steps = sse_steps(call);
+    let state = SseState {
+        steps,
+        guard: Some(guard),
+    };
+    let stream = futures_util::stream::unfold(state, |mut st| async move {
+        loop {
+            match st.steps.pop_front() {
+                Some(Step::Frame(frame)) => return Some((Ok(Bytes::from(frame)), st)),
+                Some(Step::Sleep(d)) => tokio::time::sleep(d).await,
+                Some(Step::Hang) => std::future::pending::<()>().await,
+                Some(Step::Cut) => {
+                    if let Some(g) = st.guard.take() {
+                        g.finish(false);
+                    }
+                    let err = io::Error::new(io::ErrorKind::ConnectionAborted, "cutMidStream");
+                    return Some((Err(err), st));
+                }
+                None => {
+                    if let Some(g) = st.guard.take() {
+                        g.finish(true);
+                    }
+                    return None;
+                }
+            }
+        }
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    let headers = response.headers_mut();
+    set_header(headers, "content-type", "text/event-stream; charset=utf-8");
+    set_header(headers, "cache-control", "no-cache");
+    response
+}
+
+/// One SSE frame, `type` and `sequence_number` first like the real API.
+fn frame(kind: &str, seq: &mut u64, payload: Value) -> Step {
+    let rest = payload.to_string();
+    let rest = rest.strip_prefix('{').unwrap_or("}");
+    let sep = if rest == "}" { "" } else { "," };
+    let head = format!("{{\"type\":{},\"sequence_number\":{}", json!(kind), *seq);
+    *seq += 1;
+    Step::Frame(format!("event: {kind}\ndata: {head}{sep}{rest}\n\n"))
+}
+
+fn chunks(text: &str, size: usize) -> Vec<String> {
+    if text.is_empty() {
+        return Vec::new();
+    }
+    if size == 0 {
+        return vec![text.to_owned()];
+    }
+    let chars: Vec<char> = text.chars().collect();
+    chars.chunks(size).map(|c| c.iter().collect()).collect()
+}
+
+fn sse_steps(call: &Call) -> VecDeque<Step> {
+    let rule = &call.rule;
+    let resp_id = format!("resp_fake_{}", call.n);
+    let msg_id = format!("msg_fake_{}", call.n);
+    let mut seq = 0u64;
+    let mut steps = VecDeque::new();
+    let in_progress = response_object(call, &resp_id, "in_progress", json!([]), Value::Null);
+    steps.push_back(frame(
+        "response.created",
+        &mut seq,
+        json!({"response": in_progress}),
+    ));
+    steps.push_back(frame(
+        "response.in_progress",
+        &mut seq,
+        json!({"response": in_progress}),
+    ));
+
+    match rule.fault {
+        Some(Fault::Hang) => {
+            steps.clear();
+            steps.push_back(Step::Hang);
+            return steps;
+        }
+        Some(Fault::ErrorEvent) => {
+            let code = rule.error_code.as_deref().unwrap_or("server_error");
+            let message = rule.error_message.as_deref().unwrap_or(
+                "The server had an error while processing your request. Sorry about that!",
+            );
+            steps.push_back(frame(
+                "error",
+                &mut seq,
+                json!({"error": {"type": code, "code": code, "message": message, "param": null}}),
+            ));
+            return steps;
+        }
+        Some(Fault::ResponseFailed) => {
+            let code = rule.error_code.as_deref().unwrap_or("server_error");
+            let message = rule
+                .error_message
+                .as_deref()
+                .unwrap_or("The model failed to generate a response.");
+            let mut failed = response_object(call, &resp_id, "failed", json!([]), Value::Null);
+            failed["error"] = json!({"code": code, "message": message});
+            steps.push_back(frame(
+                "response.failed",
+                &mut seq,
+                json!({"response": failed}),
+            ));
+            return steps;
+        }
+        _ => {}
+    }
+
+    let pieces = chunks(&rule.reply, rule.chunk_size);
+    let cut_at = match rule.fault {
+        Some(Fault::CutMidStream | Fault::Incomplete) => pieces.len().div_ceil(2),
+        _ => pieces.len(),
+    };
+    let sent_text: String = pieces.iter().take(cut_at).map(String::as_str).collect();
+    let item_in_progress = json!({"id": msg_id, "type": "message", "status": "in_progress", "content": [], "role": "assistant"});
+    steps.push_back(frame(
+        "response.output_item.added",
+        &mut seq,
+        json!({"output_index": 0, "item": item_in_progress}),
+    ));
+    steps.push_back(frame(
+        "response.content_part.added",
+        &mut seq,
+        json!({"item_id": msg_id, "output_index": 0, "content_index": 0,
+               "part": {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}}),
+    ));
+    for (i, piece) in pieces.iter().take(cut_at).enumerate() {
+        if i > 0 && rule.chunk_delay_ms > 0 {
+            steps.push_back(Step::Sleep(Duration::from_millis(rule.chunk_delay_ms)));
+        }
+        steps.push_back(frame(
+            "response.output_text.delta",
+            &mut seq,
+            json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "delta": piece, "logprobs": []}),
+        ));
+        if i == 0 && rule.fault == Some(Fault::MalformedJson) {
+            steps.push_back(Step::Frame(
+                "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\n\n".to_owned(),
+            ));
+        }
+    }
+    if rule.fault == Some(Fault::MalformedJson) && pieces.is_empty() {
+        steps.push_back(Step::Frame(
+            "event: response.output_text.delta\ndata: {oops\n\n".to_owned(),
+        ));
+    }
+    if rule.fault == Some(Fault::CutMidStream) {
+        // Let hyper flush what was sent so the client sees a broken stream,
+        // not a connection that died before the headers.
+        steps.push_back(Step::Sleep(Duration::from_millis(20)));
+        steps.push_back(Step::Cut);
+        return steps;
+    }
+    let incomplete = rule.fault == Some(Fault::Incomplete);
+    let item_status = if incomplete {
+        "incomplete"
+    } else {
+        "completed"
+    };
+    let part = json!({"type": "output_text", "annotations": [], "logprobs": [], "text": sent_text});
+    let item = json!({"id": msg_id, "type": "message", "status": item_status, "content": [part], "role": "assistant"});
+    steps.push_back(frame(
+        "response.output_text.done",
+        &mut seq,
+        json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "text": sent_text, "logprobs": []}),
+    ));
+    steps.push_back(frame(
+        "response.content_part.done",
+        &mut seq,
+        json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "part": part}),
+    ));
+    steps.push_back(frame(
+        "response.output_item.done",
+        &mut seq,
+        json!({"output_index": 0, "item": item}),
+    ));
+    if incomplete {
+        let mut resp = response_object(
+            call,
+            &resp_id,
+            "incomplete",
+            json!([item]),
+            call.usage.clone(),
+        );
+        resp["incomplete_details"] = json!({"reason": "max_output_tokens"});
+        steps.push_back(frame(
+            "response.incomplete",
+            &mut seq,
+            json!({"response": resp}),
+        ));
+    } else {
+        let resp = response_object(
+            call,
+            &resp_id,
+            "completed",
+            json!([item]),
+            call.usage.clone(),
+        );
+        steps.push_back(frame(
+            "response.completed",
+            &mut seq,
+            json!({"response": resp}),
+        ));
+    }
+    steps
+}
+
+/// Non-streaming (`"stream": false`) answers.
+fn plain_response(call: &Call, guard: ResponseGuard) -> Response {
+    let rule = &call.rule;
+    let resp_id = format!("resp_fake_{}", call.n);
+    let msg_id = format!("msg_fake_{}", call.n);
+    let message = |text: &str, status: &str| {
+        json!({"id": msg_id, "type": "message", "status": status, "role": "assistant",
+               "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text}]})
+    };
+    let (status, body) = match rule.fault {
+        Some(Fault::Hang) => {
+            // Never answers; the guard notices when the client gives up.
+            let stream = futures_util::stream::unfold(guard, |_g| async move {
+                std::future::pending::<()>().await;
+                None::<(Result<Bytes, io::Error>, ResponseGuard)>
+            });
+            return Response::new(Body::from_stream(stream));
+        }
+        Some(Fault::MalformedJson) => {
+            guard.finish(true);
+            let mut r = Response::new(Body::from("{\"id\": \"resp_"));
+            set_header(r.headers_mut(), "content-type", "application/json");
+            return r;
+        }
+        Some(Fault::CutMidStream) => {
+            let prefix = format!("{{\"id\":\"{resp_id}\",\"object\":\"response\",\"output\":[");
+            let stream = futures_util::stream::unfold((0u8, Some(guard)), move |(step, mut g)| {
+                let prefix = prefix.clone();
+                async move {
+                    match step {
+                        0 => Some((Ok(Bytes::from(prefix)), (1, g))),
+                        1 => {
+                            if let Some(g) = g.take() {
+                                g.finish(false);
+                            }
+                            Some((Err(io::Error::other("cutMidStream")), (2, None)))
+                        }
+                        _ => None,
+                    }
+                }
+            });
+            let mut r = Response::new(Body::from_stream(stream));
+            set_header(r.headers_mut(), "content-type", "application/json");
+            return r;
+        }
+        Some(Fault::ErrorEvent) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            openai_error(
+                rule.error_message.as_deref().unwrap_or(
+                    "The server had an error while processing your request. Sorry about that!",
+                ),
+                "server_error",
+                None,
+                rule.error_code.as_deref(),
+            ),
+        ),
+        Some(Fault::ResponseFailed) => {
+            let mut r = response_object(call, &resp_id, "failed", json!([]), Value::Null);
+            r["error"] = json!({"code": rule.error_code.as_deref().unwrap_or("server_error"),
+                                "message": rule.error_message.as_deref().unwrap_or("The model failed to generate a response.")});
+            (StatusCode::OK, r)
+        }
+        Some(Fault::Incomplete) => {
+            let half: String = rule
+                .reply
+                .chars()
+                .take(rule.reply.chars().count().div_ceil(2))
+                .collect();
+            let mut r = response_object(
+                call,
+                &resp_id,
+                "incomplete",
+                json!([message(&half, "incomplete")]),
+                call.usage.clone(),
+            );
+            r["incomplete_details"] = json!({"reason": "max_output_tokens"});
+            (StatusCode::OK, r)
+        }
+        _ => (
+            StatusCode::OK,
+            response_object(
+                call,
+                &resp_id,
+                "completed",
+                json!([message(&rule.reply, "completed")]),
+                call.usage.clone(),
+            ),
+        ),
+    };
+    guard.finish(true);
+    json_response(status, &body)
+}
+
+/// A `Response` object echoing the request, like the real API.
+fn response_object(call: &Call, id: &str, status: &str, output: Value, usage: Value) -> Value {
+    let req = &call.request;
+    let echo = |k: &str| req.get(k).cloned().unwrap_or(Value::Null);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    json!({
+        "id": id,
+        "object": "response",
+        "created_at": now,
+        "status": status,
+        "background": false,
+        "completed_at": if status == "completed" { json!(now) } else { Value::Null },
+        "error": null,
+        "incomplete_details": null,
+        "instructions": echo("instructions"),
+        "max_output_tokens": echo("max_output_tokens"),
+        "model": call.model,
+        "output": output,
+        "parallel_tool_calls": true,
+        "previous_response_id": null,
+        "prompt_cache_key": echo("prompt_cache_key"),
+        "reasoning": {"effort": req.pointer("/reasoning/effort").cloned().unwrap_or(Value::Null), "summary": null},
+        "service_tier": "default",
+        "store": req.get("store").cloned().unwrap_or(json!(true)),
+        "temperature": 1.0,
+        "text": req.get("text").cloned().unwrap_or(json!({"format": {"type": "text"}})),
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": 1.0,
+        "truncation": "disabled",
+        "usage": usage,
+        "user": null,
+        "metadata": {}
+    })
+}
+
+/// The cacheable prompt: instructions, then the input items, in order.
+fn prompt_text(request: &Value) -> String {
+    let instructions = request
+        .get("instructions")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let input = request
+        .get("input")
+        .map(Value::to_string)
+        .unwrap_or_default();
+    format!("{instructions}\n{input}")
+}
+
+/// Length in bytes of the common prefix, on a char boundary.
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.char_indices()
+        .zip(b.chars())
+        .find(|((_, ca), cb)| ca != cb)
+        .map_or_else(|| a.len().min(b.len()), |((i, _), _)| i)
+}
+
+/// Plausible usage: ~4 bytes per token; cached = shared prompt prefix with
+/// the previous request; reasoning tokens by effort.
+fn usage_json(request: &Value, body_len: usize, cached_chars: usize, reply_chars: usize) -> Value {
+    let input = (body_len as u64).div_ceil(4).max(1);
+    let cached = (cached_chars as u64 / 4).min(input);
+    let reasoning = match request.pointer("/reasoning/effort").and_then(Value::as_str) {
+        Some("low") => 16,
+        Some("medium") => 64,
+        Some("high") => 256,
+        Some("xhigh") => 512,
+        _ => 0,
+    };
+    let output = (reply_chars as u64).div_ceil(4) + reasoning;
+    json!({
+        "input_tokens": input,
+        "input_tokens_details": {"cached_tokens": cached},
+        "output_tokens": output,
+        "output_tokens_details": {"reasoning_tokens": reasoning},
+        "total_tokens": input + output
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunking_respects_utf8() {
+        assert_eq!(chunks("héllo wörld", 4), ["héll", "o wö", "rld"]);
+        assert_eq!(chunks("日本語", 1), ["日", "本", "語"]);
+        assert_eq!(chunks("abc", 0), ["abc"]);
+        assert!(chunks("", 3).is_empty());
+    }
+
+    #[test]
+    fn common_prefix_cases() {
+        for (a, b, n) in [
+            ("abc", "abd", 2),
+            ("abc", "abc", 3),
+            ("", "x", 0),
+            ("é1", "é2", 2),
+        ] {
+            assert_eq!(common_prefix(a, b), n, "{a} {b}");
+        }
+    }
+}
