@@ -5,16 +5,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::Semaphore;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
-    CodeActionParams, CodeActionResponse, DidChangeConfigurationParams,
+    CodeAction, CodeActionParams, CodeActionResponse, DidChangeConfigurationParams,
     DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
-    InitializeParams, InitializeResult, InitializedParams, Uri,
+    ExecuteCommandParams, Hover, HoverParams, InitializeParams, InitializeResult,
+    InitializedParams, LSPAny, NumberOrString, Uri, WorkDoneProgressCancelParams,
 };
 use tower_lsp_server::{Client, ClientSocket, LanguageServer, LspService, Server};
 
+use crate::explain_cache::ExplainCache;
 use crate::handlers;
+use crate::handlers::progress::Jobs;
 use crate::lsp::ai_tag::AiTagService;
+use crate::model::{ModelClient, ModelError};
 use crate::session::Session;
 
 /// How many requests and notifications tower-lsp-server runs at once. Model
@@ -56,9 +61,14 @@ pub struct Backend {
     pub session: Arc<Session>,
     /// Injected environment.
     pub options: ServerOptions,
+    /// Running model calls, for progress cancellation.
+    pub jobs: Arc<Jobs>,
     deferred_messages: Arc<Mutex<Vec<String>>>,
     initialization_options: Arc<Mutex<serde_json::Value>>,
     ai_tags: Arc<AtomicBool>,
+    model: Arc<std::sync::OnceLock<ModelClient>>,
+    permits: Arc<Mutex<(usize, Arc<Semaphore>)>>,
+    explain_cache: Arc<ExplainCache>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -75,9 +85,13 @@ impl Backend {
             client,
             session: Arc::new(Session::new()),
             options,
+            jobs: Arc::default(),
             deferred_messages: Arc::default(),
             initialization_options: Arc::default(),
             ai_tags,
+            model: Arc::default(),
+            permits: Arc::new(Mutex::new((0, Arc::new(Semaphore::new(0))))),
+            explain_cache: Arc::new(ExplainCache::new(0)),
         }
     }
 
@@ -116,17 +130,65 @@ impl Backend {
         self.ai_tags.load(Ordering::Relaxed)
     }
 
-    /// Called after settings changed.
-    pub fn settings_changed(&self) {}
+    /// Called after settings changed: resizes the model-call limit and the
+    /// explanation cache.
+    pub fn settings_changed(&self) {
+        let settings = self.session.settings();
+        self.explain_cache
+            .set_capacity(settings.explain.cache_bytes as usize);
+        let _ = self.model_permits();
+    }
 
-    /// Called after a document's text changed.
+    /// Called after a document's text changed. Nothing to do: explanations
+    /// are keyed by their region's text, so edits invalidate exactly the
+    /// entries whose region changed.
     pub fn document_changed(&self, _uri: &Uri) {}
 
     /// Whether the document's path matches the `exclude` globs (such files
     /// are never sent to the model, so no action is offered for them).
-    pub fn is_excluded(&self, _uri: &Uri) -> bool {
-        // Wired to the assist core's exclusion matcher when it lands.
-        false
+    pub fn is_excluded(&self, uri: &Uri) -> bool {
+        handlers::actions::is_excluded(self, uri)
+    }
+
+    /// The shared model client, built on first use.
+    pub fn model_client(&self) -> std::result::Result<ModelClient, ModelError> {
+        if let Some(client) = self.model.get() {
+            return Ok(client.clone());
+        }
+        let client = ModelClient::new()?;
+        Ok(self.model.get_or_init(|| client).clone())
+    }
+
+    /// The semaphore bounding concurrent model calls, sized by
+    /// `maxConcurrentRequests` (replaced when the setting changes; calls
+    /// holding a permit of the old one finish normally).
+    pub fn model_permits(&self) -> Arc<Semaphore> {
+        let wanted = self.session.settings().max_concurrent_requests as usize;
+        match self.permits.lock() {
+            Ok(mut guard) => {
+                if guard.0 != wanted {
+                    *guard = (wanted, Arc::new(Semaphore::new(wanted)));
+                }
+                Arc::clone(&guard.1)
+            }
+            Err(_) => Arc::new(Semaphore::new(wanted)),
+        }
+    }
+
+    /// The explanation cache, sized by `explain.cacheBytes`.
+    pub fn explain_cache(&self) -> Arc<ExplainCache> {
+        Arc::clone(&self.explain_cache)
+    }
+
+    /// `window/workDoneProgress/cancel`: cancels the job with that token.
+    pub async fn work_done_progress_cancel(&self, params: WorkDoneProgressCancelParams) {
+        let token = match params.token {
+            NumberOrString::String(s) => s,
+            NumberOrString::Number(n) => n.to_string(),
+        };
+        if !self.jobs.cancel(&token) {
+            tracing::debug!(token, "cancel for a job that is not running");
+        }
     }
 }
 
@@ -162,6 +224,18 @@ impl LanguageServer for Backend {
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         Ok(handlers::code_action::list(self, params))
     }
+
+    async fn code_action_resolve(&self, action: CodeAction) -> Result<CodeAction> {
+        handlers::code_action::resolve(self, action).await
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        handlers::command::execute(self, params).await
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        handlers::hover::hover(self, params).await
+    }
 }
 
 /// Builds the service without a transport, for in-process tests that drive
@@ -174,7 +248,16 @@ fn build_service_with_tags(
     options: ServerOptions,
     ai_tags: Arc<AtomicBool>,
 ) -> (LspService<Backend>, ClientSocket) {
-    LspService::build(move |client| Backend::new(client, options, ai_tags)).finish()
+    LspService::build(move |client| {
+        let backend = Backend::new(client, options, ai_tags);
+        backend.settings_changed();
+        backend
+    })
+    .custom_method(
+        "window/workDoneProgress/cancel",
+        Backend::work_done_progress_cancel,
+    )
+    .finish()
 }
 
 /// Serves LSP over the given byte streams until the client exits.

@@ -90,6 +90,11 @@ async fn execute(h: &mut Harness, args: Value) -> Value {
         .await
 }
 
+async fn run(h: &mut Harness, action: &str, range: Value) -> Value {
+    let args = run_args(h, action, range);
+    execute(h, args).await
+}
+
 /// The edits of the last `workspace/applyEdit` for `uri`.
 fn applied_edits(h: &Harness) -> Vec<Value> {
     let requests = h.client.server_requests_named("workspace/applyEdit");
@@ -122,6 +127,19 @@ fn input_text(body: &Value) -> String {
     let mut out = String::new();
     collect(&body["input"], &mut out);
     out
+}
+
+/// Waits (up to 5 s) for at least one `window/showMessage`, then a little
+/// longer to catch duplicates; notifications and responses travel on
+/// separate queues, so a message may arrive after the response.
+async fn settled_messages(h: &Harness) -> Vec<String> {
+    h.client
+        .wait_until(Duration::from_secs(5), |n, _| {
+            n.iter().any(|m| m["method"] == "window/showMessage")
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    messages(h)
 }
 
 fn messages(h: &Harness) -> Vec<String> {
@@ -364,7 +382,7 @@ async fn multi_byte_text_in_every_encoding() {
             ("src/lib.rs", source),
         )
         .await;
-        let response = execute(&mut h, run_args(&h, "simplify", range(0, 3, 0, 3))).await;
+        let response = run(&mut h, "simplify", range(0, 3, 0, 3)).await;
         assert_eq!(
             response["result"]["applied"], true,
             "{encoding}: {response}"
@@ -396,7 +414,7 @@ async fn stale_document_inside_the_region_is_refused() {
             .is_empty(),
         "no edit may be sent"
     );
-    let shown = messages(&h);
+    let shown = settled_messages(&h).await;
     assert!(
         shown
             .iter()
@@ -477,6 +495,9 @@ async fn progress_cancel_aborts_the_model_request() {
         })
         .await;
     assert!(running);
+    // Cancel mid-stream (a cancel before the request is sent just never connects).
+    assert!(h.fake.wait_for_requests(1, Duration::from_secs(10)).await);
+    tokio::time::sleep(Duration::from_millis(400)).await;
     let status = h.client.notifications_named("codex/status")[0].clone();
     let token = status["params"]["progressToken"].clone();
     h.client
@@ -505,14 +526,14 @@ async fn progress_cancel_aborts_the_model_request() {
 #[tokio::test]
 async fn malformed_reply_edits_nothing_and_says_so_once() {
     let mut h = start(Script::reply("You should add spaces around the plus sign.")).await;
-    let response = execute(&mut h, run_args(&h, "simplify", range(1, 4, 1, 4))).await;
+    let response = run(&mut h, "simplify", range(1, 4, 1, 4)).await;
     assert_eq!(response["result"]["applied"], false);
     assert!(
         h.client
             .server_requests_named("workspace/applyEdit")
             .is_empty()
     );
-    let shown = messages(&h);
+    let shown = settled_messages(&h).await;
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert!(shown[0].contains("could not be used"), "{shown:?}");
 }
@@ -530,7 +551,7 @@ async fn model_faults_give_one_clear_message_and_no_edit() {
     ];
     for (fault, needle) in cases {
         let mut h = start(Script::new(vec![Rule::fault(fault.clone())])).await;
-        let response = execute(&mut h, run_args(&h, "simplify", range(1, 4, 1, 4))).await;
+        let response = run(&mut h, "simplify", range(1, 4, 1, 4)).await;
         assert_eq!(
             response["result"]["applied"], false,
             "{fault:?}: {response}"
@@ -540,7 +561,7 @@ async fn model_faults_give_one_clear_message_and_no_edit() {
                 .server_requests_named("workspace/applyEdit")
                 .is_empty()
         );
-        let shown = messages(&h);
+        let shown = settled_messages(&h).await;
         assert_eq!(shown.len(), 1, "{fault:?}: {shown:?}");
         assert!(
             shown[0].to_lowercase().contains(needle),
@@ -570,7 +591,7 @@ async fn excluded_file_is_never_sent() {
         json!([]),
         "no actions offered for an excluded file"
     );
-    let response = execute(&mut h, run_args(&h, "simplify", range(0, 0, 0, 0))).await;
+    let response = run(&mut h, "simplify", range(0, 0, 0, 0)).await;
     assert_eq!(response["result"]["applied"], false);
     assert!(
         messages(&h).iter().any(|m| m.contains("exclude")),
@@ -593,9 +614,9 @@ async fn missing_api_key_says_how_to_set_it() {
         ("src/lib.rs", SOURCE),
     )
     .await;
-    let response = execute(&mut h, run_args(&h, "simplify", range(1, 4, 1, 4))).await;
+    let response = run(&mut h, "simplify", range(1, 4, 1, 4)).await;
     assert_eq!(response["result"]["applied"], false);
-    let shown = messages(&h);
+    let shown = settled_messages(&h).await;
     assert!(
         shown.len() == 1 && shown[0].contains("OPENAI_API_KEY"),
         "{shown:?}"
@@ -606,7 +627,7 @@ async fn missing_api_key_says_how_to_set_it() {
 #[tokio::test]
 async fn rewrite_without_instruction_is_invalid_params() {
     let mut h = start(Script::reply(SPACING_PATCH)).await;
-    let response = execute(&mut h, run_args(&h, "rewrite", range(1, 4, 1, 4))).await;
+    let response = run(&mut h, "rewrite", range(1, 4, 1, 4)).await;
     assert_eq!(response["error"]["code"], -32602, "{response}");
     assert!(h.fake.requests().is_empty());
 }
@@ -614,8 +635,8 @@ async fn rewrite_without_instruction_is_invalid_params() {
 #[tokio::test]
 async fn two_actions_on_one_file_share_a_cacheable_prefix() {
     let mut h = start(Script::reply(SPACING_PATCH)).await;
-    execute(&mut h, run_args(&h, "simplify", range(1, 4, 1, 4))).await;
-    execute(&mut h, run_args(&h, "document", range(5, 4, 5, 4))).await;
+    run(&mut h, "simplify", range(1, 4, 1, 4)).await;
+    run(&mut h, "document", range(5, 4, 5, 4)).await;
     let requests = h.fake.requests();
     assert_eq!(requests.len(), 2);
     let (a, b) = (input_text(&requests[0].body), input_text(&requests[1].body));
@@ -640,7 +661,7 @@ async fn two_actions_on_one_file_share_a_cacheable_prefix() {
 #[tokio::test]
 async fn progress_reports_begin_and_end_with_usage() {
     let mut h = start(Script::reply(SPACING_PATCH)).await;
-    execute(&mut h, run_args(&h, "simplify", range(1, 4, 1, 4))).await;
+    run(&mut h, "simplify", range(1, 4, 1, 4)).await;
     let creates = h
         .client
         .server_requests_named("window/workDoneProgress/create");

@@ -25,7 +25,10 @@ use crate::config::Settings;
 use crate::document::Snapshot;
 use crate::explain_cache::{ExplainFailure, ExplainKey};
 use crate::lsp::{from_proto, to_proto};
-use crate::model::{ApiKey, CallPolicy, Endpoint, InputItem, ModelError, ModelReply, Progress, Reasoning, ResponsesRequest};
+use crate::model::{
+    ApiKey, CallPolicy, Endpoint, InputItem, ModelError, ModelReply, Progress, Reasoning,
+    ResponsesRequest,
+};
 use crate::server::Backend;
 use crate::text::{PositionEncoding, TextEdit};
 
@@ -70,7 +73,9 @@ impl ActionError {
             ActionError::Stale(_) => {
                 "Codex: the document changed; run the action again.".to_owned()
             }
-            ActionError::Patch(e) => format!("Codex: the model's reply could not be used ({e}); nothing was changed."),
+            ActionError::Patch(e) => {
+                format!("Codex: the model's reply could not be used ({e}); nothing was changed.")
+            }
             other => format!("Codex: {other}."),
         }
     }
@@ -204,16 +209,27 @@ async fn prepare(
         other_documents,
         settings: &settings,
     })?;
-    Ok(Prepared { snapshot, path, root, settings, prompt })
+    Ok(Prepared {
+        snapshot,
+        path,
+        root,
+        settings,
+        prompt,
+    })
 }
 
 fn endpoint(backend: &Backend, settings: &Settings) -> Result<Endpoint, ActionError> {
-    let key = (backend.options.env)(&settings.api_key_env).filter(|k| !k.is_empty()).map(ApiKey::new);
+    let key = (backend.options.env)(&settings.api_key_env)
+        .filter(|k| !k.is_empty())
+        .map(ApiKey::new);
     Ok(Endpoint::from_settings(settings, key)?)
 }
 
 fn request_for(prompt: &Prompt, settings: &Settings, action: ActionKind) -> ResponsesRequest {
-    let mut request = ResponsesRequest::new(settings.model.clone(), vec![InputItem::user_text(prompt.input.clone())]);
+    let mut request = ResponsesRequest::new(
+        settings.model.clone(),
+        vec![InputItem::user_text(prompt.input.clone())],
+    );
     request.instructions = Some(prompt.instructions.clone());
     request.reasoning = Some(Reasoning::effort(action.effort(settings)));
     request.max_output_tokens = Some(if action == ActionKind::Explain {
@@ -245,17 +261,24 @@ async fn call_model(
         Some(job) => {
             let mut on_progress = |p: Progress<'_>| match p {
                 Progress::Delta(d) => job.on_delta(d),
-                Progress::Retrying { attempt, delay, reason } => job.on_retry(format!(
+                Progress::Retrying {
+                    attempt,
+                    delay,
+                    reason,
+                } => job.on_retry(format!(
                     "{reason}; retry {attempt} in {:.1} s",
                     delay.as_secs_f64()
                 )),
-                _ => {}
             };
-            client.respond_until_cancelled(endpoint, request, &policy, &mut on_progress, cancel).await
+            client
+                .respond_until_cancelled(endpoint, request, &policy, &mut on_progress, cancel)
+                .await
         }
         None => {
             let mut ignore = |_: Progress<'_>| {};
-            client.respond_until_cancelled(endpoint, request, &policy, &mut ignore, cancel).await
+            client
+                .respond_until_cancelled(endpoint, request, &policy, &mut ignore, cancel)
+                .await
         }
     }
 }
@@ -274,41 +297,88 @@ pub async fn run(backend: &Backend, args: &RunActionArgs) -> Result<ActionOutcom
     let action = ActionKind::from_id(&args.action)
         .filter(|a| a.produces_edits())
         .ok_or_else(|| ActionError::BadArguments(format!("unknown action `{}`", args.action)))?;
-    let instruction = args.instruction.as_deref().map(str::trim).filter(|i| !i.is_empty());
+    let instruction = args
+        .instruction
+        .as_deref()
+        .map(str::trim)
+        .filter(|i| !i.is_empty());
     if action.needs_instruction() && instruction.is_none() {
-        return Err(ActionError::BadArguments("a rewrite needs an `instruction`".to_owned()));
+        return Err(ActionError::BadArguments(
+            "a rewrite needs an `instruction`".to_owned(),
+        ));
     }
     if action == ActionKind::Fix && args.diagnostic.is_none() {
-        return Err(ActionError::BadArguments("a fix needs the `diagnostic`".to_owned()));
+        return Err(ActionError::BadArguments(
+            "a fix needs the `diagnostic`".to_owned(),
+        ));
     }
     let uri = &args.text_document.uri;
-    let prepared = prepare(backend, uri, args.range, action, instruction, args.diagnostic.as_ref()).await?;
+    let prepared = prepare(
+        backend,
+        uri,
+        args.range,
+        action,
+        instruction,
+        args.diagnostic.as_ref(),
+    )
+    .await?;
     let endpoint = endpoint(backend, &prepared.settings)?;
     let request = request_for(&prepared.prompt, &prepared.settings, action);
-    tracing::debug!(action = action.id(), tokens = prepared.prompt.tokens, "calling the model");
+    tracing::debug!(
+        action = action.id(),
+        tokens = prepared.prompt.tokens,
+        "calling the model"
+    );
     tracing::trace!(input = %prepared.prompt.input, "prompt");
 
-    let mut job = Job::begin(&backend.jobs, &backend.client, action.title(), backend.session.features().work_done_progress).await;
+    let mut job = Job::begin(
+        &backend.jobs,
+        &backend.client,
+        action.title(),
+        backend.session.features().work_done_progress,
+    )
+    .await;
     let cancel = job.cancellation();
-    let reply = call_model(backend, &endpoint, &request, &prepared.settings, Some(&mut job), &cancel).await;
+    let reply = call_model(
+        backend,
+        &endpoint,
+        &request,
+        &prepared.settings,
+        Some(&mut job),
+        &cancel,
+    )
+    .await;
     let reply = match reply {
         Ok(reply) => reply,
         Err(err) => {
-            let message = if matches!(err, ModelError::Cancelled) { "cancelled".to_owned() } else { err.user_message() };
+            let message = if matches!(err, ModelError::Cancelled) {
+                "cancelled".to_owned()
+            } else {
+                err.user_message()
+            };
             job.end(&message, None).await;
             return Err(err.into());
         }
     };
     let usage = usage_report(&reply);
-    tracing::info!(action = action.id(), input = usage.input_tokens, cached = usage.cached_tokens,
-        output = usage.output_tokens, reasoning = usage.reasoning_tokens, "model call finished");
+    tracing::info!(
+        action = action.id(),
+        input = usage.input_tokens,
+        cached = usage.cached_tokens,
+        output = usage.output_tokens,
+        reasoning = usage.reasoning_tokens,
+        "model call finished"
+    );
     let result = edit_from_reply(backend, uri, &prepared, &reply.text);
     let outcome_message = match &result {
         Ok(_) => "edit ready".to_owned(),
         Err(e) => e.user_message(),
     };
     job.end(&outcome_message, Some(usage)).await;
-    Ok(ActionOutcome { edit: result?, usage })
+    Ok(ActionOutcome {
+        edit: result?,
+        usage,
+    })
 }
 
 /// Reads other files for the patch planner: open documents first (their
@@ -334,13 +404,33 @@ impl FileSource for Sources<'_> {
     }
 }
 
-fn edit_from_reply(backend: &Backend, uri: &Uri, prepared: &Prepared, reply: &str) -> Result<WorkspaceEdit, ActionError> {
+fn edit_from_reply(
+    backend: &Backend,
+    uri: &Uri,
+    prepared: &Prepared,
+    reply: &str,
+) -> Result<WorkspaceEdit, ActionError> {
     let patch = assist::parse_patch(reply)?;
     let text = prepared.snapshot.rope.to_string();
-    let sources = Sources { backend, read: Mutex::new(HashMap::new()) };
-    let changes = assist::plan_edits(&patch, (&prepared.path, &text), &sources, prepared.root.as_deref())?;
+    let sources = Sources {
+        backend,
+        read: Mutex::new(HashMap::new()),
+    };
+    let changes = assist::plan_edits(
+        &patch,
+        (&prepared.path, &text),
+        &sources,
+        prepared.root.as_deref(),
+    )?;
     let read = sources.read.into_inner().unwrap_or_default();
-    build_workspace_edit(backend, uri, &prepared.path, &prepared.snapshot, &read, changes)
+    build_workspace_edit(
+        backend,
+        uri,
+        &prepared.path,
+        &prepared.snapshot,
+        &read,
+        changes,
+    )
 }
 
 /// One document's edits, rebased and converted to protocol positions.
@@ -353,13 +443,23 @@ struct DocumentEdit {
 /// Rebases `edits` (computed on `snapshot`) onto the open document's current
 /// text and converts them with the current rope, atomically under the
 /// document's guard.
-fn rebase_open(backend: &Backend, uri: &Uri, snapshot: &Snapshot, edits: &[TextEdit]) -> Result<DocumentEdit, ActionError> {
+fn rebase_open(
+    backend: &Backend,
+    uri: &Uri,
+    snapshot: &Snapshot,
+    edits: &[TextEdit],
+) -> Result<DocumentEdit, ActionError> {
     let encoding = backend.session.encoding();
     backend
         .session
         .with_document(uri, |doc| {
             let since = doc.changes_since(snapshot.revision).ok_or_else(|| {
-                ActionError::Stale(RebaseConflict { change_start: 0, change_end: 0, edit_start: 0, edit_end: 0 })
+                ActionError::Stale(RebaseConflict {
+                    change_start: 0,
+                    change_end: 0,
+                    edit_start: 0,
+                    edit_end: 0,
+                })
             })?;
             let rebased = assist::rebase(edits, &since)?;
             let edits = rebased
@@ -369,18 +469,34 @@ fn rebase_open(backend: &Backend, uri: &Uri, snapshot: &Snapshot, edits: &[TextE
                     new_text: e.new_text,
                 })
                 .collect();
-            Ok(DocumentEdit { uri: uri.clone(), version: Some(doc.version()), edits })
+            Ok(DocumentEdit {
+                uri: uri.clone(),
+                version: Some(doc.version()),
+                edits,
+            })
         })
         .ok_or(ActionError::Closed)?
 }
 
-fn convert_closed(uri: Uri, text: &str, edits: Vec<TextEdit>, encoding: PositionEncoding) -> DocumentEdit {
+fn convert_closed(
+    uri: Uri,
+    text: &str,
+    edits: Vec<TextEdit>,
+    encoding: PositionEncoding,
+) -> DocumentEdit {
     let rope = Rope::from_str(text);
     let edits = edits
         .into_iter()
-        .map(|e| LspTextEdit { range: to_proto::range(&rope, e.range, encoding), new_text: e.new_text })
+        .map(|e| LspTextEdit {
+            range: to_proto::range(&rope, e.range, encoding),
+            new_text: e.new_text,
+        })
         .collect();
-    DocumentEdit { uri, version: None, edits }
+    DocumentEdit {
+        uri,
+        version: None,
+        edits,
+    }
 }
 
 fn build_workspace_edit(
@@ -404,8 +520,9 @@ fn build_workspace_edit(
                 } else if let Some((uri, snap)) = read.get(&change.path) {
                     updates.push(rebase_open(backend, uri, snap, &edits)?);
                 } else {
-                    let uri = Uri::from_file_path(&change.path)
-                        .ok_or_else(|| ActionError::BadArguments(format!("bad path {}", change.path.display())))?;
+                    let uri = Uri::from_file_path(&change.path).ok_or_else(|| {
+                        ActionError::BadArguments(format!("bad path {}", change.path.display()))
+                    })?;
                     let text = std::fs::read_to_string(&change.path).unwrap_or_default();
                     updates.push(convert_closed(uri, &text, edits, encoding));
                 }
@@ -415,7 +532,8 @@ fn build_workspace_edit(
                 if !(features.document_changes && features.create_files) {
                     return Err(ActionError::CannotCreate(display));
                 }
-                let uri = Uri::from_file_path(&change.path).ok_or(ActionError::CannotCreate(display))?;
+                let uri =
+                    Uri::from_file_path(&change.path).ok_or(ActionError::CannotCreate(display))?;
                 creates.push((uri, content));
             }
         }
@@ -426,11 +544,16 @@ fn build_workspace_edit(
     if features.document_changes {
         let mut ops: Vec<DocumentChangeOperation> = Vec::new();
         for (uri, content) in creates {
-            ops.push(DocumentChangeOperation::Op(ResourceOp::Create(CreateFile {
-                uri: uri.clone(),
-                options: Some(CreateFileOptions { overwrite: Some(false), ignore_if_exists: Some(false) }),
-                annotation_id: None,
-            })));
+            ops.push(DocumentChangeOperation::Op(ResourceOp::Create(
+                CreateFile {
+                    uri: uri.clone(),
+                    options: Some(CreateFileOptions {
+                        overwrite: Some(false),
+                        ignore_if_exists: Some(false),
+                    }),
+                    annotation_id: None,
+                },
+            )));
             ops.push(DocumentChangeOperation::Edit(TextDocumentEdit {
                 text_document: OptionalVersionedTextDocumentIdentifier { uri, version: None },
                 edits: vec![OneOf::Left(LspTextEdit {
@@ -441,17 +564,26 @@ fn build_workspace_edit(
         }
         for update in updates {
             ops.push(DocumentChangeOperation::Edit(TextDocumentEdit {
-                text_document: OptionalVersionedTextDocumentIdentifier { uri: update.uri, version: update.version },
+                text_document: OptionalVersionedTextDocumentIdentifier {
+                    uri: update.uri,
+                    version: update.version,
+                },
                 edits: update.edits.into_iter().map(OneOf::Left).collect(),
             }));
         }
-        Ok(WorkspaceEdit { document_changes: Some(DocumentChanges::Operations(ops)), ..WorkspaceEdit::default() })
+        Ok(WorkspaceEdit {
+            document_changes: Some(DocumentChanges::Operations(ops)),
+            ..WorkspaceEdit::default()
+        })
     } else {
         let mut map = HashMap::new();
         for update in updates {
             map.insert(update.uri, update.edits);
         }
-        Ok(WorkspaceEdit { changes: Some(map), ..WorkspaceEdit::default() })
+        Ok(WorkspaceEdit {
+            changes: Some(map),
+            ..WorkspaceEdit::default()
+        })
     }
 }
 
@@ -461,7 +593,14 @@ fn explain_key(settings: &Settings, language_id: &str, region_text: &str) -> Exp
     let effort = format!("{:?}", settings.reasoning_effort.explain);
     let words = settings.explain.max_words.to_string();
     let cap = settings.explain.max_output_tokens.to_string();
-    ExplainKey::new(&[&settings.model, &effort, &words, &cap, language_id, region_text])
+    ExplainKey::new(&[
+        &settings.model,
+        &effort,
+        &words,
+        &cap,
+        language_id,
+        region_text,
+    ])
 }
 
 /// How an explanation is wanted.
@@ -487,8 +626,16 @@ pub struct Explanation {
 /// Explains the region at `range` (empty: the enclosing syntax node), from
 /// the cache when possible. Concurrent calls for the same region share one
 /// model call; dropping every waiter aborts it.
-pub async fn explain(backend: &Backend, uri: &Uri, range: Range, mode: ExplainMode) -> Result<Option<Explanation>, ExplainFailure> {
-    let snapshot = backend.session.snapshot(uri).ok_or_else(|| ExplainFailure("Codex: the document is not open".to_owned()))?;
+pub async fn explain(
+    backend: &Backend,
+    uri: &Uri,
+    range: Range,
+    mode: ExplainMode,
+) -> Result<Option<Explanation>, ExplainFailure> {
+    let snapshot = backend
+        .session
+        .snapshot(uri)
+        .ok_or_else(|| ExplainFailure("Codex: the document is not open".to_owned()))?;
     let settings = backend.session.settings();
     let encoding = backend.session.encoding();
     let selection = from_proto::byte_range(&snapshot.rope, range, encoding);
@@ -499,36 +646,68 @@ pub async fn explain(backend: &Backend, uri: &Uri, range: Range, mode: ExplainMo
     let key = explain_key(&settings, &snapshot.language_id, &region_text);
     let cache = backend.explain_cache();
     if let Some(hit) = cache.get(&key) {
-        return Ok(Some(Explanation { markdown: hit, region: region.range, rope: snapshot.rope }));
+        return Ok(Some(Explanation {
+            markdown: hit,
+            region: region.range,
+            rope: snapshot.rope,
+        }));
     }
     if mode == ExplainMode::CachedOnly {
         return Ok(None);
     }
     if is_excluded(backend, uri) {
-        return Err(ExplainFailure("Codex: this file is excluded by the `exclude` setting".to_owned()));
+        return Err(ExplainFailure(
+            "Codex: this file is excluded by the `exclude` setting".to_owned(),
+        ));
     }
     let backend_for_call = backend.clone();
     let uri_for_call = uri.clone();
     let markdown = cache
         .get_or_compute(key, move || async move {
             let backend = backend_for_call;
-            let prepared = prepare(&backend, &uri_for_call, range, ActionKind::Explain, None, None)
-                .await
+            let prepared = prepare(
+                &backend,
+                &uri_for_call,
+                range,
+                ActionKind::Explain,
+                None,
+                None,
+            )
+            .await
+            .map_err(|e| ExplainFailure(e.user_message()))?;
+            let endpoint = endpoint(&backend, &prepared.settings)
                 .map_err(|e| ExplainFailure(e.user_message()))?;
-            let endpoint = endpoint(&backend, &prepared.settings).map_err(|e| ExplainFailure(e.user_message()))?;
             let request = request_for(&prepared.prompt, &prepared.settings, ActionKind::Explain);
             let never = tokio_util::sync::CancellationToken::new();
-            let reply = call_model(&backend, &endpoint, &request, &prepared.settings, None, &never)
-                .await
-                .map_err(|e| ExplainFailure(format!("Codex: {}", e.user_message())))?;
+            let reply = call_model(
+                &backend,
+                &endpoint,
+                &request,
+                &prepared.settings,
+                None,
+                &never,
+            )
+            .await
+            .map_err(|e| ExplainFailure(format!("Codex: {}", e.user_message())))?;
             let usage = usage_report(&reply);
-            tracing::info!(input = usage.input_tokens, cached = usage.cached_tokens, output = usage.output_tokens, "explanation finished");
+            tracing::info!(
+                input = usage.input_tokens,
+                cached = usage.cached_tokens,
+                output = usage.output_tokens,
+                "explanation finished"
+            );
             let text = assist::clean_explanation(&reply.text);
             if text.trim().is_empty() {
-                return Err(ExplainFailure("Codex: the model returned an empty explanation".to_owned()));
+                return Err(ExplainFailure(
+                    "Codex: the model returned an empty explanation".to_owned(),
+                ));
             }
             Ok(text)
         })
         .await?;
-    Ok(Some(Explanation { markdown, region: region.range, rope: snapshot.rope }))
+    Ok(Some(Explanation {
+        markdown,
+        region: region.range,
+        rope: snapshot.rope,
+    }))
 }

@@ -178,6 +178,28 @@ fn first_line(message: &str) -> &str {
     }
 }
 
+/// Resolves a listed action: runs the model and fills in `edit`. A failure
+/// is shown once and the action comes back without an edit.
+pub async fn resolve(
+    backend: &Backend,
+    mut action: CodeAction,
+) -> tower_lsp_server::jsonrpc::Result<CodeAction> {
+    let Some(args) = run_action_args(action.data.as_ref()) else {
+        return Ok(action);
+    };
+    match super::actions::run(backend, &args).await {
+        Ok(outcome) => {
+            action.edit = Some(outcome.edit);
+            Ok(action)
+        }
+        Err(e) if e.is_cancelled() => Err(tower_lsp_server::jsonrpc::Error::request_cancelled()),
+        Err(e) => {
+            super::command::show_failure(backend, &e).await;
+            Ok(action)
+        }
+    }
+}
+
 /// Parses the `data` or command arguments of one of our actions.
 pub fn run_action_args(value: Option<&Value>) -> Option<RunActionArgs> {
     value.and_then(|v| serde_json::from_value(v.clone()).ok())

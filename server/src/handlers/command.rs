@@ -13,12 +13,20 @@ use crate::lsp::ext;
 use crate::server::Backend;
 
 fn invalid_params(message: impl Into<String>) -> Error {
-    Error { code: ErrorCode::InvalidParams, message: message.into().into(), data: None }
+    Error {
+        code: ErrorCode::InvalidParams,
+        message: message.into().into(),
+        data: None,
+    }
 }
 
-fn single_argument<T: serde::de::DeserializeOwned>(params: &ExecuteCommandParams, usage: &str) -> Result<T> {
+fn single_argument<T: serde::de::DeserializeOwned>(
+    params: &ExecuteCommandParams,
+    usage: &str,
+) -> Result<T> {
     let first = params.arguments.first().cloned().unwrap_or(Value::Null);
-    serde_json::from_value(first).map_err(|e| invalid_params(format!("{}: {e}. Usage: {usage}", params.command)))
+    serde_json::from_value(first)
+        .map_err(|e| invalid_params(format!("{}: {e}. Usage: {usage}", params.command)))
 }
 
 /// Dispatches a command.
@@ -53,10 +61,14 @@ async fn run_action(backend: &Backend, args: RunActionArgs) -> Result<Value> {
         "Codex: this editor does not support workspace/applyEdit.".to_owned()
     } else {
         match backend.client.apply_edit(outcome.edit).await {
-            Ok(ApplyWorkspaceEditResponse { applied: true, .. }) => return Ok(json!({ "applied": true })),
+            Ok(ApplyWorkspaceEditResponse { applied: true, .. }) => {
+                return Ok(json!({ "applied": true }));
+            }
             Ok(response) => format!(
                 "Codex: the editor did not apply the edit ({}).",
-                response.failure_reason.unwrap_or_else(|| "no reason given".to_owned())
+                response
+                    .failure_reason
+                    .unwrap_or_else(|| "no reason given".to_owned())
             ),
             Err(err) => {
                 tracing::warn!(%err, "workspace/applyEdit failed");
@@ -64,7 +76,10 @@ async fn run_action(backend: &Backend, args: RunActionArgs) -> Result<Value> {
             }
         }
     };
-    backend.client.show_message(MessageType::WARNING, &message).await;
+    backend
+        .client
+        .show_message(MessageType::WARNING, &message)
+        .await;
     Ok(json!({ "applied": false, "message": message }))
 }
 
@@ -74,7 +89,10 @@ pub async fn show_failure(backend: &Backend, err: &ActionError) -> String {
     let message = err.user_message();
     if !err.is_cancelled() {
         tracing::warn!(error = %err, "action failed");
-        backend.client.show_message(MessageType::ERROR, &message).await;
+        backend
+            .client
+            .show_message(MessageType::ERROR, &message)
+            .await;
     }
     message
 }
@@ -89,7 +107,10 @@ async fn explain(backend: &Backend, args: ExplainArgs) -> Result<Value> {
         }
         Ok(None) => Ok(json!({ "markdown": null })),
         Err(failure) => {
-            backend.client.show_message(MessageType::ERROR, &failure.0).await;
+            backend
+                .client
+                .show_message(MessageType::ERROR, &failure.0)
+                .await;
             Ok(json!({ "markdown": null, "message": failure.0 }))
         }
     }
@@ -100,13 +121,21 @@ async fn explain(backend: &Backend, args: ExplainArgs) -> Result<Value> {
 async fn show_explanation(backend: &Backend, uri: &Uri, markdown: &str) {
     if backend.session.features().show_document {
         if let Some(view) = write_explanation_file(uri, markdown) {
-            let params = ShowDocumentParams { uri: view, external: Some(false), take_focus: Some(false), selection: None };
+            let params = ShowDocumentParams {
+                uri: view,
+                external: Some(false),
+                take_focus: Some(false),
+                selection: None,
+            };
             if matches!(backend.client.show_document(params).await, Ok(true)) {
                 return;
             }
         }
     }
-    backend.client.show_message(MessageType::INFO, markdown).await;
+    backend
+        .client
+        .show_message(MessageType::INFO, markdown)
+        .await;
 }
 
 /// Writes the explanation to a per-user temporary Markdown file.

@@ -3,7 +3,9 @@
 //! waits for it; failures are short hover text, never popups.
 
 use tower_lsp_server::jsonrpc::Result;
-use tower_lsp_server::ls_types::{Hover, HoverContents, HoverParams, MarkupContent, MarkupKind, Range};
+use tower_lsp_server::ls_types::{
+    Hover, HoverContents, HoverParams, MarkupContent, MarkupKind, Range,
+};
 
 use super::actions::{self, ExplainMode};
 use crate::config::HoverMode;
@@ -22,16 +24,30 @@ pub async fn hover(backend: &Backend, params: HoverParams) -> Result<Option<Hove
     if backend.session.with_document(&uri, |_| ()).is_none() {
         return Ok(None);
     }
-    let kind = if backend.session.features().hover_markdown { MarkupKind::Markdown } else { MarkupKind::PlainText };
+    let kind = if backend.session.features().hover_markdown {
+        MarkupKind::Markdown
+    } else {
+        MarkupKind::PlainText
+    };
     let range = Range::new(position, position);
     match actions::explain(backend, &uri, range, mode).await {
         Ok(Some(explanation)) => Ok(Some(Hover {
-            contents: HoverContents::Markup(MarkupContent { kind, value: explanation.markdown.to_string() }),
-            range: Some(to_proto::range(&explanation.rope, explanation.region, backend.session.encoding())),
+            contents: HoverContents::Markup(MarkupContent {
+                kind,
+                value: explanation.markdown.to_string(),
+            }),
+            range: Some(to_proto::range(
+                &explanation.rope,
+                explanation.region,
+                backend.session.encoding(),
+            )),
         })),
         Ok(None) => Ok(None),
         Err(failure) => Ok(Some(Hover {
-            contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::PlainText, value: failure.0 }),
+            contents: HoverContents::Markup(MarkupContent {
+                kind: MarkupKind::PlainText,
+                value: failure.0,
+            }),
             range: None,
         })),
     }

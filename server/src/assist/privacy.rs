@@ -1,0 +1,237 @@
+//! What never leaves the machine: files matching the `exclude` globs are
+//! refused, and secrets (private-key blocks, API tokens, `*_KEY=`-style
+//! assignments) are replaced by `[REDACTED:kind]` placeholders in everything
+//! sent.
+
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use regex::{Captures, Regex};
+
+use crate::assist::error::AssistError;
+
+/// Every placeholder starts with this, so a reply that would write one back
+/// into a file can be recognised and refused.
+pub const REDACTION_PREFIX: &str = "[REDACTED:";
+
+/// Compiled exclusion globs, matched gitignore-style on the workspace-relative
+/// path and on the file name.
+#[derive(Debug, Clone)]
+pub struct Exclusions {
+    patterns: Vec<String>,
+    set: GlobSet,
+}
+
+impl Exclusions {
+    /// Compiles the patterns. A leading `/` anchors at the root (it is
+    /// dropped, since paths are root-relative); a trailing `/` means "this
+    /// directory and everything below"; `*` does not cross `/`.
+    pub fn new(patterns: &[String]) -> Result<Self, AssistError> {
+        let mut builder = GlobSetBuilder::new();
+        for pattern in patterns {
+            let mut p = pattern.trim().trim_start_matches('/').to_owned();
+            if p.ends_with('/') {
+                p.push_str("**");
+            }
+            let glob = GlobBuilder::new(&p)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| AssistError::InvalidGlob {
+                    pattern: pattern.clone(),
+                    message: e.kind().to_string(),
+                })?;
+            builder.add(glob);
+        }
+        let set = builder.build().map_err(|e| AssistError::InvalidGlob {
+            pattern: patterns.join(", "),
+            message: e.to_string(),
+        })?;
+        Ok(Self {
+            patterns: patterns.to_vec(),
+            set,
+        })
+    }
+
+    /// Compiled exclusions for these patterns, cached so a request does not
+    /// recompile the set (the last compiled set is kept).
+    pub fn cached(patterns: &[String]) -> Result<Arc<Self>, AssistError> {
+        static LAST: OnceLock<Mutex<Option<Arc<Exclusions>>>> = OnceLock::new();
+        let cell = LAST.get_or_init(|| Mutex::new(None));
+        if let Ok(guard) = cell.lock()
+            && let Some(ex) = guard.as_ref().filter(|ex| ex.patterns == patterns)
+        {
+            return Ok(Arc::clone(ex));
+        }
+        let ex = Arc::new(Self::new(patterns)?);
+        if let Ok(mut guard) = cell.lock() {
+            *guard = Some(Arc::clone(&ex));
+        }
+        Ok(ex)
+    }
+
+    /// The first pattern excluding this workspace-relative path (`/`
+    /// separators), matched on the whole path and on its file name.
+    pub fn excluded(&self, rel_path: &str) -> Option<&str> {
+        let rel = rel_path.trim_start_matches("./").trim_start_matches('/');
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let mut hits = self.set.matches(rel);
+        if hits.is_empty() {
+            hits = self.set.matches(name);
+        }
+        hits.first()
+            .and_then(|&i| self.patterns.get(i))
+            .map(String::as_str)
+    }
+}
+
+struct Rules {
+    pem: Regex,
+    pem_tail: Regex,
+    tokens: Vec<(&'static str, Regex)>,
+    assignment: Regex,
+}
+
+fn rules() -> Option<&'static Rules> {
+    static RULES: OnceLock<Option<Rules>> = OnceLock::new();
+    RULES
+        .get_or_init(|| {
+            let tokens = [
+                ("openai-key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
+                ("aws-access-key-id", r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"),
+                ("github-token", r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{30,}\b"),
+                ("github-token", r"\bgithub_pat_[A-Za-z0-9_]{22,}"),
+                ("slack-token", r"\bxox[abprs]-[A-Za-z0-9\-]{10,}"),
+            ];
+            let mut compiled = Vec::new();
+            for (kind, re) in tokens {
+                compiled.push((kind, Regex::new(re).ok()?));
+            }
+            Some(Rules {
+                pem: Regex::new(
+                    r"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----)[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|\z)",
+                )
+                .ok()?,
+                // A window that starts inside a key block: everything up to its END line.
+                pem_tail: Regex::new(r"\A[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----)").ok()?,
+                tokens: compiled,
+                // NAME = value / NAME: value, with NAME ending in a secret-ish word.
+                assignment: Regex::new(
+                    r#"(?im)(?P<name>["']?[A-Za-z0-9_.\-]*(?:api[_\-]?key|secret[_\-]?key|access[_\-]?key|private[_\-]?key|_key|secret|_token|token|passwd|password|pwd)["']?)(?P<sep>[ \t]*(?::=|=|:)[ \t]*)(?:(?P<q>["'`])(?P<qval>[^"'`\r\n]{4,})["'`]|(?P<val>[A-Za-z0-9_\-+/=.~!@#$%^&*]{4,})(?:[ \t;,\r]|$))"#,
+                )
+                .ok()?,
+            })
+        })
+        .as_ref()
+}
+
+/// Whether an unquoted assigned value looks like a secret rather than code
+/// (`KEY = other_name` is code; `KEY=abc123` is a secret).
+fn looks_secret(value: &str) -> bool {
+    let identifier_like = value
+        .chars()
+        .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '.');
+    !identifier_like && !matches!(value, "null" | "None" | "true" | "false")
+}
+
+/// Replaces secrets with `[REDACTED:kind]` placeholders. Returns the input
+/// unchanged (borrowed) when there is nothing to hide.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let Some(rules) = rules() else {
+        return Cow::Borrowed(text);
+    };
+    let mut out = Cow::Borrowed(text);
+    if out.contains("PRIVATE KEY") {
+        let replaced = rules.pem.replace_all(&out, |c: &Captures<'_>| {
+            let end = c.get(3).map_or("", |m| m.as_str());
+            format!("{}\n{REDACTION_PREFIX}private-key]\n{end}", &c[1])
+        });
+        if let Cow::Owned(s) = replaced {
+            out = Cow::Owned(s);
+        }
+        // An END line without its BEGIN (the text starts inside a key).
+        let first_end = out.find("-----END ");
+        let first_begin = out.find("-----BEGIN ");
+        if let Some(e) = first_end
+            && first_begin.is_none_or(|b| b > e)
+            && out[e..].starts_with("-----END")
+        {
+            let replaced = rules.pem_tail.replace(&out, |c: &Captures<'_>| {
+                format!("{REDACTION_PREFIX}private-key]\n{}", &c[1])
+            });
+            if let Cow::Owned(s) = replaced {
+                out = Cow::Owned(s);
+            }
+        }
+    }
+    for (kind, re) in &rules.tokens {
+        let replaced = re.replace_all(&out, format!("{REDACTION_PREFIX}{kind}]").as_str());
+        if let Cow::Owned(s) = replaced {
+            out = Cow::Owned(s);
+        }
+    }
+    let replaced = rules.assignment.replace_all(&out, |c: &Captures<'_>| {
+        let whole = &c[0];
+        if whole.contains(REDACTION_PREFIX) {
+            return whole.to_owned();
+        }
+        let head = format!("{}{}", &c["name"], &c["sep"]);
+        if let (Some(q), Some(v)) = (c.name("q"), c.name("qval")) {
+            if v.as_str().trim().is_empty() {
+                return whole.to_owned();
+            }
+            let q = q.as_str();
+            return format!("{head}{q}{REDACTION_PREFIX}secret]{q}");
+        }
+        match c.name("val") {
+            Some(v) if looks_secret(v.as_str()) => {
+                let tail = &whole[v.end() - c.get(0).map_or(0, |m| m.start())..];
+                format!("{head}{REDACTION_PREFIX}secret]{tail}")
+            }
+            _ => whole.to_owned(),
+        }
+    });
+    if let Cow::Owned(s) = replaced {
+        out = Cow::Owned(s);
+    }
+    out
+}
+
+/// Whether text looks binary (contains NUL bytes).
+pub fn looks_binary(text: &str) -> bool {
+    text.as_bytes().contains(&0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_exclusions_match_paths_and_names() {
+        let ex =
+            Exclusions::new(&crate::config::default_excludes()).unwrap_or_else(|e| panic!("{e}"));
+        for (path, pattern) in [
+            (".env", Some(".env")),
+            ("config/.env.local", Some(".env.*")),
+            ("deploy/prod.env", Some("*.env")),
+            ("certs/server.pem", Some("*.pem")),
+            (".git/config", Some("**/.git/**")),
+            ("home/.ssh/id_rsa", Some("**/.ssh/**")),
+            ("keys/id_ed25519.pub", Some("id_ed25519*")),
+            ("src/main.rs", None),
+            ("src/environment.rs", None),
+        ] {
+            assert_eq!(ex.excluded(path), pattern, "{path}");
+        }
+    }
+
+    #[test]
+    fn anchored_and_directory_patterns() {
+        let ex = Exclusions::new(&["/secrets/".to_owned(), "build/*.rs".to_owned()])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ex.excluded("secrets/a/b.txt"), Some("/secrets/"));
+        assert_eq!(ex.excluded("build/x.rs"), Some("build/*.rs"));
+        assert_eq!(ex.excluded("build/deep/x.rs"), None);
+        assert!(Exclusions::new(&["[z-a".to_owned()]).is_err());
+    }
+}
