@@ -140,7 +140,17 @@ class Codex implements CodexApi {
             if (instruction === undefined) return undefined;
             args = [{ ...first, instruction }, ...args.slice(1)];
           }
-          const result: unknown = await next(command, args);
+          let result: unknown;
+          try {
+            result = await next(command, args);
+          } catch (e) {
+            // A call cancelled from the status bar (or by the editor) is not an error to show.
+            if (isCancellation(e)) {
+              this.note('info', 'Codex: cancelled');
+              return { applied: false, message: 'cancelled' };
+            }
+            throw e;
+          }
           // The server shows its own message for an action that applied nothing; keep a note for the log.
           if (command === RUN_ACTION && isRecord(result) && result.applied === false && typeof result.message === 'string') {
             this.note('warning', result.message);
@@ -307,6 +317,11 @@ class Codex implements CodexApi {
     void vscode.window.showInformationMessage(message);
     return undefined;
   }
+}
+
+function isCancellation(e: unknown): boolean {
+  if (e instanceof vscode.CancellationError) return true;
+  return isRecord(e) && (e.code === -32800 || e.name === 'Canceled' || e.message === 'Canceled');
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
