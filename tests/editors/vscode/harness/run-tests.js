@@ -21,6 +21,30 @@ function parseArgs(argv) {
   return o;
 }
 
+/** Files under dir (recursively) whose bytes contain needle. */
+function filesContaining(dir, needle) {
+  const hits = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && fs.statSync(p).size < 64 * 1024 * 1024 && fs.readFileSync(p).includes(needle)) hits.push(p);
+    }
+  };
+  walk(dir);
+  return hits;
+}
+
+/** The key typed in the tests must not be written to settings, logs (LSP trace included) or the output channel. */
+function keyLeakCheck(name, dataDir) {
+  const test = `${name}: the API key is in no settings or log file of VS Code (output channel and LSP trace included)`;
+  const userDir = path.join(dataDir, 'user');
+  const logs = filesContaining(userDir, 'test-key');
+  const codexLogs = filesContaining(userDir, '[client] starting');
+  if (codexLogs.length === 0) return { passed: [], failed: [{ name: test, error: 'found no Codex output channel log to check' }] };
+  return logs.length ? { passed: [], failed: [{ name: test, error: `the key is in ${logs.join(', ')}` }] } : { passed: [test], failed: [] };
+}
+
 async function runExtensionHostTests(o, ctx) {
   const name = 'exthost';
   const dataDir = path.join(ctx.work, name);
@@ -65,6 +89,11 @@ async function runExtensionHostTests(o, ctx) {
     const r = JSON.parse(fs.readFileSync(results, 'utf8'));
     lib.log(`VS Code ${r.vscode} in code-server`);
     if (code !== 0 && r.failed.length === 0) r.failed.push({ name: 'exthost: exit code', error: `exit code ${code}` });
+    if (o.suites.includes('basic')) {
+      const leak = keyLeakCheck('exthost', dataDir);
+      r.passed.push(...leak.passed);
+      r.failed.push(...leak.failed);
+    }
     return r;
   } finally {
     await browser.close().catch(() => undefined);
@@ -88,7 +117,8 @@ async function runUiTest(o, ctx) {
   try {
     const page = browser.pages()[0] || (await browser.newPage());
     await uiTest.run({ page, url: lib.workbenchUrl(cs.base, ws), artifacts: ctx.artifacts, expected: ctx.expected, fakeUrl: ctx.fakeUrl, log: lib.log });
-    return { passed: ['ui: lightbulb rewrite on the packaged extension'], failed: [] };
+    const leak = keyLeakCheck('ui', dataDir);
+    return { passed: ['ui: lightbulb rewrite on the packaged extension', ...leak.passed], failed: leak.failed };
   } catch (e) {
     const page = browser.pages()[0];
     if (page) await page.screenshot({ path: path.join(ctx.artifacts, 'ui-failure.png') }).catch(() => undefined);
