@@ -167,9 +167,14 @@ class Codex implements CodexApi {
           didChangeConfiguration: async () => {
             // A restart (server path, key variable) is handled by onDidChangeConfiguration; only a running server hears changes.
             if (this.client !== client || client.state !== State.Running) return;
-            await client.sendNotification(DidChangeConfigurationNotification.type, {
-              settings: { codex: serverSettings(vscode.workspace.getConfiguration('codex')) },
-            });
+            try {
+              await client.sendNotification(DidChangeConfigurationNotification.type, {
+                settings: { codex: serverSettings(vscode.workspace.getConfiguration('codex')) },
+              });
+            } catch (e) {
+              // The same change may have restarted the server meanwhile: the new one gets the settings at start.
+              if (this.client === client && client.state === State.Running) throw e;
+            }
           },
         },
       },
