@@ -44,6 +44,7 @@ class Codex implements CodexApi {
   private starting: Promise<void> = Promise.resolve();
   /** The key the running server was started with (memory only, never logged). */
   private startedWithKey: string | undefined;
+  private promptedForKey = false;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('Codex');
@@ -123,7 +124,10 @@ class Codex implements CodexApi {
     const env: NodeJS.ProcessEnv = { ...process.env };
     this.startedWithKey = secret;
     if (secret) env[envName] = secret;
-    if (!env[envName] && cfg.get<string>('provider') !== 'none') void this.promptMissingKey(envName);
+    if (!env[envName] && cfg.get<string>('provider') !== 'none' && !this.promptedForKey) {
+      this.promptedForKey = true; // once per window, not on every restart
+      void this.promptMissingKey(envName);
+    }
 
     this.output.appendLine(`[client] starting ${location.path} (${location.source}); API key ${env[envName] ? `set in ${envName}` : 'not set'}`);
     const serverOptions: ServerOptions = { command: location.path, args: [], options: { env } };

@@ -55,7 +55,7 @@ if [ ! -f "$RGC/ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz" ]; then
 fi
 npm_ci "$HERE/code-server" TMPDIR="$TOOLS/tmp" npm_config_unsafe_perm=true
 CODE_SERVER="$HERE/code-server/node_modules/.bin/code-server"
-XDG_CONFIG_HOME="$TOOLS/xdg" "$CODE_SERVER" --version | head -1
+XDG_CONFIG_HOME="$TOOLS/xdg" "$CODE_SERVER" --version 2>/dev/null | grep -E "^[0-9]" | sed "s/^/code-server /" || true
 
 # --- binaries under test
 t cargo build -q -p codex-lsp -p codex-lsp-tests --bins
