@@ -46,27 +46,26 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-fn edit(i: usize) -> (Value, &'static str) {
-    // Spread edits over the file; alternate inserts and deletes so the text
-    // stays the same size. Column 4 is just after the indentation.
-    let line = (i * 7919) % LINES;
-    let line = if line % 20 == 0 || line % 20 == 19 {
+/// The nearest body line (not a `fn` or `}` line) at or after `line`.
+fn body_line(line: usize) -> usize {
+    if matches!(line % 20, 0 | 19) {
         line + 1
     } else {
         line
-    };
-    if i % 2 == 0 {
+    }
+}
+
+fn edit(i: usize) -> (Value, &'static str) {
+    // Spread edits over the file; alternate inserts and deletes so the text
+    // stays the same size. Column 4 is just after the indentation.
+    if i.is_multiple_of(2) {
+        let line = body_line((i * 7919) % LINES);
         (
             json!({"start": {"line": line, "character": 4}, "end": {"line": line, "character": 4}}),
             "é",
         )
     } else {
-        let prev = ((i - 1) * 7919) % LINES;
-        let prev = if prev % 20 == 0 || prev % 20 == 19 {
-            prev + 1
-        } else {
-            prev
-        };
+        let prev = body_line(((i - 1) * 7919) % LINES);
         (
             json!({"start": {"line": prev, "character": 4}, "end": {"line": prev, "character": 5}}),
             "",

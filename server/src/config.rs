@@ -135,7 +135,7 @@ impl Default for Settings {
             max_output_tokens: 16_000,
             exclude: default_excludes(),
             include_open_documents: false,
-            max_file_bytes: 2 * 1024 * 1024,
+            max_file_bytes: 8 * 1024 * 1024,
             explain: ExplainSettings::default(),
             request_timeout_ms: 180_000,
             stream_idle_timeout_ms: 60_000,

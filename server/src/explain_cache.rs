@@ -248,10 +248,8 @@ impl Drop for WaiterGuard {
             }
             _ => false,
         };
-        if last {
-            if let Some(flight) = inner.inflight.remove(&self.key) {
-                flight.abort.abort();
-            }
+        if let Some(flight) = last.then(|| inner.inflight.remove(&self.key)).flatten() {
+            flight.abort.abort();
         }
     }
 }

@@ -9,7 +9,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use codex_lsp::assist::diff::apply_edits;
-use codex_lsp::assist::prompt::{MARK_END, MARK_START};
 use codex_lsp::assist::{
     ActionKind, ContextRequest, FileChangeKind, build_prompt, parse_patch, plan_edits,
     target_region,
@@ -100,7 +99,18 @@ fn run(f: &Fixture) -> String {
         settings: &settings,
     })
     .unwrap();
-    assert!(prompt.input.contains(MARK_START) && prompt.input.contains(MARK_END));
+    // The file is sent unmarked (a stable cache prefix); the task repeats the
+    // region after the file.
+    let region_first_line = text[region.range.clone()]
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim();
+    let file_end = prompt.input.find("</file>").unwrap();
+    assert!(
+        prompt.input[file_end..].contains(region_first_line),
+        "task repeats the region"
+    );
     assert!(prompt.input.contains(&format!("<file path=\"{rel}\"")));
 
     let mut out = String::new();

@@ -369,7 +369,10 @@ proptest! {
     fn applier_and_minimal_edits_rebuild_the_patched_text(
         (lines, start, removed, added, ctx, crlf, final_newline) in scenario()
     ) {
-        let eol = if crlf { "\r\n" } else { "\n" };
+        // A file without any line break carries no line-ending style; the
+        // applier then uses "\n" for added lines.
+        let has_break = lines.len() > 1 || final_newline;
+        let eol = if crlf && has_break { "\r\n" } else { "\n" };
         let join = |ls: &[String]| {
             let mut s = ls.join(eol);
             if final_newline && !ls.is_empty() { s.push_str(eol); }

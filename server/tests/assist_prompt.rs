@@ -185,7 +185,16 @@ fn over_budget_the_file_is_trimmed_around_the_target() {
         p.input.contains("use std::sync::Arc;\n[… lines 3–"),
         "header kept"
     );
-    assert!(p.input.contains("<<<CODEX_TARGET_START>>>\npub fn f1500(x: u32) -> u32 {\n    x + 1500\n}\n<<<CODEX_TARGET_END>>>"));
+    let file_end = p.input.find("</file>").unwrap();
+    let target = "pub fn f1500(x: u32) -> u32 {\n    x + 1500\n}\n";
+    assert!(
+        p.input[..file_end].contains(target),
+        "the target is in the file window"
+    );
+    assert!(
+        p.input[file_end..].contains(target),
+        "and repeated in the task"
+    );
     assert!(
         p.input.contains("pub fn f1490") && p.input.contains("pub fn f1510"),
         "context around the target"

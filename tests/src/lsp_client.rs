@@ -15,8 +15,9 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 /// Locates the `codex-lsp` binary: `CODEX_LSP_BIN`, else next to the test
-/// executable's target directory (`target/<profile>/codex-lsp`), building it
-/// with cargo first when it is missing (`cargo test --workspace` builds it).
+/// executable (`target/<profile>/codex-lsp`). Under cargo, the binary is
+/// (re)built first, once per test process, so tests never run a stale server
+/// (a no-op when it is up to date).
 pub fn server_binary() -> PathBuf {
     if let Ok(path) = std::env::var("CODEX_LSP_BIN") {
         return PathBuf::from(path);
@@ -25,24 +26,24 @@ pub fn server_binary() -> PathBuf {
     BUILT
         .get_or_init(|| {
             let exe = std::env::current_exe().unwrap_or_default();
-            // target/debug/deps/test-xxxx -> target/debug
-            let dir = exe
-                .parent()
-                .and_then(Path::parent)
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            let bin = dir.join("codex-lsp");
-            if !bin.exists() {
-                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-                let release = dir.ends_with("release");
+            // target/debug/deps/test-xxxx -> target/debug; a binary such as
+            // the demo lives in target/<profile> itself.
+            let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+            if dir.ends_with("deps") {
+                dir.pop();
+            }
+            if let Ok(cargo) = std::env::var("CARGO") {
                 let mut cmd = std::process::Command::new(cargo);
-                cmd.args(["build", "-p", "codex-lsp", "--bin", "codex-lsp"]);
-                if release {
+                cmd.args(["build", "--quiet", "-p", "codex-lsp", "--bin", "codex-lsp"]);
+                if dir.ends_with("release") {
                     cmd.arg("--release");
                 }
-                let _ = cmd.status();
+                match cmd.status() {
+                    Ok(status) if status.success() => {}
+                    other => eprintln!("warning: building codex-lsp failed: {other:?}"),
+                }
             }
-            bin
+            dir.join("codex-lsp")
         })
         .clone()
 }
@@ -320,7 +321,7 @@ impl LspClient {
         capabilities: Value,
         options: Value,
     ) -> Value {
-        let root_uri = root.map(|p| file_uri(p));
+        let root_uri = root.map(file_uri);
         let folders = root_uri
             .as_ref()
             .map(|u| json!([{ "uri": u, "name": "root" }]))

@@ -55,6 +55,10 @@ pub struct RecordedRequest {
     /// When the server noticed the client had gone.
     #[serde(skip)]
     pub disconnected_at: Option<Instant>,
+    /// When the last byte of the response was handed to the connection (the
+    /// "model's own time" ends here, for overhead measurements).
+    #[serde(skip)]
+    pub finished_at: Option<Instant>,
 }
 
 struct Inner {
@@ -129,6 +133,12 @@ impl FakeResponses {
             .fallback(not_found)
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
+            // Like a real API front end, write small SSE frames at once
+            // (no Nagle delay): latency measurements then see our client.
+            use axum::serve::ListenerExt;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let _ = axum::serve(listener, app).await;
         });
         Ok(Self { addr, shared, task })
@@ -224,7 +234,11 @@ struct ResponseGuard {
 impl ResponseGuard {
     fn finish(mut self, completed: bool) {
         self.finished = true;
-        self.shared.update(self.index, |r| r.completed = completed);
+        let now = Instant::now();
+        self.shared.update(self.index, |r| {
+            r.completed = completed;
+            r.finished_at = Some(now);
+        });
     }
 }
 
@@ -273,6 +287,7 @@ fn record(
         disconnected_early: false,
         received_at: Instant::now(),
         disconnected_at: None,
+        finished_at: None,
     });
     let index = inner.requests.len() - 1;
     drop(inner);
@@ -303,9 +318,11 @@ fn openai_error(message: &str, kind: &str, param: Option<&str>, code: Option<&st
 /// Answers immediately with a complete response and records the outcome.
 fn finish_now(shared: &Arc<Shared>, index: usize, response: Response) -> Response {
     let status = response.status().as_u16();
+    let now = Instant::now();
     shared.update(index, |r| {
         r.status = status;
         r.completed = true;
+        r.finished_at = Some(now);
     });
     response
 }

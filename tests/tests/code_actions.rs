@@ -550,7 +550,7 @@ async fn model_faults_give_one_clear_message_and_no_edit() {
         (Fault::ResponseFailed, "failed"),
     ];
     for (fault, needle) in cases {
-        let mut h = start(Script::new(vec![Rule::fault(fault.clone())])).await;
+        let mut h = start(Script::new(vec![Rule::fault(fault)])).await;
         let response = run(&mut h, "simplify", range(1, 4, 1, 4)).await;
         assert_eq!(
             response["result"]["applied"], false,
@@ -632,11 +632,30 @@ async fn rewrite_without_instruction_is_invalid_params() {
     assert!(h.fake.requests().is_empty());
 }
 
+/// A realistic 300-line module: 30 small functions.
+fn module_source() -> String {
+    let mut text = String::from("//! Inventory helpers.\nuse std::collections::HashMap;\n\n");
+    for i in 0..30 {
+        text.push_str(&format!(
+            "/// Step {i} of the pipeline.\npub fn step_{i}(items: &HashMap<String, u32>) -> u32 {{\n    let mut total = 0;\n    for (_, qty) in items {{\n        total += qty * {i};\n    }}\n    total\n}}\n\n"
+        ));
+    }
+    text
+}
+
 #[tokio::test]
 async fn two_actions_on_one_file_share_a_cacheable_prefix() {
-    let mut h = start(Script::reply(SPACING_PATCH)).await;
-    run(&mut h, "simplify", range(1, 4, 1, 4)).await;
-    run(&mut h, "document", range(5, 4, 5, 4)).await;
+    let source = module_source();
+    let mut h = start_with(
+        Script::reply(SPACING_PATCH),
+        caps(false, "utf-16"),
+        true,
+        ("src/lib.rs", &source),
+    )
+    .await;
+    // Two different actions on two different functions of the same file.
+    run(&mut h, "simplify", range(5, 8, 5, 8)).await;
+    run(&mut h, "document", range(105, 8, 105, 8)).await;
     let requests = h.fake.requests();
     assert_eq!(requests.len(), 2);
     let (a, b) = (input_text(&requests[0].body), input_text(&requests[1].body));
@@ -655,6 +674,12 @@ async fn two_actions_on_one_file_share_a_cacheable_prefix() {
     assert_eq!(
         requests[0].body["prompt_cache_key"],
         requests[1].body["prompt_cache_key"]
+    );
+    // The fake server reports the shared prefix as cached input tokens.
+    let idle = h.client.notifications_named("codex/status").pop().unwrap();
+    assert!(
+        idle["params"]["usage"]["cachedTokens"].as_u64().unwrap() > 0,
+        "{idle}"
     );
 }
 

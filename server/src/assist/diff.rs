@@ -140,10 +140,81 @@ fn trim_edit(old: &str, mut range: std::ops::Range<usize>, new: &str) -> TextEdi
     TextEdit { range, new_text }
 }
 
+/// Length of the common prefix of `a` and `b` in bytes, compared a block at
+/// a time (slice equality is a `memcmp`).
+fn common_prefix_bytes(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 4096;
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + BLOCK <= n && a[i..i + BLOCK] == b[i..i + BLOCK] {
+        i += BLOCK;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
+/// Length of the common suffix of `a` and `b` in bytes.
+fn common_suffix_bytes(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 4096;
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + BLOCK <= n
+        && a[a.len() - i - BLOCK..a.len() - i] == b[b.len() - i - BLOCK..b.len() - i]
+    {
+        i += BLOCK;
+    }
+    while i < n && a[a.len() - 1 - i] == b[b.len() - 1 - i] {
+        i += 1;
+    }
+    i
+}
+
+/// The unchanged head and tail of two texts, cut at line starts, so the
+/// line diff only sees the changed middle: a patch to a 100,000-line file
+/// usually touches a few lines, and diffing all of them would dominate.
+fn unchanged_ends(old: &str, new: &str) -> (usize, usize) {
+    let (a, b) = (old.as_bytes(), new.as_bytes());
+    let first_diff = common_prefix_bytes(a, b);
+    // Byte searches: a difference may start inside a multi-byte character,
+    // but `\n` never occurs inside one, so the cuts are char boundaries.
+    let head = a[..first_diff]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |i| i + 1);
+    let max_tail = (a.len() - head).min(b.len() - head);
+    let tail = common_suffix_bytes(&a[head..], &b[head..]).min(max_tail);
+    // Move the tail's start forward to a line start (just after a newline).
+    let start = a.len() - tail;
+    let tail = if start == head || a[start - 1] == b'\n' {
+        tail
+    } else {
+        match a[start..].iter().position(|&c| c == b'\n') {
+            Some(i) => a.len() - (start + i + 1),
+            None => 0,
+        }
+    };
+    (head, tail)
+}
+
 /// Minimal edits turning `old` into `new`: sorted, non-overlapping, byte
 /// offsets of `old` on character boundaries. Applying them in reverse order
 /// to `old` yields `new`.
 pub fn minimal_edits(old: &str, new: &str) -> Vec<TextEdit> {
+    if old == new {
+        return Vec::new();
+    }
+    let (head, tail) = unchanged_ends(old, new);
+    let mut edits = diff_middle(&old[head..old.len() - tail], &new[head..new.len() - tail]);
+    for e in &mut edits {
+        e.range = e.range.start + head..e.range.end + head;
+    }
+    edits
+}
+
+/// [`minimal_edits`] on the changed middle of two texts.
+fn diff_middle(old: &str, new: &str) -> Vec<TextEdit> {
     if old == new {
         return Vec::new();
     }
@@ -225,6 +296,31 @@ pub fn apply_edits(text: &str, edits: &[TextEdit]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn unchanged_ends_cut_at_line_starts() {
+        // (old, new, head, tail)
+        let table = [
+            ("a\nb\nc\n", "a\nB\nc\n", 2, 2),
+            ("a\nb\nc\n", "a\nb\nc\nd\n", 6, 0),
+            ("x\ny\n", "y\n", 0, 2),
+            ("same line x\n", "same line y\n", 0, 0),
+            ("a\r\nb\r\nc\r\n", "a\r\nX\r\nc\r\n", 3, 3),
+            ("a\nb", "a\nc", 2, 0),
+            ("日本\nに\n", "日本\nな\n", 7, 0),
+            ("x\nに\ny\n", "x\nな\ny\n", 2, 2),
+        ];
+        for (old, new, head, tail) in table {
+            assert_eq!(unchanged_ends(old, new), (head, tail), "{old:?} -> {new:?}");
+            let edits = minimal_edits(old, new);
+            assert_eq!(
+                apply_edits(old, &edits).as_deref(),
+                Some(new),
+                "{old:?} -> {new:?}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -40,10 +40,6 @@ use crate::config::Settings;
 pub const AGENTS_MAX_BYTES: usize = 32 * 1024;
 /// Tokens set aside for the task on top of the region, whatever the action.
 pub const TASK_ALLOWANCE: usize = 1024;
-/// Start-of-region marker inserted in the file text.
-pub const MARK_START: &str = "<<<CODEX_TARGET_START>>>";
-/// End-of-region marker inserted in the file text.
-pub const MARK_END: &str = "<<<CODEX_TARGET_END>>>";
 /// Longest header (imports, module docs) kept when the file is trimmed.
 const HEADER_MAX_LINES: usize = 80;
 /// Tokens kept free for wrappers, omission notes and counting slack.
@@ -200,7 +196,7 @@ pub fn instructions() -> &'static str {
 
 const INSTRUCTIONS: &str = r#"You are Codex, a coding assistant working inside the user's editor through a language server. You cannot run commands or read other files; everything you know is in the user message.
 
-The user message holds, in order: project instructions from AGENTS.md files (follow them; nearer folders take precedence), possibly other open files, the current file, and last the task. In the file, the code the task is about lies between the lines <<<CODEX_TARGET_START>>> and <<<CODEX_TARGET_END>>>. The markers are not part of the file: never copy them into a reply. Parts of a long file may be omitted and shown as "[… lines N–M omitted …]". Secrets were replaced by [REDACTED:kind] placeholders: never write a placeholder into a file, and leave lines holding one untouched.
+The user message holds, in order: project instructions from AGENTS.md files (follow them; nearer folders take precedence), possibly other open files, the current file, and last the task. The task names the code it is about by its line numbers in the file and repeats it. Parts of a long file may be omitted and shown as "[… lines N–M omitted …]". Secrets were replaced by [REDACTED:kind] placeholders: never write a placeholder into a file, and leave lines holding one untouched.
 
 ## Edit tasks
 
@@ -448,8 +444,10 @@ pub fn build_prompt(req: &ContextRequest<'_>) -> Result<Prompt, AssistError> {
     let total_lines = text.len_lines();
     let mut first = region_first;
     let mut last = region_last;
-    // Lines of the region are already paid for.
-    let floor = header_n.min(first);
+    // Lines of the region are already paid for. The window may grow up to
+    // the separately kept header; when the region starts inside or right
+    // after the header, the window itself covers the header and grows to 0.
+    let floor = if first > header_n { header_n } else { 0 };
     let mut up_open = first > floor;
     let mut down_open = last + 1 < total_lines;
     let mut go_up = true;
@@ -548,26 +546,10 @@ pub fn build_prompt(req: &ContextRequest<'_>) -> Result<Prompt, AssistError> {
     } else if first > 0 {
         let _ = writeln!(input, "[… lines 1–{first} omitted …]");
     }
-    let mut window = String::with_capacity(window_end - window_start + 64);
-    let before = text.byte_slice(window_start..region.start).to_string();
-    window.push_str(&before);
-    if region.start == text.line_to_byte(region_first) {
-        window.push_str(MARK_START);
-        window.push('\n');
-    } else {
-        window.push_str(MARK_START);
-    }
-    window.push_str(&region_text);
-    let at_line_end = region.end == len || matches!(text.byte(region.end), b'\n' | b'\r');
-    if at_line_end {
-        if !region_text.is_empty() && !region_text.ends_with('\n') {
-            window.push('\n');
-        }
-        window.push_str(MARK_END);
-    } else {
-        window.push_str(MARK_END);
-    }
-    window.push_str(&text.byte_slice(region.end..window_end).to_string());
+    // The file goes in unmarked, so its text is the same whichever region
+    // an action targets: every action on the file shares this prefix with
+    // the prompt cache. The task names the region by lines and repeats it.
+    let window = text.byte_slice(window_start..window_end).to_string();
     input.push_str(&redact_window(text, first, &window));
     if !input.ends_with('\n') {
         input.push('\n');
@@ -632,7 +614,7 @@ fn render_task(
     };
     let _ = writeln!(
         t,
-        "Target: {what}, lines {}–{} of `{rel_path}` (between the markers in the file above):",
+        "Target: {what}, lines {}–{} of `{rel_path}` (repeated from the file above):",
         first + 1,
         last + 1
     );

@@ -3,9 +3,11 @@
 //! indentation-based block, else a few surrounding lines.
 //!
 //! Parsing is capped: files up to [`FULL_PARSE_LIMIT`] bytes are parsed
-//! whole; larger ones only in a window of [`WINDOW_BYTES`] on each side of the
-//! cursor, starting at an unindented line, and a node that touches the
-//! window's edge is not trusted (the indentation fallback is used instead).
+//! whole; larger ones in growing windows around the cursor (see
+//! [`WINDOWS`]), each starting at the nearest unindented line above the
+//! cursor (where top-level items start). A node touching a window's edge may
+//! be cut, so it is not trusted: the next, larger window is tried, and after
+//! the largest the indentation fallback is used.
 
 use std::ops::Range;
 
@@ -13,9 +15,10 @@ use ropey::Rope;
 use tree_sitter::{Language, Node, Parser};
 
 /// Files up to this size are parsed whole.
-pub const FULL_PARSE_LIMIT: usize = 512 * 1024;
-/// Half-size of the parse window used for larger files.
-pub const WINDOW_BYTES: usize = 64 * 1024;
+pub const FULL_PARSE_LIMIT: usize = 16 * 1024;
+/// Reach of the successive parse windows on each side of the cursor, for
+/// larger files (tree-sitter parses a few MB/s, so 8 KiB costs about 1 ms).
+pub const WINDOWS: [usize; 3] = [8 * 1024, 64 * 1024, 256 * 1024];
 /// Lines taken on each side of the cursor by the last-resort fallback.
 pub const SURROUNDING_LINES: usize = 10;
 /// An indentation block longer than this is not a useful target.
@@ -176,34 +179,62 @@ pub fn target_region(
     }
 }
 
-/// The byte window that is parsed, and whether it is the whole text.
-fn parse_window(text: &Rope, cursor: usize) -> (Range<usize>, bool) {
+/// The byte window parsed for a reach of `reach` bytes around the cursor:
+/// from the nearest unindented line above the cursor (and the comments or
+/// attributes right above it) to a line end `reach` bytes below.
+fn parse_window(text: &Rope, cursor: usize, reach: usize) -> Range<usize> {
     let len = text.len_bytes();
-    if len <= FULL_PARSE_LIMIT {
-        return (0..len, true);
-    }
-    let first_line = text.byte_to_line(cursor.saturating_sub(WINDOW_BYTES));
     let cursor_line = text.byte_to_line(cursor);
-    // Start at an unindented, non-blank line so the parser sees whole items.
-    let mut start_line = first_line;
-    for l in first_line..=cursor_line {
+    let limit_line = text.byte_to_line(cursor.saturating_sub(reach));
+    let unindented = |l: usize| {
         let line = text.line(l);
-        if line.len_chars() > 0 && !line.char(0).is_whitespace() {
-            start_line = l;
-            break;
-        }
+        line.len_chars() > 0 && !line.char(0).is_whitespace()
+    };
+    let mut start_line = (limit_line..=cursor_line)
+        .rev()
+        .find(|&l| unindented(l))
+        .unwrap_or(limit_line);
+    while start_line > limit_line
+        && unindented(start_line - 1)
+        && text.line(start_line - 1).char(0) != '}'
+    {
+        start_line -= 1;
     }
-    let end_line = text.byte_to_line((cursor + WINDOW_BYTES).min(len));
+    let end_line = text.byte_to_line((cursor + reach).min(len));
     let start = text.line_to_byte(start_line);
     let end = text.line_to_byte((end_line + 1).min(text.len_lines()));
-    (start..end.max(start), false)
+    start..end.max(start)
 }
 
 fn syntax_region(language_id: &str, text: &Rope, cursor: usize) -> Option<Region> {
     let (language, kinds) = grammar(language_id)?;
     let mut parser = Parser::new();
     parser.set_language(&language).ok()?;
-    let (window, whole) = parse_window(text, cursor);
+    let len = text.len_bytes();
+    if len <= FULL_PARSE_LIMIT {
+        return syntax_region_in(&mut parser, kinds, text, cursor, 0..len, true);
+    }
+    for reach in WINDOWS {
+        let window = parse_window(text, cursor, reach);
+        let whole = window.start == 0 && window.end == len;
+        if let Some(region) = syntax_region_in(&mut parser, kinds, text, cursor, window, whole) {
+            return Some(region);
+        }
+        if whole {
+            break;
+        }
+    }
+    None
+}
+
+fn syntax_region_in(
+    parser: &mut Parser,
+    kinds: &[&str],
+    text: &Rope,
+    cursor: usize,
+    window: Range<usize>,
+    whole: bool,
+) -> Option<Region> {
     let source = text.byte_slice(window.clone()).to_string();
     let tree = parser.parse(source.as_bytes(), None)?;
     let local = cursor - window.start;
@@ -241,8 +272,8 @@ fn syntax_region(language_id: &str, text: &Rope, cursor: usize) -> Option<Region
         prev = p.prev_sibling();
     }
     let end = node.end_byte();
-    if !whole && (start == 0 || end >= source.len()) && window.start > 0 {
-        // The node may be cut by the window; do not trust it.
+    // A node reaching the window's end, or an error-recovered one, may be cut.
+    if !whole && (end >= source.len() || node.has_error()) {
         return None;
     }
     let range = full_lines(text, window.start + start..window.start + end);
@@ -526,6 +557,25 @@ mod tests {
         assert_eq!(
             &src[r.range],
             "fn f20000(x: u32) -> u32 {\n    x + 20000\n}"
+        );
+    }
+
+    #[test]
+    fn method_deep_inside_a_big_impl_uses_windows() {
+        let mut src = String::from("struct S;\n\n/// The impl.\nimpl S {\n");
+        for i in 0..3000 {
+            src.push_str(&format!(
+                "    /// Method {i}.\n    fn m{i}(&self) -> u32 {{\n        {i}\n    }}\n\n"
+            ));
+        }
+        src.push_str("}\n");
+        assert!(src.len() > WINDOWS[1]);
+        let rope = Rope::from_str(&src);
+        let cursor = src.find("        1500\n").unwrap_or(0);
+        let r = target_region("rust", &rope, None, cursor);
+        assert_eq!(
+            &src[r.range],
+            "    /// Method 1500.\n    fn m1500(&self) -> u32 {\n        1500\n    }"
         );
     }
 

@@ -54,6 +54,10 @@ pub enum ActionError {
     /// The document changed where the edit applies.
     #[error("the document changed; run the action again ({0})")]
     Stale(#[from] RebaseConflict),
+    /// So many changes arrived while the model worked that the history no
+    /// longer reaches back to the snapshot: treated as stale.
+    #[error("the document changed too much while Codex was working")]
+    HistoryLost,
     /// The document was closed while the model worked.
     #[error("the document was closed while Codex was working")]
     Closed,
@@ -70,7 +74,7 @@ impl ActionError {
     pub fn user_message(&self) -> String {
         match self {
             ActionError::Model(e) => format!("Codex: {}", e.user_message()),
-            ActionError::Stale(_) => {
+            ActionError::Stale(_) | ActionError::HistoryLost => {
                 "Codex: the document changed; run the action again.".to_owned()
             }
             ActionError::Patch(e) => {
@@ -453,14 +457,9 @@ fn rebase_open(
     backend
         .session
         .with_document(uri, |doc| {
-            let since = doc.changes_since(snapshot.revision).ok_or_else(|| {
-                ActionError::Stale(RebaseConflict {
-                    change_start: 0,
-                    change_end: 0,
-                    edit_start: 0,
-                    edit_end: 0,
-                })
-            })?;
+            let since = doc
+                .changes_since(snapshot.revision)
+                .ok_or(ActionError::HistoryLost)?;
             let rebased = assist::rebase(edits, &since)?;
             let edits = rebased
                 .into_iter()

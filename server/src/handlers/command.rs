@@ -119,17 +119,21 @@ async fn explain(backend: &Backend, args: ExplainArgs) -> Result<Value> {
 /// Shows an explanation as a Markdown document where the client can show
 /// documents, else as a message.
 async fn show_explanation(backend: &Backend, uri: &Uri, markdown: &str) {
-    if backend.session.features().show_document {
-        if let Some(view) = write_explanation_file(uri, markdown) {
-            let params = ShowDocumentParams {
-                uri: view,
-                external: Some(false),
-                take_focus: Some(false),
-                selection: None,
-            };
-            if matches!(backend.client.show_document(params).await, Ok(true)) {
-                return;
-            }
+    let view = backend
+        .session
+        .features()
+        .show_document
+        .then(|| write_explanation_file(uri, markdown))
+        .flatten();
+    if let Some(view) = view {
+        let params = ShowDocumentParams {
+            uri: view,
+            external: Some(false),
+            take_focus: Some(false),
+            selection: None,
+        };
+        if matches!(backend.client.show_document(params).await, Ok(true)) {
+            return;
         }
     }
     backend
@@ -138,15 +142,21 @@ async fn show_explanation(backend: &Backend, uri: &Uri, markdown: &str) {
         .await;
 }
 
-/// Writes the explanation to a per-user temporary Markdown file.
+/// Writes the explanation to a temporary Markdown file named after the
+/// source file plus a hash of its full path (so same-named files in
+/// different folders get different views).
 fn write_explanation_file(uri: &Uri, markdown: &str) -> Option<Uri> {
+    use sha2::{Digest, Sha256};
     let dir = std::env::temp_dir().join("codex-lsp-explanations");
     std::fs::create_dir_all(&dir).ok()?;
-    let name = actions::document_path(uri)
+    let path = actions::document_path(uri);
+    let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "code".to_owned());
-    let path = dir.join(format!("{name}.explanation.md"));
-    std::fs::write(&path, markdown).ok()?;
-    Uri::from_file_path(&path)
+    let digest = Sha256::digest(uri.as_str().as_bytes());
+    let tag: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let view = dir.join(format!("{name}-{tag}.explanation.md"));
+    std::fs::write(&view, markdown).ok()?;
+    Uri::from_file_path(&view)
 }

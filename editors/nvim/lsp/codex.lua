@@ -1,0 +1,53 @@
+-- Configuration of the codex-lsp language server for Neovim >= 0.11.
+--
+-- Found on 'runtimepath' by |vim.lsp.config()|, so that
+--
+--     vim.lsp.enable('codex')
+--
+-- is all a user needs. Override any field with vim.lsp.config('codex', {...})
+-- or require('codex').setup{...}. Settings live in `settings.codex` (the
+-- schema of `codex-lsp --print-default-settings`); they are sent both as
+-- initializationOptions and as the answer to workspace/configuration.
+
+---@type vim.lsp.Config
+return {
+  cmd = { 'codex-lsp' },
+  -- nil: every buffer that is a real file (buftype ''), whatever its filetype.
+  filetypes = nil,
+  -- Read by root_dir below; override with vim.lsp.config('codex', { root_markers = {...} }).
+  root_markers = { '.git', '.hg', '.jj', '.svn', '.codex' },
+  -- Only buffers backed by a file on disk (not [No Name], not fugitive://,
+  -- oil://, ...). Without a marker the file's folder is the workspace, since
+  -- the server resolves the model's edits against a workspace root.
+  root_dir = function(bufnr, on_dir)
+    local name = vim.api.nvim_buf_get_name(bufnr)
+    if name == '' or name:match('^%a[%w+.-]*://') then
+      return
+    end
+    local markers = (vim.lsp.config['codex'] or {}).root_markers or { '.git' }
+    on_dir(vim.fs.root(bufnr, markers) or vim.fs.dirname(name))
+  end,
+  init_options = {},
+  settings = { codex = {} },
+  -- init_options and settings.codex are one thing for codex-lsp: merge them
+  -- and send the result both ways, so the workspace/configuration answer
+  -- never undoes initializationOptions.
+  before_init = function(params, config)
+    local settings = (config.settings or {}).codex or {}
+    local options = vim.tbl_deep_extend('force', config.init_options or {}, settings)
+    -- An empty Lua table would be encoded as a JSON array.
+    options = next(options) and options or vim.empty_dict()
+    params.initializationOptions = options
+    if type(config.settings) == 'table' then
+      config.settings.codex = options -- the same table as client.settings
+    end
+  end,
+  -- Client-side command, checked by Client:exec_cmd before it sends
+  -- workspace/executeCommand: adds the rewrite instruction (asked with
+  -- vim.ui.input) and reports the server's answer. `require` stays lazy.
+  commands = {
+    ['codex.runAction'] = function(command, ctx)
+      require('codex')._run_action_command(command, ctx)
+    end,
+  },
+}

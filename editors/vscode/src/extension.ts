@@ -1,0 +1,388 @@
+// Thin VS Code client for codex-lsp. All Codex logic lives in the server; this file starts it,
+// hands it the API key through its environment, forwards settings and adds a few UI affordances.
+import * as vscode from 'vscode';
+import {
+  CodeActionRequest,
+  CodeActionResolveRequest,
+  DidChangeConfigurationNotification,
+  LanguageClient,
+  State,
+  WorkDoneProgressCancelNotification,
+  type CodeAction as LspCodeAction,
+  type Command as LspCommand,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
+import { locateServer, SERVER_PATH_SETTING } from './serverPath';
+import { apiKeyEnvName, serverSettings } from './settings';
+import { StatusModel, type StatusParams } from './status';
+
+const SECRET_KEY = 'codex.apiKey';
+const RUN_ACTION = 'codex.runAction';
+const SET_KEY_BUTTON = 'Set API Key';
+
+/** What `activate` returns; used by the integration tests and by other extensions. */
+export interface CodexApi {
+  /** The running language client, if any. */
+  readonly client: LanguageClient | undefined;
+  /** Where the running server binary came from. */
+  readonly serverSource: string | undefined;
+  /** Resolves once the current (re)start attempt has finished. */
+  ready(): Promise<void>;
+  /** Warnings and errors shown to the user, most recent last (never contains the key). */
+  readonly messages: readonly string[];
+  readonly status: StatusModel;
+}
+
+class Codex implements CodexApi {
+  client: LanguageClient | undefined;
+  serverSource: string | undefined;
+  readonly messages: string[] = [];
+  readonly status = new StatusModel();
+  private readonly output: vscode.OutputChannel;
+  private readonly statusItem: vscode.StatusBarItem;
+  private starting: Promise<void> = Promise.resolve();
+  /** The key the running server was started with (memory only, never logged). */
+  private startedWithKey: string | undefined;
+  private promptedForKey = false;
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    this.output = vscode.window.createOutputChannel('Codex');
+    this.statusItem = vscode.window.createStatusBarItem('codex.status', vscode.StatusBarAlignment.Right, 100);
+    this.statusItem.name = 'Codex';
+    context.subscriptions.push(this.output, this.statusItem);
+    this.renderStatus();
+    this.statusItem.show();
+  }
+
+  ready(): Promise<void> {
+    return this.starting;
+  }
+
+  private note(kind: 'warning' | 'error' | 'info', message: string): void {
+    this.messages.push(message);
+    this.output.appendLine(`[client ${kind}] ${message}`);
+  }
+
+  private renderStatus(): void {
+    const view = this.status.view();
+    this.statusItem.text = view.text;
+    this.statusItem.tooltip = view.tooltip;
+    this.statusItem.command = view.cancellable ? 'codex.cancel' : 'codex.showLog';
+    void vscode.commands.executeCommand('setContext', 'codex.running', view.cancellable);
+  }
+
+  /** Serialised (re)start: stops the current client, then starts a fresh one. */
+  restart(): Promise<void> {
+    return this.enqueue(() => this.doRestart());
+  }
+
+  /** Runs start/stop work one after the other. */
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    this.starting = this.starting.then(work).catch((e: unknown) => {
+      const msg = `Codex: the server failed to start: ${e instanceof Error ? e.message : String(e)}`;
+      this.note('error', msg);
+      void vscode.window.showErrorMessage(msg, 'Show Log').then((b) => b && this.output.show(true));
+    });
+    return this.starting;
+  }
+
+  async stop(): Promise<void> {
+    const old = this.client;
+    this.client = undefined;
+    this.serverSource = undefined;
+    if (old) {
+      try {
+        if (old.state !== State.Stopped) await old.stop(5000);
+      } catch (e) {
+        this.output.appendLine(`[client] stopping the server: ${String(e)}`);
+      }
+      await old.dispose().catch(() => undefined);
+    }
+    this.status.running.clear();
+    this.renderStatus();
+  }
+
+  private async doRestart(): Promise<void> {
+    await this.stop();
+    const cfg = vscode.workspace.getConfiguration('codex');
+    const location = locateServer({
+      configuredPath: cfg.get<string>('server.path'),
+      extensionPath: this.context.extensionPath,
+      envPath: process.env.PATH,
+      workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+    });
+    if (!location.ok) {
+      this.note('error', location.message);
+      void vscode.window.showErrorMessage(location.message, 'Open Settings').then((b) => {
+        if (b) void vscode.commands.executeCommand('workbench.action.openSettings', SERVER_PATH_SETTING);
+      });
+      return;
+    }
+    const envName = apiKeyEnvName(cfg.get('apiKeyEnv'));
+    const secret = await this.context.secrets.get(SECRET_KEY);
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    this.startedWithKey = secret;
+    if (secret) env[envName] = secret;
+    if (!env[envName] && cfg.get<string>('provider') !== 'none' && !this.promptedForKey) {
+      this.promptedForKey = true; // once per window, not on every restart
+      void this.promptMissingKey(envName);
+    }
+
+    this.output.appendLine(`[client] starting ${location.path} (${location.source}); API key ${env[envName] ? `set in ${envName}` : 'not set'}`);
+    const serverOptions: ServerOptions = { command: location.path, args: [], options: { env } };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+      outputChannel: this.output,
+      initializationOptions: serverSettings(cfg),
+      synchronize: { configurationSection: 'codex' },
+      middleware: {
+        executeCommand: async (command, args, next) => {
+          const first: unknown = args[0];
+          if (command === RUN_ACTION && isRecord(first) && first.action === 'rewrite' && !first.instruction) {
+            const instruction = await askInstruction();
+            if (instruction === undefined) return undefined;
+            args = [{ ...first, instruction }, ...args.slice(1)];
+          }
+          let result: unknown;
+          try {
+            result = await next(command, args);
+          } catch (e) {
+            // A call cancelled from the status bar (or by the editor) is not an error to show.
+            if (isCancellation(e)) {
+              this.note('info', 'Codex: cancelled');
+              return { applied: false, message: 'cancelled' };
+            }
+            throw e;
+          }
+          // The server shows its own message for an action that applied nothing; keep a note for the log.
+          if (command === RUN_ACTION && isRecord(result) && result.applied === false && typeof result.message === 'string') {
+            this.note('warning', result.message);
+          }
+          return result;
+        },
+        workspace: {
+          // The server knows nothing of the client-only keys (`codex.server.*`, `codex.trace.*`) and rejects unknown keys.
+          configuration: async (params, token, next) => {
+            const result = await next(params, token);
+            if (!Array.isArray(result)) return result;
+            return result.map((value: unknown, i) => (params.items[i]?.section === 'codex' ? serverSettings(value) : value));
+          },
+          didChangeConfiguration: async () => {
+            // A restart (server path, key variable) is handled by onDidChangeConfiguration; only a running server hears changes.
+            if (this.client !== client || client.state !== State.Running) return;
+            try {
+              await client.sendNotification(DidChangeConfigurationNotification.type, {
+                settings: { codex: serverSettings(vscode.workspace.getConfiguration('codex')) },
+              });
+            } catch (e) {
+              // The same change may have restarted the server meanwhile: the new one gets the settings at start.
+              if (this.client === client && client.state === State.Running) throw e;
+            }
+          },
+        },
+      },
+    };
+    const client = new LanguageClient('codex', 'Codex', serverOptions, clientOptions);
+    this.client = client;
+    this.serverSource = location.source;
+    client.onNotification('codex/status', (p: StatusParams) => {
+      this.status.apply(p);
+      this.renderStatus();
+    });
+    await client.start();
+    this.output.appendLine(`[client] server started: ${JSON.stringify(client.initializeResult?.serverInfo ?? {})}`);
+  }
+
+  private async promptMissingKey(envName: string): Promise<void> {
+    const msg = `Codex: no API key is set. Codex actions need one; it is kept in VS Code's secret storage and given to the server as ${envName}.`;
+    this.note('warning', msg);
+    const choice = await vscode.window.showWarningMessage(msg, SET_KEY_BUTTON);
+    if (choice === SET_KEY_BUTTON) await vscode.commands.executeCommand('codex.setApiKey');
+  }
+
+  async setApiKey(key?: unknown): Promise<void> {
+    let value = typeof key === 'string' ? key : undefined;
+    if (value === undefined) {
+      value = await vscode.window.showInputBox({
+        title: 'Codex: Set API Key',
+        prompt: 'The key is stored in VS Code secret storage and passed to codex-lsp in its environment.',
+        password: true,
+        ignoreFocusOut: true,
+        validateInput: (v) => (v.trim() ? undefined : 'The key must not be empty'),
+      });
+    }
+    if (!value || !value.trim()) return;
+    await this.context.secrets.store(SECRET_KEY, value.trim());
+    await this.secretChanged();
+  }
+
+  async clearApiKey(): Promise<void> {
+    await this.context.secrets.delete(SECRET_KEY);
+    await this.secretChanged();
+  }
+
+  /** Secret storage changed (maybe from another window): restart if the key differs from the running one. */
+  secretChanged(): Promise<void> {
+    return this.enqueue(async () => {
+      if ((await this.context.secrets.get(SECRET_KEY)) !== this.startedWithKey) await this.doRestart();
+    });
+  }
+
+  cancel(): void {
+    const token = this.status.latestToken();
+    if (!token || !this.client) return;
+    const numeric = /^\d+$/.test(token) ? Number(token) : token;
+    void this.client.sendNotification(WorkDoneProgressCancelNotification.type, { token: numeric });
+  }
+
+  showLog(): void {
+    this.output.show(true);
+  }
+
+  private async runningClient(): Promise<LanguageClient | undefined> {
+    await this.starting;
+    if (this.client && this.client.state === State.Running) return this.client;
+    const msg = 'Codex: the server is not running. Check "Codex: Show Server Log".';
+    this.note('error', msg);
+    void vscode.window.showErrorMessage(msg);
+    return undefined;
+  }
+
+  /** Asks the server for its code actions on a range, exactly as the lightbulb would. */
+  private async serverActions(
+    client: LanguageClient,
+    editor: vscode.TextEditor,
+    range: vscode.Range,
+    only: string,
+    diagnostics: vscode.Diagnostic[] = [],
+  ): Promise<LspCodeAction[]> {
+    const c2p = client.code2ProtocolConverter;
+    const result = await client.sendRequest(CodeActionRequest.type, {
+      textDocument: c2p.asTextDocumentIdentifier(editor.document),
+      range: c2p.asRange(range),
+      context: { diagnostics: diagnostics.map((d) => c2p.asDiagnostic(d)), only: [only], triggerKind: 1 },
+    });
+    return (result ?? []).filter((a): a is LspCodeAction => 'kind' in a && typeof a.kind === 'string' && (a.kind === only || a.kind.startsWith(`${only}.`)));
+  }
+
+  /** Applies a server code action: resolve it if it comes without edit and command, apply its edit, run its command. */
+  private async perform(client: LanguageClient, action: LspCodeAction, extraArgs?: Record<string, unknown>): Promise<unknown> {
+    let a = action;
+    if (!a.edit && !a.command && a.data !== undefined) a = await client.sendRequest(CodeActionResolveRequest.type, a);
+    if (a.edit) {
+      const edit = await client.protocol2CodeConverter.asWorkspaceEdit(a.edit);
+      const ok = await vscode.workspace.applyEdit(edit);
+      if (!ok) {
+        this.note('warning', 'Codex: the edit could not be applied.');
+        void vscode.window.showWarningMessage('Codex: the edit could not be applied.');
+      }
+    }
+    if (a.command) return runCommand(a.command, extraArgs);
+    return undefined;
+  }
+
+  async rewriteSelection(instructionArg?: unknown): Promise<unknown> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) return undefined;
+    const client = await this.runningClient();
+    if (!client) return undefined;
+    const instruction = typeof instructionArg === 'string' ? instructionArg : await askInstruction();
+    if (instruction === undefined) return undefined;
+    const [action] = await this.serverActions(client, editor, editor.selection, 'refactor.rewrite.codex.rewrite');
+    if (!action) return this.nothing('Codex: the server offers no rewrite here.');
+    return this.perform(client, action, { instruction });
+  }
+
+  async explainSelection(): Promise<unknown> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) return undefined;
+    const client = await this.runningClient();
+    if (!client) return undefined;
+    const [action] = await this.serverActions(client, editor, editor.selection, 'refactor.codex.explain');
+    if (!action) return this.nothing('Codex: the server offers no explanation here.');
+    return this.perform(client, action);
+  }
+
+  async fixAtCursor(): Promise<unknown> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) return undefined;
+    const pos = editor.selection.active;
+    const diagnostics = vscode.languages
+      .getDiagnostics(editor.document.uri)
+      .filter((d) => d.range.contains(pos))
+      .sort((a, b) => a.severity - b.severity);
+    const diagnostic = diagnostics[0];
+    if (!diagnostic) return this.nothing('Codex: there is no diagnostic at the cursor.');
+    const client = await this.runningClient();
+    if (!client) return undefined;
+    const [action] = await this.serverActions(client, editor, diagnostic.range, 'quickfix.codex', [diagnostic]);
+    if (!action) return this.nothing('Codex: the server offers no fix for this diagnostic.');
+    return this.perform(client, action);
+  }
+
+  private nothing(message: string): undefined {
+    this.note('info', message);
+    void vscode.window.showInformationMessage(message);
+    return undefined;
+  }
+}
+
+function isCancellation(e: unknown): boolean {
+  if (e instanceof vscode.CancellationError) return true;
+  return isRecord(e) && (e.code === -32800 || e.name === 'Canceled' || e.message === 'Canceled');
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Runs a server command through VS Code's command registry, so `middleware.executeCommand` sees it. */
+async function runCommand(command: LspCommand, extraArgs?: Record<string, unknown>): Promise<unknown> {
+  const args = [...(command.arguments ?? [])];
+  if (extraArgs && isRecord(args[0])) args[0] = { ...args[0], ...extraArgs };
+  return vscode.commands.executeCommand(command.command, ...args);
+}
+
+async function askInstruction(): Promise<string | undefined> {
+  const value = await vscode.window.showInputBox({
+    title: 'Codex: Rewrite',
+    prompt: 'How should Codex rewrite the selection?',
+    placeHolder: 'e.g. use async/await instead of callbacks',
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim() ? undefined : 'Describe the change'),
+  });
+  return value?.trim() ? value.trim() : undefined;
+}
+
+let codex: Codex | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<CodexApi> {
+  const c = new Codex(context);
+  codex = c;
+  const reg = (id: string, fn: (...args: unknown[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  reg('codex.rewriteSelection', (instruction) => c.rewriteSelection(instruction));
+  reg('codex.explainSelection', () => c.explainSelection());
+  reg('codex.fixAtCursor', () => c.fixAtCursor());
+  reg('codex.showLog', () => c.showLog());
+  reg('codex.restartServer', () => c.restart());
+  reg('codex.setApiKey', (key) => c.setApiKey(key));
+  reg('codex.clearApiKey', () => c.clearApiKey());
+  reg('codex.cancel', () => c.cancel());
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(SERVER_PATH_SETTING) || e.affectsConfiguration('codex.apiKeyEnv')) void c.restart();
+    }),
+    context.secrets.onDidChange((e) => {
+      if (e.key === SECRET_KEY) void c.secretChanged();
+    }),
+    { dispose: () => void c.stop() },
+  );
+  void c.restart();
+  return c;
+}
+
+export async function deactivate(): Promise<void> {
+  await codex?.stop();
+  codex = undefined;
+}

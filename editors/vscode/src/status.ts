@@ -1,0 +1,77 @@
+// The `codex/status` notification and how the status bar shows it. Pure.
+
+export interface Usage {
+  inputTokens?: number;
+  cachedTokens?: number;
+  outputTokens?: number;
+  reasoningTokens?: number;
+}
+
+export interface StatusParams {
+  state: 'running' | 'idle';
+  title?: string;
+  progressToken?: string | number;
+  message?: string;
+  usage?: Usage;
+}
+
+export interface StatusView {
+  text: string;
+  tooltip: string;
+  /** Whether clicking should cancel the call. */
+  cancellable: boolean;
+}
+
+function fmt(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return '?';
+  if (n >= 10_000) return `${(n / 1000).toFixed(1)}k`;
+  return String(n);
+}
+
+export function usageText(usage: Usage): string {
+  return `in ${fmt(usage.inputTokens)} (cached ${fmt(usage.cachedTokens)}) · out ${fmt(usage.outputTokens)}`;
+}
+
+export class StatusModel {
+  /** Running calls by progress token (as string). */
+  readonly running = new Map<string, string>();
+  lastUsage: Usage | undefined;
+  lastMessage: string | undefined;
+
+  apply(p: StatusParams): void {
+    if (p.state === 'running') {
+      if (p.progressToken !== undefined) this.running.set(String(p.progressToken), p.title ?? 'Codex');
+    } else {
+      if (p.progressToken !== undefined) this.running.delete(String(p.progressToken));
+      else this.running.clear();
+      if (p.message !== undefined) this.lastMessage = p.message;
+      if (p.usage) this.lastUsage = p.usage;
+    }
+  }
+
+  /** Token of the most recently started running call. */
+  latestToken(): string | undefined {
+    let last: string | undefined;
+    for (const k of this.running.keys()) last = k;
+    return last;
+  }
+
+  view(): StatusView {
+    if (this.running.size > 0) {
+      const titles = [...this.running.values()];
+      const title = titles[titles.length - 1] ?? 'Codex';
+      const more = this.running.size > 1 ? ` (+${this.running.size - 1})` : '';
+      return { text: `$(sync~spin) ${title}${more}`, tooltip: `${title}: model call running. Click to cancel.`, cancellable: true };
+    }
+    if (this.lastUsage) {
+      const u = this.lastUsage;
+      const reasoning = u.reasoningTokens !== undefined ? `, reasoning ${u.reasoningTokens}` : '';
+      return {
+        text: `$(sparkle) Codex ${usageText(u)}`,
+        tooltip: `Last Codex call${this.lastMessage ? ` (${this.lastMessage})` : ''}: input ${u.inputTokens ?? '?'} tokens, cached ${u.cachedTokens ?? '?'}, output ${u.outputTokens ?? '?'}${reasoning}.`,
+        cancellable: false,
+      };
+    }
+    return { text: '$(sparkle) Codex', tooltip: this.lastMessage ? `Codex: ${this.lastMessage}` : 'Codex: idle', cancellable: false };
+  }
+}

@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { extDir } from './helpers.mjs';
+
+const require = createRequire(import.meta.url);
+const { StatusModel } = require(path.join(extDir, 'out', 'status.js'));
+
+test('idle with no call yet', () => {
+  const m = new StatusModel();
+  assert.equal(m.view().cancellable, false);
+  assert.match(m.view().text, /Codex/);
+});
+test('running shows the title and is cancellable with its token', () => {
+  const m = new StatusModel();
+  m.apply({ state: 'running', title: 'Codex: Simplify', progressToken: 'codex/3' });
+  assert.equal(m.view().cancellable, true);
+  assert.match(m.view().text, /sync~spin.*Codex: Simplify/);
+  assert.equal(m.latestToken(), 'codex/3');
+});
+test('idle after a call shows input, cached and output tokens', () => {
+  const m = new StatusModel();
+  m.apply({ state: 'running', title: 'Codex: Simplify', progressToken: 'codex/3' });
+  m.apply({ state: 'idle', progressToken: 'codex/3', message: 'done', usage: { inputTokens: 1200, cachedTokens: 1024, outputTokens: 80, reasoningTokens: 32 } });
+  const v = m.view();
+  assert.equal(v.cancellable, false);
+  assert.equal(m.latestToken(), undefined);
+  assert.match(v.text, /in 1200 \(cached 1024\) · out 80/);
+  assert.match(v.tooltip, /reasoning 32/);
+});
+test('idle without a token ends every running call', () => {
+  const m = new StatusModel();
+  m.apply({ state: 'running', title: 'a', progressToken: 1 });
+  m.apply({ state: 'running', title: 'b', progressToken: 2 });
+  assert.match(m.view().text, /b \(\+1\)/);
+  m.apply({ state: 'idle', message: 'cancelled' });
+  assert.equal(m.running.size, 0);
+});

@@ -1,0 +1,229 @@
+// Integration tests that run INSIDE the real VS Code extension host of code-server, on the real
+// `vscode` API, against the real codex-lsp binary (and, for the model suite, the fake Responses server).
+// The harness passes its configuration through environment variables of the code-server process:
+//   CODEX_TEST_CONFIG   JSON file: { suites: ["basic","model"], results, workspace, fakeUrl, defaults, expected }
+'use strict';
+const vscode = require('vscode');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const EXT_ID = 'codex-lsp.codex-lsp';
+const cfg = JSON.parse(fs.readFileSync(process.env.CODEX_TEST_CONFIG, 'utf8'));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what, fn, timeoutMs = 20000) {
+  const t0 = Date.now();
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await sleep(100);
+  }
+}
+
+let api;
+async function codex() {
+  const ext = vscode.extensions.getExtension(EXT_ID);
+  assert.ok(ext, `extension ${EXT_ID} is installed`);
+  api = await ext.activate();
+  await api.ready();
+  return api;
+}
+const RUNNING = 2; // vscode-languageclient State.Running
+
+function uriOf(rel) {
+  return vscode.Uri.file(path.join(cfg.workspace, rel));
+}
+async function open(rel) {
+  const doc = await vscode.workspace.openTextDocument(uriOf(rel));
+  const editor = await vscode.window.showTextDocument(doc);
+  return { doc, editor };
+}
+async function fakeRequests() {
+  const r = await fetch(cfg.fakeUrl.replace(/\/v1$/, '') + '/__requests');
+  return r.json();
+}
+
+const suites = {
+  basic: [
+    ['the extension activates and the server attaches', async () => {
+      const a = await codex();
+      assert.equal(api.serverSource, 'setting');
+      await waitFor('client running', () => a.client && a.client.state === RUNNING);
+      const info = a.client.initializeResult.serverInfo;
+      assert.match(info.name, /codex/i);
+      const caps = a.client.initializeResult.capabilities;
+      assert.ok(caps.executeCommandProvider.commands.includes('codex.runAction'), 'codex.runAction announced');
+    }],
+    ['every server setting is contributed with the server default (as VS Code sees it)', async () => {
+      const conf = vscode.workspace.getConfiguration('codex');
+      const flat = {};
+      (function walk(o, p) {
+        for (const [k, v] of Object.entries(o)) {
+          const key = p ? `${p}.${k}` : k;
+          if (v && typeof v === 'object' && !Array.isArray(v)) walk(v, key);
+          else flat[key] = v;
+        }
+      })(cfg.defaults, '');
+      for (const [k, v] of Object.entries(flat)) {
+        const i = conf.inspect(k);
+        assert.ok(i, `codex.${k} is a registered setting`);
+        assert.deepEqual(i.defaultValue, v, `default of codex.${k}`);
+      }
+    }],
+    ['a missing API key gives the prompt with a Set API Key button', async () => {
+      await codex();
+      const m = await waitFor('missing-key prompt', () => api.messages.find((x) => /no API key is set/.test(x)));
+      assert.match(m, /OPENAI_API_KEY/);
+    }],
+    ['Codex: Show Server Log opens the Codex output channel', async () => {
+      await vscode.commands.executeCommand('codex.showLog');
+      await waitFor('output document', () => vscode.workspace.textDocuments.some((d) => d.uri.scheme === 'output' && /Codex/.test(d.uri.path)), 10000);
+    }],
+    ['Codex: Restart Server starts a fresh server', async () => {
+      const before = api.client;
+      await vscode.commands.executeCommand('codex.restartServer');
+      await api.ready();
+      assert.notEqual(api.client, before, 'a new client');
+      assert.equal(before.state, 1, 'the old client is stopped');
+      await waitFor('new client running', () => api.client && api.client.state === RUNNING);
+    }],
+    ['a codex.server.path that does not exist gives an error naming the setting', async () => {
+      const conf = vscode.workspace.getConfiguration('codex');
+      const good = conf.get('server.path');
+      await conf.update('server.path', '/nonexistent/codex-lsp', vscode.ConfigurationTarget.Global);
+      try {
+        await waitFor('error message', () => api.messages.find((m) => /codex\.server\.path/.test(m) && /nonexistent/.test(m)));
+        await api.ready();
+        assert.equal(api.client, undefined);
+      } finally {
+        await conf.update('server.path', good, vscode.ConfigurationTarget.Global);
+      }
+      await waitFor('server back', async () => (await api.ready(), api.client && api.client.state === RUNNING));
+    }],
+    ['Codex: Set API Key stores the key and restarts the server', async () => {
+      const before = api.client;
+      const nMessages = api.messages.length;
+      await vscode.commands.executeCommand('codex.setApiKey', 'test-key');
+      await api.ready();
+      assert.notEqual(api.client, before);
+      await waitFor('client running', () => api.client && api.client.state === RUNNING);
+      assert.ok(!api.messages.slice(nMessages).some((m) => /no API key/.test(m)), 'no missing-key prompt once a key is set');
+      assert.ok(!api.messages.some((m) => m.includes('test-key')), 'the key never appears in messages');
+      const settings = fs.readFileSync(cfg.userSettings, 'utf8');
+      assert.ok(!settings.includes('test-key'), 'the key is not in settings.json');
+    }],
+  ],
+  model: [
+    ['Codex: Rewrite… lists the rewrite action, whose command carries no instruction', async () => {
+      await codex();
+      const { doc } = await open('src/rewrite.py');
+      const actions = await vscode.commands.executeCommand('vscode.executeCodeActionProvider', doc.uri, new vscode.Range(1, 4, 1, 14), 'refactor.rewrite.codex');
+      const rewrite = actions.find((a) => a.title === 'Codex: Rewrite…');
+      assert.ok(rewrite, `rewrite action among ${actions.map((a) => a.title).join(', ')}`);
+      assert.equal(rewrite.command.command, 'codex.runAction');
+      assert.equal(rewrite.command.arguments[0].action, 'rewrite');
+      assert.equal(rewrite.command.arguments[0].instruction, undefined);
+    }],
+    ['Codex: Rewrite Selection… applies exactly the scripted edit', async () => {
+      const { doc, editor } = await open('src/rewrite.py');
+      editor.selection = new vscode.Selection(0, 0, 2, 0);
+      const result = await vscode.commands.executeCommand('codex.rewriteSelection', 'put spaces around the plus');
+      await waitFor('edited text', () => doc.getText() === cfg.expected['src/rewrite.py'], 30000);
+      assert.equal(doc.getText(), cfg.expected['src/rewrite.py']);
+      assert.deepEqual(result, { applied: true });
+      const reqs = await fakeRequests();
+      const req = reqs.find((r) => JSON.stringify(r).includes('put spaces around the plus'));
+      assert.ok(req, 'the fake model saw the instruction');
+      // The fake server redacts the value; the harness removed every *API_KEY* variable, so this key came from secret storage.
+      assert.ok(req.headers && req.headers.authorization, 'the request carried an Authorization header (the key set with Codex: Set API Key)');
+    }],
+    ['the status bar model shows the last call\'s token usage', async () => {
+      await waitFor('usage', () => api.status.lastUsage);
+      assert.equal(api.status.running.size, 0);
+      assert.match(api.status.view().text, /in \S+ \(cached \S+\) · out \S+/);
+    }],
+    ['the status bar shows a running call, and clicking it (codex.cancel) cancels it', async () => {
+      const { doc, editor } = await open('src/rewrite.py');
+      const before = doc.getText();
+      editor.selection = new vscode.Selection(0, 0, 2, 0);
+      const pending = vscode.commands.executeCommand('codex.rewriteSelection', 'take your time over this');
+      await waitFor('running state', () => api.status.running.size > 0, 10000);
+      assert.equal(api.status.view().cancellable, true);
+      assert.match(api.status.view().text, /sync~spin/);
+      const t0 = Date.now();
+      await vscode.commands.executeCommand('codex.cancel');
+      const result = await pending;
+      assert.ok(Date.now() - t0 < 6000, 'cancelled well before the scripted 8 s delay');
+      await waitFor('idle state', () => api.status.running.size === 0, 5000);
+      assert.deepEqual(result, { applied: false, message: 'cancelled' });
+      assert.equal(doc.getText(), before, 'document unchanged');
+    }],
+    ['hover shows the scripted explanation', async () => {
+      const { doc } = await open('src/explain.py');
+      const text = await waitFor('explanation hover', async () => {
+        const hovers = await vscode.commands.executeCommand('vscode.executeHoverProvider', doc.uri, new vscode.Position(1, 8));
+        const t = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+        return t.includes(cfg.expected.explanation) ? t : false;
+      }, 30000);
+      assert.ok(text.includes(cfg.expected.explanation));
+    }],
+    ['a diagnostic\'s "Fix with Codex" quick fix applies', async () => {
+      const { doc } = await open('src/fix.py');
+      const coll = vscode.languages.createDiagnosticCollection('codex-test');
+      try {
+        const diag = new vscode.Diagnostic(new vscode.Range(1, 4, 1, 17), 'Statement ends with a needless semicolon', vscode.DiagnosticSeverity.Error);
+        coll.set(doc.uri, [diag]);
+        const actions = await vscode.commands.executeCommand('vscode.executeCodeActionProvider', doc.uri, new vscode.Range(1, 5, 1, 5), 'quickfix', 1);
+        const fix = actions.find((a) => a.title === 'Fix with Codex: Statement ends with a needless semicolon');
+        assert.ok(fix, `fix among ${actions.map((a) => a.title).join(', ')}`);
+        if (fix.edit) assert.ok(await vscode.workspace.applyEdit(fix.edit));
+        if (fix.command) await vscode.commands.executeCommand(fix.command.command, ...(fix.command.arguments || []));
+        await waitFor('fixed text', () => doc.getText() === cfg.expected['src/fix.py'], 30000);
+        await vscode.commands.executeCommand('workbench.action.files.revert');
+        assert.notEqual(doc.getText(), cfg.expected['src/fix.py']);
+        // The same through "Codex: Fix Diagnostic at Cursor".
+        const editor = vscode.window.activeTextEditor;
+        editor.selection = new vscode.Selection(1, 5, 1, 5);
+        await vscode.commands.executeCommand('codex.fixAtCursor');
+        await waitFor('fixed text (command)', () => doc.getText() === cfg.expected['src/fix.py'], 30000);
+      } finally {
+        coll.dispose();
+      }
+    }],
+    ['Codex: Explain Selection returns the scripted explanation', async () => {
+      const { editor } = await open('src/explain.py');
+      editor.selection = new vscode.Selection(0, 0, 2, 0);
+      const result = await vscode.commands.executeCommand('codex.explainSelection');
+      assert.ok(result && typeof result.markdown === 'string' && result.markdown.includes(cfg.expected.explanation), JSON.stringify(result));
+      // The server shows it with window/showDocument.
+      await waitFor('explanation document shown', () => vscode.workspace.textDocuments.some((d) => d.getText().includes(cfg.expected.explanation)), 10000);
+    }],
+  ],
+};
+
+exports.run = async function run() {
+  const results = { vscode: vscode.version, passed: [], failed: [] };
+  for (const suite of cfg.suites) {
+    for (const [name, fn] of suites[suite]) {
+      const full = `${suite}: ${name}`;
+      const t0 = Date.now();
+      try {
+        await fn();
+        results.passed.push(full);
+        console.log(`EXT-TEST ok ${full} (${Date.now() - t0} ms)`);
+      } catch (e) {
+        results.failed.push({ name: full, error: String(e && e.stack ? e.stack : e) });
+        console.log(`EXT-TEST FAIL ${full}: ${e && e.message}`);
+      }
+    }
+  }
+  fs.writeFileSync(cfg.results, JSON.stringify(results, null, 2));
+  if (results.failed.length) throw new Error(`${results.failed.length} extension-host test(s) failed`);
+};
