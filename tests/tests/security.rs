@@ -76,14 +76,24 @@ async fn run(h: &mut Harness, uri: &str, args: Value) -> Value {
 }
 
 async fn simplify(h: &mut Harness, uri: &str) -> Value {
-    run(h, uri, json!({ "action": "simplify", "range": range(1, 4, 1, 4) })).await
+    run(
+        h,
+        uri,
+        json!({ "action": "simplify", "range": range(1, 4, 1, 4) }),
+    )
+    .await
 }
 
 fn messages(h: &Harness) -> Vec<String> {
     h.client
         .notifications_named("window/showMessage")
         .iter()
-        .map(|m| m["params"]["message"].as_str().unwrap_or_default().to_owned())
+        .map(|m| {
+            m["params"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
         .collect()
 }
 
@@ -100,9 +110,10 @@ async fn the_api_key_never_appears_in_logs_progress_messages_or_bodies() {
         &[("CODEX_LSP_LOG", "trace")],
     )
     .await;
+    let main_uri = h.uri.clone();
     let mut responses = Vec::new();
     // A successful action with progress, a hover, the explain command.
-    responses.push(simplify(&mut h, &h.uri.clone()).await);
+    responses.push(simplify(&mut h, &main_uri).await);
     h.fake.set_script(Script::reply("**Adds.**"));
     responses.push(
         h.client
@@ -126,13 +137,17 @@ async fn the_api_key_never_appears_in_logs_progress_messages_or_bodies() {
         rule.error_message = Some(format!("Incorrect API key provided: {KEY}."));
         rule.error_code = Some("invalid_api_key".to_owned());
         h.fake.set_script(Script::new(vec![rule]));
-        responses.push(simplify(&mut h, &h.uri.clone()).await);
+        responses.push(simplify(&mut h, &main_uri).await);
     }
-    h.fake.set_script(Script::new(vec![Rule::fault(Fault::Http401)]));
-    responses.push(simplify(&mut h, &h.uri.clone()).await);
+    h.fake
+        .set_script(Script::new(vec![Rule::fault(Fault::Http401)]));
+    responses.push(simplify(&mut h, &main_uri).await);
     h.client
         .wait_until(Duration::from_secs(10), |n, _| {
-            n.iter().filter(|m| m["method"] == "window/showMessage").count() >= 3
+            n.iter()
+                .filter(|m| m["method"] == "window/showMessage")
+                .count()
+                >= 3
         })
         .await;
     let notifications = serde_json::to_string(&h.client.notifications()).unwrap();
@@ -167,7 +182,10 @@ async fn the_api_key_never_appears_in_logs_progress_messages_or_bodies() {
         ("request bodies", &sent),
     ] {
         assert!(!text.contains(KEY), "the key appears in the {name}");
-        assert!(!text.contains(tail), "most of the key appears in the {name}");
+        assert!(
+            !text.contains(tail),
+            "most of the key appears in the {name}"
+        );
     }
     println!(
         "scanned {} bytes of trace logs, {} of notifications, {} model requests: no key",
@@ -186,10 +204,14 @@ async fn excluded_files_are_never_sent() {
         &[],
     )
     .await;
+    let main_uri = h.uri.clone();
     let files = [
         (".env", "OPENAI_API_KEY=marker-dotenv-1f3a\n"),
         ("certs/server.pem", "marker-pem-77c2\n"),
-        ("config/credentials.json", "{\"marker\": \"marker-creds-9d0e\"}\n"),
+        (
+            "config/credentials.json",
+            "{\"marker\": \"marker-creds-9d0e\"}\n",
+        ),
         ("private/notes.rs", "// marker-private-4b1c\nfn x() {}\n"),
     ];
     let mut uris = Vec::new();
@@ -210,7 +232,12 @@ async fn excluded_files_are_never_sent() {
             )
             .await;
         assert_eq!(list["result"], json!([]), "{uri}: actions offered");
-        let response = run(&mut h, uri, json!({ "action": "simplify", "range": range(0, 0, 0, 0) })).await;
+        let response = run(
+            &mut h,
+            uri,
+            json!({ "action": "simplify", "range": range(0, 0, 0, 0) }),
+        )
+        .await;
         assert_eq!(response["result"]["applied"], false, "{response}");
         let hover = h
             .client
@@ -232,11 +259,16 @@ async fn excluded_files_are_never_sent() {
     assert!(h.fake.requests().is_empty(), "{}", everything_sent(&h));
     // An action on an ordinary file, with every other open document allowed
     // as context: the excluded ones stay out.
-    let response = simplify(&mut h, &h.uri.clone()).await;
+    let response = simplify(&mut h, &main_uri).await;
     assert_eq!(response["result"]["applied"], true, "{response}");
     let sent = everything_sent(&h);
     assert_eq!(h.fake.requests().len(), 1);
-    for marker in ["marker-dotenv-1f3a", "marker-pem-77c2", "marker-creds-9d0e", "marker-private-4b1c"] {
+    for marker in [
+        "marker-dotenv-1f3a",
+        "marker-pem-77c2",
+        "marker-creds-9d0e",
+        "marker-private-4b1c",
+    ] {
         assert!(!sent.contains(marker), "{marker} was sent: {sent}");
     }
 }
@@ -253,14 +285,25 @@ async fn secrets_in_sent_text_are_redacted() {
          // DB_PASSWORD={password}\n\
          fn connect() -> bool {{\n    true\n}}\n"
     );
-    let mut h = start(Script::reply("Connects."), json!({ "includeOpenDocuments": true }), &[]).await;
+    let mut h = start(
+        Script::reply("Connects."),
+        json!({ "includeOpenDocuments": true }),
+        &[],
+    )
+    .await;
+    let main_uri = h.uri.clone();
     let path = h.root.join("src/config.rs");
     std::fs::write(&path, &config).unwrap();
     let uri = file_uri(&path);
     h.client.did_open(&uri, "rust", 1, &config);
     // An action, a hover, a fix whose diagnostic quotes a secret, and a
     // rewrite whose instruction contains one.
-    let _ = run(&mut h, &uri, json!({ "action": "simplify", "range": range(6, 4, 6, 4) })).await;
+    let _ = run(
+        &mut h,
+        &uri,
+        json!({ "action": "simplify", "range": range(6, 4, 6, 4) }),
+    )
+    .await;
     let _ = h
         .client
         .request(
@@ -277,7 +320,7 @@ async fn secrets_in_sent_text_are_redacted() {
     .await;
     let _ = run(
         &mut h,
-        &h.uri.clone(),
+        &main_uri,
         json!({ "action": "rewrite", "range": range(1, 4, 1, 4), "instruction": format!("use the key {openai} and {aws}") }),
     )
     .await;
@@ -292,7 +335,12 @@ async fn secrets_in_sent_text_are_redacted() {
         "*** Begin Patch\n*** Update File: src/config.rs\n@@\n-const OPENAI: &str = \"{openai}\";\n+const OPENAI: &str = \"[REDACTED:openai-key]\";\n*** End Patch\n"
     )));
     let applied_before = h.client.server_requests_named("workspace/applyEdit").len();
-    let response = run(&mut h, &uri, json!({ "action": "simplify", "range": range(0, 0, 0, 5) })).await;
+    let response = run(
+        &mut h,
+        &uri,
+        json!({ "action": "simplify", "range": range(0, 0, 0, 5) }),
+    )
+    .await;
     assert_eq!(response["result"]["applied"], false, "{response}");
     assert_eq!(
         h.client.server_requests_named("workspace/applyEdit").len(),
@@ -303,6 +351,7 @@ async fn secrets_in_sent_text_are_redacted() {
 #[tokio::test]
 async fn patch_paths_outside_the_workspace_are_refused() {
     let mut h = start(Script::reply(PATCH), json!({}), &[]).await;
+    let main_uri = h.uri.clone();
     let outside = h.dir.path().canonicalize().unwrap().join("outside");
     std::fs::create_dir_all(&outside).unwrap();
     let target = outside.join("target.rs");
@@ -315,9 +364,13 @@ async fn patch_paths_outside_the_workspace_are_refused() {
     let abs_target = target.display().to_string();
     let abs_new = outside.join("new.rs").display().to_string();
     let update = |path: &str| {
-        format!("*** Begin Patch\n*** Update File: {path}\n@@\n-fn target() {{}}\n+fn target() {{ evil() }}\n*** End Patch\n")
+        format!(
+            "*** Begin Patch\n*** Update File: {path}\n@@\n-fn target() {{}}\n+fn target() {{ evil() }}\n*** End Patch\n"
+        )
     };
-    let add = |path: &str| format!("*** Begin Patch\n*** Add File: {path}\n+fn evil() {{}}\n*** End Patch\n");
+    let add = |path: &str| {
+        format!("*** Begin Patch\n*** Add File: {path}\n+fn evil() {{}}\n*** End Patch\n")
+    };
     let mut replies = vec![
         update("../outside/target.rs"),
         update("src/../../outside/target.rs"),
@@ -327,7 +380,9 @@ async fn patch_paths_outside_the_workspace_are_refused() {
         add(&abs_new),
         add("/tmp/codex-lsp-security-test-new.rs"),
         // A bad path after a good one: nothing of the patch is applied.
-        format!("*** Begin Patch\n*** Update File: src/lib.rs\n@@\n-    a+b\n+    a + b\n*** Add File: ../outside/new.rs\n+x\n*** End Patch\n"),
+        format!(
+            "*** Begin Patch\n*** Update File: src/lib.rs\n@@\n-    a+b\n+    a + b\n*** Add File: ../outside/new.rs\n+x\n*** End Patch\n"
+        ),
     ];
     if cfg!(unix) {
         replies.push(update("src/link.rs"));
@@ -335,23 +390,35 @@ async fn patch_paths_outside_the_workspace_are_refused() {
     }
     for (i, reply) in replies.iter().enumerate() {
         h.fake.set_script(Script::reply(reply.clone()));
-        let response = simplify(&mut h, &h.uri.clone()).await;
+        let response = simplify(&mut h, &main_uri).await;
         assert_eq!(response["result"]["applied"], false, "{reply}: {response}");
         let message = response["result"]["message"].as_str().unwrap_or_default();
         assert!(
-            message.contains("refused") || message.contains("not found") || message.contains("outside"),
+            message.contains("refused")
+                || message.contains("not found")
+                || message.contains("outside"),
             "{reply}: {message}"
         );
         h.client
             .wait_until(Duration::from_secs(10), |n, _| {
-                n.iter().filter(|m| m["method"] == "window/showMessage").count() > i
+                n.iter()
+                    .filter(|m| m["method"] == "window/showMessage")
+                    .count()
+                    > i
             })
             .await;
         println!("refused: {}", message);
     }
     assert_eq!(messages(&h).len(), replies.len(), "{:?}", messages(&h));
-    assert!(h.client.server_requests_named("workspace/applyEdit").is_empty());
-    assert_eq!(std::fs::read_to_string(&target).unwrap(), "fn target() {}\n");
+    assert!(
+        h.client
+            .server_requests_named("workspace/applyEdit")
+            .is_empty()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "fn target() {}\n"
+    );
     assert!(!outside.join("new.rs").exists());
     assert!(!Path::new("/tmp/codex-lsp-security-test-new.rs").exists());
 }
@@ -376,13 +443,17 @@ async fn nothing_executes_or_writes_model_output() {
         &[("TMPDIR", tmp.path().to_str().unwrap())],
     )
     .await;
+    let main_uri = h.uri.clone();
     // The edit (creating a file) is handed to the editor; the server itself
     // writes nothing to the workspace.
-    let response = simplify(&mut h, &h.uri.clone()).await;
+    let response = simplify(&mut h, &main_uri).await;
     assert_eq!(response["result"]["applied"], true, "{response}");
     let edit = &h.client.server_requests_named("workspace/applyEdit")[0]["params"]["edit"];
     assert!(edit.to_string().contains("created.rs"), "{edit}");
-    assert!(!h.root.join("src/created.rs").exists(), "the server wrote the file itself");
+    assert!(
+        !h.root.join("src/created.rs").exists(),
+        "the server wrote the file itself"
+    );
     // Explanations carrying shell text, by hover and by command.
     h.fake.set_script(Script::reply(format!(
         "Explained. $(touch {}) `touch {}`\n```sh\ntouch {}\n```",
@@ -408,13 +479,17 @@ async fn nothing_executes_or_writes_model_output() {
     h.fake.set_script(Script::reply(shell.clone()));
     let _ = run(
         &mut h,
-        &h.uri.clone(),
+        &main_uri,
         json!({ "action": "rewrite", "range": range(1, 4, 1, 4), "instruction": format!("$(touch {})", marker(8).display()) }),
     )
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     for n in 1..=8 {
-        assert!(!marker(n).exists(), "model output was executed: {}", marker(n).display());
+        assert!(
+            !marker(n).exists(),
+            "model output was executed: {}",
+            marker(n).display()
+        );
     }
     assert_eq!(std::fs::read_dir(markers_dir.path()).unwrap().count(), 0);
 }

@@ -142,13 +142,40 @@ async fn show_explanation(backend: &Backend, uri: &Uri, markdown: &str) {
         .await;
 }
 
+/// The directory of explanation views under the temporary directory, made
+/// private to this user. The temporary directory may be shared (`/tmp`):
+/// a planted symbolic link or a directory owned by someone else is refused,
+/// so model output is never written where another user points it.
+fn explanation_dir() -> Option<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join("codex-lsp-explanations");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+        // `symlink_metadata` does not follow a link: a link is not a dir.
+        if !std::fs::symlink_metadata(&dir).ok()?.is_dir() {
+            tracing::warn!(dir = %dir.display(), "explanation directory is not a plain directory; not using it");
+            return None;
+        }
+        // Only the owner may change the mode: this refuses a directory
+        // another user created, and closes one left open to others.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).ok()?;
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir)
+}
+
 /// Writes the explanation to a temporary Markdown file named after the
 /// source file plus a hash of its full path (so same-named files in
-/// different folders get different views).
+/// different folders get different views). An existing entry is removed
+/// first and the file created anew, so a link in its place is never
+/// followed.
 fn write_explanation_file(uri: &Uri, markdown: &str) -> Option<Uri> {
+    use std::io::Write;
+
     use sha2::{Digest, Sha256};
-    let dir = std::env::temp_dir().join("codex-lsp-explanations");
-    std::fs::create_dir_all(&dir).ok()?;
+    let dir = explanation_dir()?;
     let path = actions::document_path(uri);
     let name = path
         .file_name()
@@ -157,6 +184,12 @@ fn write_explanation_file(uri: &Uri, markdown: &str) -> Option<Uri> {
     let digest = Sha256::digest(uri.as_str().as_bytes());
     let tag: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
     let view = dir.join(format!("{name}-{tag}.explanation.md"));
-    std::fs::write(&view, markdown).ok()?;
+    let _ = std::fs::remove_file(&view);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&view)
+        .ok()?;
+    file.write_all(markdown.as_bytes()).ok()?;
     Uri::from_file_path(&view)
 }
