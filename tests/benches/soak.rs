@@ -44,7 +44,14 @@ fn main() {
     // Always measure the current release binary.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = std::process::Command::new(cargo)
-        .args(["build", "--release", "-p", "codex-lsp", "--bin", "codex-lsp"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "codex-lsp",
+            "--bin",
+            "codex-lsp",
+        ])
         .status()
         .expect("cargo build");
     assert!(status.success(), "building the release server failed");
@@ -68,7 +75,7 @@ async fn soak(duration: Duration) {
     }
     std::fs::write(root.join("src/lib.rs"), &body).unwrap();
     let fake = FakeResponses::start(Script::new(vec![
-        Rule::reply("**Adds two numbers.**").matching("Answer in Markdown"),
+        Rule::reply("**Adds two numbers.**").matching("Answer in Markdown only."),
         Rule::reply(PATCH).chunks(32, 1),
     ]))
     .await;
@@ -108,7 +115,7 @@ async fn soak(duration: Duration) {
 
     let mut rng = fastrand_like(0x5eed);
     let mut version = 1;
-    let mut lines: u32 = body.matches('\n').count() as u32;
+    let lines: u32 = body.matches('\n').count() as u32;
     let (mut edits, mut actions, mut applied, mut hovers, mut opened) = (0u64, 0, 0, 0, 0);
     let mut list_latency = Vec::new();
     let mut hover_latency = Vec::new();
@@ -119,33 +126,33 @@ async fn soak(duration: Duration) {
     let other = file_uri(&root.join("src/other.rs"));
     let other_text = "fn other() { let s = \"some text\"; }\n".repeat(6000);
     while started.elapsed() < duration {
-        // A batch of typing, below the first function (which actions edit).
-        for _ in 0..BATCH {
-            version += 1;
-            edits += 1;
-            let line = 5 + (rng() % u64::from(lines.saturating_sub(6).max(1))) as u32;
-            let col = (rng() % 30) as u32;
-            match rng() % 10 {
-                0..=4 => client.did_change(&uri, version, range(line, col, line, col), "x"),
-                5..=6 => client.did_change(&uri, version, range(line, col, line, col + 1), ""),
-                7 => {
-                    client.did_change(&uri, version, range(line, 0, line, 0), "    // note é\n");
-                    lines += 1;
-                }
-                8 => {
-                    client.did_change(&uri, version, range(line, 0, line + 1, 0), "");
-                    lines = lines.saturating_sub(1).max(8);
-                }
-                _ => client.did_change(
-                    &uri,
-                    version,
-                    range(line, 0, line, 0),
-                    "let pasted = vec![1, 2, 3]; // 😀\n",
+        // A batch of typing below the first function (which actions edit).
+        // Every change is followed by its exact inverse somewhere later in
+        // the batch, so the text ends each batch as it started: RSS growth
+        // is then the server's, not the document's.
+        let mut undo: Vec<(Value, &str)> = Vec::new();
+        for k in 0..BATCH / 2 {
+            let line = 5 + (rng() % u64::from(lines - 10)) as u32;
+            let (text, inverse) = match rng() % 4 {
+                0 => ("x", range(line, 0, line, 1)),
+                1 => (
+                    "let pasted = vec![1, 2, 3]; // é😀",
+                    range(line, 0, line, 34),
                 ),
+                2 => ("    // note é\n", range(line, 0, line + 1, 0)),
+                _ => ("日本", range(line, 0, line, 2)),
+            };
+            version += 1;
+            client.did_change(&uri, version, range(line, 0, line, 0), text);
+            undo.push((inverse, ""));
+            // Undo in reverse order, interleaved with new typing.
+            if k % 8 == 7 || k + 1 == BATCH / 2 {
+                while let Some((r, t)) = undo.pop() {
+                    version += 1;
+                    client.did_change(&uri, version, r, t);
+                }
             }
-            if rng() % 10 == 8 {
-                lines += 1;
-            }
+            edits += 2;
         }
         let t = Instant::now();
         let (_, rx) = list(&mut client);
@@ -181,6 +188,8 @@ async fn soak(duration: Duration) {
             assert!(response.get("result").is_some(), "{response}");
             if response["result"]["applied"] == true {
                 applied += 1;
+            } else if applied == 0 && actions == 0 {
+                println!("soak: first action did not apply: {response}");
             }
             action_latency.push(t.elapsed());
             actions += 1;
@@ -188,11 +197,17 @@ async fn soak(duration: Duration) {
         if batches % 50 == 0 {
             client.did_open(&other, "rust", 1, &other_text);
             client.did_change(&other, 2, range(10, 0, 10, 2), "FN");
-            client.notify("textDocument/didClose", json!({ "textDocument": { "uri": other } }));
+            client.notify(
+                "textDocument/didClose",
+                json!({ "textDocument": { "uri": other } }),
+            );
             opened += 1;
         }
         if started.elapsed() >= next_sample {
-            samples.push((started.elapsed().as_secs(), client.rss_kib().unwrap_or(0) / 1024));
+            samples.push((
+                started.elapsed().as_secs(),
+                client.rss_kib().unwrap_or(0) / 1024,
+            ));
             next_sample += Duration::from_secs(10);
         }
     }
