@@ -189,11 +189,19 @@ mod tests {
 
     #[tokio::test]
     async fn frames_are_re_read_and_bad_bodies_replaced() {
-        let input: &[u8] = b"Content-Length: 9\r\n\r\n{not json\
-            garbage line\r\n\r\n\
-            Content-Length: 0\r\n\r\n\
-            Content-Type: x\r\ncontent-length: 40\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":42}  \
-            Content-Length: 33\r\n\r\n{\"jsonrpc\":\"2.0\",\"method\":\"exit\"}";
+        let frame = |body: &str| format!("Content-Length: {}\r\n\r\n{body}", body.len());
+        let input = [
+            frame("{not json"),
+            "garbage line\r\n\r\n".to_owned(),
+            frame(""),
+            format!(
+                "Content-Type: x\r\n{}",
+                frame(r#"{"jsonrpc":"2.0","id":7,"method":42}"#).to_lowercase()
+            ),
+            frame(r#"{"jsonrpc":"2.0","method":"exit"}"#),
+        ]
+        .concat();
+        let input = std::io::Cursor::new(input.into_bytes());
         let mut out = sanitize_input(input);
         let mut all = String::new();
         out.read_to_string(&mut all).await.unwrap_or_default();
