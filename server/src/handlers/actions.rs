@@ -178,7 +178,14 @@ async fn prepare(
     let selection = from_proto::byte_range(&snapshot.rope, range, encoding);
     let cursor = selection.start;
     let selection = (!selection.is_empty()).then_some(selection);
-    let region = assist::target_region(&snapshot.language_id, &snapshot.rope, selection, cursor);
+    let region = assist::region::target_region_cached(
+        &backend.syntax_cache(uri),
+        snapshot.revision,
+        &snapshot.language_id,
+        &snapshot.rope,
+        selection,
+        cursor,
+    );
     let diagnostics: Vec<DiagnosticInfo> = diagnostic
         .iter()
         .map(|d| diagnostic_info(d, &snapshot.rope, encoding))
@@ -640,7 +647,14 @@ pub async fn explain(
     let selection = from_proto::byte_range(&snapshot.rope, range, encoding);
     let cursor = selection.start;
     let selection = (!selection.is_empty()).then_some(selection);
-    let region = assist::target_region(&snapshot.language_id, &snapshot.rope, selection, cursor);
+    let region = assist::region::target_region_cached(
+        &backend.syntax_cache(uri),
+        snapshot.revision,
+        &snapshot.language_id,
+        &snapshot.rope,
+        selection,
+        cursor,
+    );
     let region_text = snapshot.rope.byte_slice(region.range.clone()).to_string();
     let key = explain_key(&settings, &snapshot.language_id, &region_text);
     let cache = backend.explain_cache();
