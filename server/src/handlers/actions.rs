@@ -73,7 +73,14 @@ impl ActionError {
     /// One short sentence for `window/showMessage`; never contains secrets.
     pub fn user_message(&self) -> String {
         match self {
-            ActionError::Model(e) => format!("Codex: {}", e.user_message()),
+            ActionError::Model(e) => {
+                let message = e.user_message();
+                if message.starts_with("Codex") {
+                    message
+                } else {
+                    format!("Codex: {message}")
+                }
+            }
             ActionError::Stale(_) | ActionError::HistoryLost => {
                 "Codex: the document changed; run the action again.".to_owned()
             }
@@ -701,7 +708,7 @@ pub async fn explain(
                 &never,
             )
             .await
-            .map_err(|e| ExplainFailure(format!("Codex: {}", e.user_message())))?;
+            .map_err(|e| ExplainFailure(ActionError::from(e).user_message()))?;
             let usage = usage_report(&reply);
             tracing::info!(
                 input = usage.input_tokens,
