@@ -134,14 +134,19 @@ impl Document {
                         end: r.end,
                     });
                 }
-                let start = text::offset_at(&self.rope, r.start, encoding);
-                let end = text::offset_at(&self.rope, r.end, encoding).max(start);
-                let in_bounds = text::is_in_bounds(&self.rope, r.start, encoding)
-                    && text::is_in_bounds(&self.rope, r.end, encoding);
-                let clamped = (!in_bounds).then_some(DocumentError::RangeClamped {
-                    start: r.start,
-                    end: r.end,
-                });
+                let (start, start_clamped) = text::offset_at_checked(&self.rope, r.start, encoding);
+                // An insertion (the commonest change) needs one conversion.
+                let (end, end_clamped) = if r.end == r.start {
+                    (start, start_clamped)
+                } else {
+                    text::offset_at_checked(&self.rope, r.end, encoding)
+                };
+                let end = end.max(start);
+                let clamped =
+                    (start_clamped || end_clamped).then_some(DocumentError::RangeClamped {
+                        start: r.start,
+                        end: r.end,
+                    });
                 (start..end, clamped)
             }
         };

@@ -15,6 +15,9 @@ use tower_lsp_server::ls_types::{
 };
 use tower_lsp_server::{Client, ClientSocket, LanguageServer, LspService, Server};
 
+use dashmap::DashMap;
+
+use crate::assist::region::SyntaxCache;
 use crate::explain_cache::ExplainCache;
 use crate::handlers;
 use crate::handlers::progress::Jobs;
@@ -70,6 +73,7 @@ pub struct Backend {
     model: Arc<std::sync::OnceLock<ModelClient>>,
     permits: Arc<Mutex<(usize, Arc<Semaphore>)>>,
     explain_cache: Arc<ExplainCache>,
+    syntax: Arc<DashMap<Uri, Arc<SyntaxCache>>>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -93,6 +97,7 @@ impl Backend {
             model: Arc::default(),
             permits: Arc::new(Mutex::new((0, Arc::new(Semaphore::new(0))))),
             explain_cache: Arc::new(ExplainCache::new(0)),
+            syntax: Arc::default(),
         }
     }
 
@@ -174,6 +179,17 @@ impl Backend {
             }
             Err(_) => Arc::new(Semaphore::new(wanted)),
         }
+    }
+
+    /// The last syntax tree parsed for a document (see
+    /// `assist::target_region_cached`).
+    pub fn syntax_cache(&self, uri: &Uri) -> Arc<SyntaxCache> {
+        Arc::clone(self.syntax.entry(uri.clone()).or_default().value())
+    }
+
+    /// Called after a document was closed: frees what was kept for it.
+    pub fn document_closed(&self, uri: &Uri) {
+        self.syntax.remove(uri);
     }
 
     /// The explanation cache, sized by `explain.cacheBytes`.

@@ -108,52 +108,53 @@ fn line_content_end_char(rope: &Rope, line: usize) -> usize {
 /// Converts a line/column position to a byte offset, clamping as described in
 /// the module documentation. Never panics, whatever the input.
 pub fn offset_at(rope: &Rope, pos: LineCol, encoding: PositionEncoding) -> usize {
+    offset_at_checked(rope, pos, encoding).0
+}
+
+/// [`offset_at`], also telling whether the position had to be clamped (its
+/// line does not exist, or its column lies past the line's content). One walk
+/// of the rope serves both, which matters on the `didChange` hot path.
+pub fn offset_at_checked(rope: &Rope, pos: LineCol, encoding: PositionEncoding) -> (usize, bool) {
     let line = pos.line as usize;
     if line >= rope.len_lines() {
-        return rope.len_bytes();
+        return (rope.len_bytes(), true);
     }
     let col = pos.col as usize;
     let line_start_char = rope.line_to_char(line);
     let content_end_char = line_content_end_char(rope, line);
-    let char_idx = match encoding {
+    let (char_idx, clamped) = match encoding {
         PositionEncoding::Utf8 => {
             let line_start_byte = rope.char_to_byte(line_start_char);
             let content_end_byte = rope.char_to_byte(content_end_char);
-            let target = line_start_byte.saturating_add(col).min(content_end_byte);
+            let wanted = line_start_byte.saturating_add(col);
             // byte_to_char returns the char containing the byte: snaps back.
-            rope.byte_to_char(target)
+            (
+                rope.byte_to_char(wanted.min(content_end_byte)),
+                wanted > content_end_byte,
+            )
         }
         PositionEncoding::Utf16 => {
             let line_start_cu = rope.char_to_utf16_cu(line_start_char);
             let content_end_cu = rope.char_to_utf16_cu(content_end_char);
-            let target = line_start_cu.saturating_add(col).min(content_end_cu);
+            let wanted = line_start_cu.saturating_add(col);
             // Inside a surrogate pair, ropey returns the pair's char: snaps back.
-            rope.utf16_cu_to_char(target)
+            (
+                rope.utf16_cu_to_char(wanted.min(content_end_cu)),
+                wanted > content_end_cu,
+            )
         }
-        PositionEncoding::Utf32 => line_start_char.saturating_add(col).min(content_end_char),
+        PositionEncoding::Utf32 => {
+            let wanted = line_start_char.saturating_add(col);
+            (wanted.min(content_end_char), wanted > content_end_char)
+        }
     };
-    rope.char_to_byte(char_idx)
+    (rope.char_to_byte(char_idx), clamped)
 }
 
 /// Whether a position names a place inside the document without clamping
 /// (the line exists and the column is within the line's content).
 pub fn is_in_bounds(rope: &Rope, pos: LineCol, encoding: PositionEncoding) -> bool {
-    let line = pos.line as usize;
-    if line >= rope.len_lines() {
-        return false;
-    }
-    let line_start_char = rope.line_to_char(line);
-    let content_end_char = line_content_end_char(rope, line);
-    let len = match encoding {
-        PositionEncoding::Utf8 => {
-            rope.char_to_byte(content_end_char) - rope.char_to_byte(line_start_char)
-        }
-        PositionEncoding::Utf16 => {
-            rope.char_to_utf16_cu(content_end_char) - rope.char_to_utf16_cu(line_start_char)
-        }
-        PositionEncoding::Utf32 => content_end_char - line_start_char,
-    };
-    (pos.col as usize) <= len
+    !offset_at_checked(rope, pos, encoding).1
 }
 
 /// Converts a byte offset to a line/column position. An offset past the end

@@ -67,7 +67,7 @@ fn edit_strategy() -> impl Strategy<Value = (u32, u32, u32, u32, String, u8)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
     #[test]
     fn rope_store_matches_naive_model(
         initial in "(a|é|日本|😀|\r\n|\n|\r|x)*{0,12}",

@@ -35,6 +35,25 @@ pub fn server_binary() -> PathBuf {
             if let Ok(cargo) = std::env::var("CARGO") {
                 let mut cmd = std::process::Command::new(cargo);
                 cmd.args(["build", "--quiet", "-p", "codex-lsp", "--bin", "codex-lsp"]);
+                // Cargo gives test processes package-specific variables
+                // (CARGO_PKG_*, CARGO_MANIFEST_DIR, ...); passed on, they make
+                // the nested build look different and recompile every time.
+                for (key, _) in std::env::vars() {
+                    let package_specific = [
+                        "CARGO_PKG_",
+                        "CARGO_MANIFEST_",
+                        "CARGO_CRATE_",
+                        "CARGO_BIN_",
+                        "CARGO_PRIMARY_PACKAGE",
+                        "CARGO_TARGET_TMPDIR",
+                        "CARGO_RUSTC_CURRENT_DIR",
+                    ]
+                    .iter()
+                    .any(|prefix| key.starts_with(prefix));
+                    if package_specific || key == "OUT_DIR" {
+                        cmd.env_remove(&key);
+                    }
+                }
                 if dir.ends_with("release") {
                     cmd.arg("--release");
                 }

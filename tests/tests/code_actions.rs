@@ -593,11 +593,8 @@ async fn excluded_file_is_never_sent() {
     );
     let response = run(&mut h, "simplify", range(0, 0, 0, 0)).await;
     assert_eq!(response["result"]["applied"], false);
-    assert!(
-        messages(&h).iter().any(|m| m.contains("exclude")),
-        "{:?}",
-        messages(&h)
-    );
+    let shown = settled_messages(&h).await;
+    assert!(shown.iter().any(|m| m.contains("exclude")), "{shown:?}");
     assert!(
         h.fake.requests().is_empty(),
         "the fake server received {:?}",

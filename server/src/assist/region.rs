@@ -12,7 +12,9 @@
 use std::ops::Range;
 
 use ropey::Rope;
-use tree_sitter::{Language, Node, Parser};
+use std::sync::Mutex;
+
+use tree_sitter::{Language, Node, Parser, Tree};
 
 /// Files up to this size are parsed whole.
 pub const FULL_PARSE_LIMIT: usize = 16 * 1024;
@@ -152,6 +154,36 @@ pub fn target_region(
     selection: Option<Range<usize>>,
     cursor: usize,
 ) -> Region {
+    target_region_with(language_id, text, selection, cursor, None)
+}
+
+/// [`target_region`], reusing the syntax tree last parsed for the same
+/// document at the same `revision` when the cursor lies in its window:
+/// repeated lookups on an unchanged document (hovers) skip parsing.
+pub fn target_region_cached(
+    cache: &SyntaxCache,
+    revision: u64,
+    language_id: &str,
+    text: &Rope,
+    selection: Option<Range<usize>>,
+    cursor: usize,
+) -> Region {
+    target_region_with(
+        language_id,
+        text,
+        selection,
+        cursor,
+        Some((cache, revision)),
+    )
+}
+
+fn target_region_with(
+    language_id: &str,
+    text: &Rope,
+    selection: Option<Range<usize>>,
+    cursor: usize,
+    cache: Option<(&SyntaxCache, u64)>,
+) -> Region {
     let len = text.len_bytes();
     let snap = |o: usize| text.char_to_byte(text.byte_to_char(o.min(len)));
     if let Some(sel) = selection {
@@ -164,7 +196,7 @@ pub fn target_region(
         }
     }
     let cursor = snap(cursor);
-    if let Some(region) = syntax_region(language_id, text, cursor) {
+    if let Some(region) = syntax_region(language_id, text, cursor, cache) {
         return region;
     }
     if let Some(range) = indentation_block(text, cursor) {
@@ -176,6 +208,54 @@ pub fn target_region(
     Region {
         range: surrounding_lines(text, cursor, SURROUNDING_LINES),
         kind: RegionKind::Lines,
+    }
+}
+
+/// One parsed window of a document.
+struct Parsed {
+    language_id: String,
+    revision: u64,
+    window: Range<usize>,
+    whole: bool,
+    source: String,
+    tree: Tree,
+}
+
+/// The last syntax tree parsed for one document (keep one per open
+/// document). Valid only for the revision it was parsed at.
+#[derive(Default)]
+pub struct SyntaxCache {
+    last: Mutex<Option<Parsed>>,
+}
+
+impl std::fmt::Debug for SyntaxCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyntaxCache").finish_non_exhaustive()
+    }
+}
+
+impl SyntaxCache {
+    /// Runs `f` on the cached parse if it is for exactly this revision,
+    /// language and window.
+    fn with_parsed<R>(
+        &self,
+        revision: u64,
+        language_id: &str,
+        window: &Range<usize>,
+        f: impl FnOnce(&Parsed) -> R,
+    ) -> Option<R> {
+        let last = self.last.lock().ok()?;
+        let parsed = last.as_ref()?;
+        (parsed.revision == revision
+            && parsed.language_id == language_id
+            && parsed.window == *window)
+            .then(|| f(parsed))
+    }
+
+    fn store(&self, parsed: Parsed) {
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(parsed);
+        }
     }
 }
 
@@ -200,43 +280,86 @@ fn parse_window(text: &Rope, cursor: usize, reach: usize) -> Range<usize> {
     {
         start_line -= 1;
     }
-    let end_line = text.byte_to_line((cursor + reach).min(len));
+    // The end is measured from the start, not the cursor, so every cursor
+    // under the same top-level item gets the same window (and the same
+    // cached parse). The cursor lies within `reach` of the start, so at
+    // least `reach` bytes follow it.
     let start = text.line_to_byte(start_line);
+    let end_line = text.byte_to_line((start + 2 * reach).min(len));
     let end = text.line_to_byte((end_line + 1).min(text.len_lines()));
     start..end.max(start)
 }
 
-fn syntax_region(language_id: &str, text: &Rope, cursor: usize) -> Option<Region> {
+fn syntax_region(
+    language_id: &str,
+    text: &Rope,
+    cursor: usize,
+    cache: Option<(&SyntaxCache, u64)>,
+) -> Option<Region> {
     let (language, kinds) = grammar(language_id)?;
-    let mut parser = Parser::new();
-    parser.set_language(&language).ok()?;
     let len = text.len_bytes();
-    if len <= FULL_PARSE_LIMIT {
-        return syntax_region_in(&mut parser, kinds, text, cursor, 0..len, true);
-    }
-    for reach in WINDOWS {
-        let window = parse_window(text, cursor, reach);
-        let whole = window.start == 0 && window.end == len;
-        if let Some(region) = syntax_region_in(&mut parser, kinds, text, cursor, window, whole) {
-            return Some(region);
+    let windows: Vec<(Range<usize>, bool)> = if len <= FULL_PARSE_LIMIT {
+        vec![(0..len, true)]
+    } else {
+        let mut out = Vec::new();
+        for reach in WINDOWS {
+            let window = parse_window(text, cursor, reach);
+            let whole = window.start == 0 && window.end == len;
+            out.push((window, whole));
+            if whole {
+                break;
+            }
         }
-        if whole {
-            break;
+        out
+    };
+    let mut parser: Option<Parser> = None;
+    for (window, whole) in windows {
+        // The cached parse of this exact window gives exactly what a fresh
+        // parse would.
+        if let Some(found) = cache.and_then(|(c, rev)| {
+            c.with_parsed(rev, language_id, &window, |p| {
+                region_in(p, kinds, text, cursor)
+            })
+        }) {
+            match found {
+                Some(region) => return Some(region),
+                None => continue,
+            }
+        }
+        let parser = match &mut parser {
+            Some(p) => p,
+            None => {
+                let mut p = Parser::new();
+                p.set_language(&language).ok()?;
+                parser.insert(p)
+            }
+        };
+        let source = text.byte_slice(window.clone()).to_string();
+        let Some(tree) = parser.parse(source.as_bytes(), None) else {
+            continue;
+        };
+        let parsed = Parsed {
+            language_id: language_id.to_owned(),
+            revision: cache.map_or(0, |(_, rev)| rev),
+            window,
+            whole,
+            source,
+            tree,
+        };
+        let region = region_in(&parsed, kinds, text, cursor);
+        if let Some((c, _)) = cache {
+            c.store(parsed);
+        }
+        if region.is_some() {
+            return region;
         }
     }
     None
 }
 
-fn syntax_region_in(
-    parser: &mut Parser,
-    kinds: &[&str],
-    text: &Rope,
-    cursor: usize,
-    window: Range<usize>,
-    whole: bool,
-) -> Option<Region> {
-    let source = text.byte_slice(window.clone()).to_string();
-    let tree = parser.parse(source.as_bytes(), None)?;
+fn region_in(parsed: &Parsed, kinds: &[&str], text: &Rope, cursor: usize) -> Option<Region> {
+    let (source, tree, window, whole) =
+        (&parsed.source, &parsed.tree, &parsed.window, parsed.whole);
     let local = cursor - window.start;
     // Prefer the node at the cursor; at the end of a line look one byte back so
     // a cursor just after `}` still belongs to its item.
@@ -431,6 +554,34 @@ pub(crate) fn surrounding_lines(text: &Rope, cursor: usize, n: usize) -> Range<u
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn cached_lookups_agree_with_fresh_ones() {
+        // Big enough for windowed parsing, with nested items.
+        let mut src = String::new();
+        for i in 0..3000 {
+            src.push_str(&format!("impl T{i} {{\n    fn f{i}(x: u32) -> u32 {{\n        let g = |y| y + {i};\n        g(x)\n    }}\n}}\n"));
+        }
+        let rope = Rope::from_str(&src);
+        let cache = SyntaxCache::default();
+        for cursor in (0..src.len()).step_by(4999) {
+            let fresh = target_region("rust", &rope, None, cursor);
+            let cached = target_region_cached(&cache, 7, "rust", &rope, None, cursor);
+            assert_eq!(fresh, cached, "cursor {cursor}");
+            // Right after a lookup, the parse of the cursor's last window is cached.
+            let window = cache
+                .last
+                .lock()
+                .unwrap()
+                .as_ref()
+                .map(|p| p.window.clone());
+            if let Some(window) = window {
+                assert!(cache.with_parsed(7, "rust", &window, |_| ()).is_some());
+                // Another revision never uses the old tree.
+                assert!(cache.with_parsed(8, "rust", &window, |_| ()).is_none());
+            }
+        }
+    }
     use super::*;
 
     fn region(lang: &str, src: &str) -> (String, RegionKind) {

@@ -73,7 +73,14 @@ impl ActionError {
     /// One short sentence for `window/showMessage`; never contains secrets.
     pub fn user_message(&self) -> String {
         match self {
-            ActionError::Model(e) => format!("Codex: {}", e.user_message()),
+            ActionError::Model(e) => {
+                let message = e.user_message();
+                if message.starts_with("Codex") {
+                    message
+                } else {
+                    format!("Codex: {message}")
+                }
+            }
             ActionError::Stale(_) | ActionError::HistoryLost => {
                 "Codex: the document changed; run the action again.".to_owned()
             }
@@ -178,7 +185,14 @@ async fn prepare(
     let selection = from_proto::byte_range(&snapshot.rope, range, encoding);
     let cursor = selection.start;
     let selection = (!selection.is_empty()).then_some(selection);
-    let region = assist::target_region(&snapshot.language_id, &snapshot.rope, selection, cursor);
+    let region = assist::region::target_region_cached(
+        &backend.syntax_cache(uri),
+        snapshot.revision,
+        &snapshot.language_id,
+        &snapshot.rope,
+        selection,
+        cursor,
+    );
     let diagnostics: Vec<DiagnosticInfo> = diagnostic
         .iter()
         .map(|d| diagnostic_info(d, &snapshot.rope, encoding))
@@ -640,7 +654,14 @@ pub async fn explain(
     let selection = from_proto::byte_range(&snapshot.rope, range, encoding);
     let cursor = selection.start;
     let selection = (!selection.is_empty()).then_some(selection);
-    let region = assist::target_region(&snapshot.language_id, &snapshot.rope, selection, cursor);
+    let region = assist::region::target_region_cached(
+        &backend.syntax_cache(uri),
+        snapshot.revision,
+        &snapshot.language_id,
+        &snapshot.rope,
+        selection,
+        cursor,
+    );
     let region_text = snapshot.rope.byte_slice(region.range.clone()).to_string();
     let key = explain_key(&settings, &snapshot.language_id, &region_text);
     let cache = backend.explain_cache();
@@ -687,7 +708,7 @@ pub async fn explain(
                 &never,
             )
             .await
-            .map_err(|e| ExplainFailure(format!("Codex: {}", e.user_message())))?;
+            .map_err(|e| ExplainFailure(ActionError::from(e).user_message()))?;
             let usage = usage_report(&reply);
             tracing::info!(
                 input = usage.input_tokens,

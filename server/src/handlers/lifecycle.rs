@@ -44,13 +44,6 @@ pub fn initialize(backend: &Backend, params: InitializeParams) -> Result<Initial
 /// Shows deferred messages and starts pulling configuration. Requests to the
 /// client are spawned, never awaited inside this notification handler.
 pub async fn initialized(backend: &Backend) {
-    // Load the o200k tokenizer off the request path, so the first action
-    // does not pay for it (a few hundred milliseconds).
-    tokio::task::spawn_blocking(|| {
-        if let Err(err) = crate::assist::tokens::warm_up() {
-            tracing::warn!(%err, "tokenizer warm-up failed");
-        }
-    });
     for message in backend.take_deferred_messages() {
         backend
             .client

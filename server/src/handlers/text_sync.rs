@@ -65,6 +65,7 @@ pub fn did_change(backend: &Backend, params: DidChangeTextDocumentParams) {
 
 /// Frees a closed document.
 pub fn did_close(backend: &Backend, params: DidCloseTextDocumentParams) {
+    backend.document_closed(&params.text_document.uri);
     if !backend.session.close(&params.text_document.uri) {
         tracing::warn!(
             uri = params.text_document.uri.as_str(),

@@ -151,7 +151,7 @@ impl ModelError {
         let q = |m: &str| clip(m);
         match self {
             Self::MissingApiKey { env_var } => format!(
-                "Codex needs an API key: set the environment variable {env_var} for the language server."
+                "Codex needs an API key: set the environment variable {env_var} where your editor starts the language server (in VS Code, run \"Codex: Set API Key\"); see the README."
             ),
             Self::InvalidEndpoint { message } => {
                 format!("The Codex model endpoint is misconfigured: {}", q(message))
