@@ -111,8 +111,10 @@ async fn next_body<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Option<Ve
 /// The body to hand to the server: unchanged when tower-lsp-server can
 /// decode it, else a replacement it can.
 fn vet(body: &[u8]) -> Cow<'_, [u8]> {
-    if serde_json::from_slice::<Response>(body).is_ok()
-        || serde_json::from_slice::<Request>(body).is_ok()
+    // Requests and notifications are nearly all of what a client sends, so
+    // they are tried first: the common case costs one extra parse.
+    if serde_json::from_slice::<Request>(body).is_ok()
+        || serde_json::from_slice::<Response>(body).is_ok()
     {
         return Cow::Borrowed(body);
     }
@@ -121,13 +123,16 @@ fn vet(body: &[u8]) -> Cow<'_, [u8]> {
         .and_then(|v| v.get("id").cloned())
         .and_then(|id| serde_json::from_value::<Id>(id).ok())
         .filter(|id| *id != Id::Null);
-    let preview: String = String::from_utf8_lossy(body).chars().take(200).collect();
     tracing::error!(
         bytes = body.len(),
-        preview = %preview,
         answered = id.is_some(),
         "ignoring an LSP message that is not valid JSON-RPC"
     );
+    // The body may hold document text: its start is logged at trace only.
+    if tracing::enabled!(tracing::Level::TRACE) {
+        let preview: String = String::from_utf8_lossy(body).chars().take(200).collect();
+        tracing::trace!(%preview, "the ignored message");
+    }
     let replacement = match id {
         Some(id) => serde_json::json!({
             "jsonrpc": "2.0", "id": id, "method": INVALID_MESSAGE_METHOD
