@@ -20,15 +20,19 @@ seconds="${1:-30}"
 targets=(${FUZZ_TARGETS:-patch sse document settings})
 jobs="${FUZZ_JOBS:-1}"
 
-if ! cargo +nightly --version >/dev/null 2>&1; then
-  echo "fuzz.sh: no nightly toolchain; running the fuzz checks under proptest instead"
+proptest_fallback() {
+  echo "fuzz.sh: $1; running the same checks under proptest instead"
   cases=$(( seconds * 100 ))
   FUZZ_PROPTEST_CASES="$cases" exec cargo test -p codex-lsp --test fuzz_props --locked
+}
+
+if ! cargo +nightly --version >/dev/null 2>&1; then
+  proptest_fallback "no nightly toolchain"
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz.sh: installing cargo-fuzz"
-  cargo install cargo-fuzz --locked
+  cargo install cargo-fuzz --locked || proptest_fallback "cargo-fuzz could not be installed"
 fi
 
 # The fuzz crate is its own workspace with its own target directory
