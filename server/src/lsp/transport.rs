@@ -41,20 +41,27 @@ pub fn sanitize_input<I>(input: I) -> tokio::io::DuplexStream
 where
     I: AsyncRead + Unpin + Send + 'static,
 {
-    let (server_side, mut our_side) = tokio::io::duplex(PIPE_BYTES);
+    let (server_side, our_side) = tokio::io::duplex(PIPE_BYTES);
     tokio::spawn(async move {
         let mut reader = BufReader::with_capacity(64 * 1024, input);
+        // Batched: a burst of small messages (typing) becomes one write into
+        // the pipe, flushed whenever no more input is buffered (before the
+        // next read could wait), so nothing is ever held back.
+        let mut out = tokio::io::BufWriter::with_capacity(64 * 1024, our_side);
         while let Some(body) = next_body(&mut reader).await {
             let body = vet(&body);
             let header = format!("Content-Length: {}\r\n\r\n", body.len());
-            if our_side.write_all(header.as_bytes()).await.is_err()
-                || our_side.write_all(&body).await.is_err()
+            if out.write_all(header.as_bytes()).await.is_err()
+                || out.write_all(&body).await.is_err()
             {
+                return;
+            }
+            if reader.buffer().is_empty() && out.flush().await.is_err() {
                 return;
             }
         }
         // End of input: closing our side ends the server's stream.
-        let _ = our_side.shutdown().await;
+        let _ = out.shutdown().await;
     });
     server_side
 }
@@ -108,11 +115,32 @@ async fn next_body<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Option<Ve
     }
 }
 
+/// Mirrors the fields of tower-lsp-server's `jsonrpc::Request` (no unknown
+/// field is refused there either), borrowing strings and skipping `params`.
+#[derive(serde::Deserialize)]
+struct RequestProbe<'a> {
+    #[serde(borrow)]
+    jsonrpc: Cow<'a, str>,
+    #[serde(default, borrow)]
+    #[allow(dead_code)]
+    method: Cow<'a, str>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    params: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    id: Option<Id>,
+}
+
 /// The body to hand to the server: unchanged when tower-lsp-server can
 /// decode it, else a replacement it can.
 fn vet(body: &[u8]) -> Cow<'_, [u8]> {
-    // Requests and notifications are nearly all of what a client sends, so
-    // they are tried first: the common case costs one extra parse.
+    // Requests and notifications are nearly all of what a client sends: a
+    // borrowed probe of the same shape as tower-lsp-server's `Request`
+    // accepts exactly what it accepts, without building the params `Value`.
+    if serde_json::from_slice::<RequestProbe<'_>>(body).is_ok_and(|p| p.jsonrpc == "2.0") {
+        return Cow::Borrowed(body);
+    }
     if serde_json::from_slice::<Request>(body).is_ok()
         || serde_json::from_slice::<Response>(body).is_ok()
     {
@@ -190,6 +218,32 @@ where
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn request_probe_accepts_exactly_what_request_accepts() {
+        let bodies = [
+            r#"{"jsonrpc":"2.0","method":"textDocument/didChange","params":{"a":[1,2,{"b":null}]}}"#,
+            r#"{"jsonrpc":"2.0","id":7,"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":"seven","method":"x","params":null}"#,
+            r#"{"jsonrpc":"2.0","id":null,"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":true,"method":"x"}"#,
+            r#"{"jsonrpc":"1.0","method":"x"}"#,
+            r#"{"jsonrpc":"2.0","method":null}"#,
+            r#"{"jsonrpc":"2.0","method":3}"#,
+            r#"{"jsonrpc":"2.0"}"#,
+            r#"{"jsonrpc":"2.0","method":"x","extra":{"y":1}}"#,
+            r#"{"jsonrpc":"2.0","method":"x","params":{"a":}"#,
+            r#"{"method":"x"}"#,
+            r#"[]"#,
+            r#"{"jsonrpc":"2.0","method":"x\u00e9"}"#,
+        ];
+        for body in bodies {
+            let probe = serde_json::from_str::<RequestProbe<'_>>(body).is_ok_and(|p| p.jsonrpc == "2.0");
+            let real = serde_json::from_str::<Request>(body).is_ok();
+            assert_eq!(probe, real, "{body}");
+        }
+    }
     use super::*;
 
     #[tokio::test]
