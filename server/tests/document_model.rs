@@ -3,52 +3,15 @@
 //! written independently from the LSP rules, must give the same text.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// The naive model of the LSP position rules is shared with the fuzz targets.
+#[allow(dead_code)]
+#[path = "../../fuzz/src/checks.rs"]
+mod checks;
+
+use checks::naive_offset;
 use codex_lsp::document::{ContentChange, Document};
 use codex_lsp::text::{LineCol, PositionEncoding};
 use proptest::prelude::*;
-
-/// Naive: byte offset of a position, by walking the string char by char.
-fn naive_offset(text: &str, pos: LineCol, enc: PositionEncoding) -> usize {
-    // Split into lines, remembering where each line's content starts/ends.
-    let mut lines: Vec<(usize, usize)> = Vec::new(); // (content start, content end)
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\n' => {
-                lines.push((start, i));
-                start = i + 1;
-            }
-            b'\r' => {
-                lines.push((start, i));
-                if bytes.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    lines.push((start, bytes.len()));
-    let Some(&(s, e)) = lines.get(pos.line as usize) else {
-        return text.len();
-    };
-    let mut units = 0usize;
-    for (off, c) in text[s..e].char_indices() {
-        let w = match enc {
-            PositionEncoding::Utf8 => c.len_utf8(),
-            PositionEncoding::Utf16 => c.len_utf16(),
-            PositionEncoding::Utf32 => 1,
-        };
-        if units + w > pos.col as usize {
-            return s + off;
-        }
-        units += w;
-    }
-    e
-}
 
 fn line_count(text: &str) -> u32 {
     let t = text.replace("\r\n", "\n").replace('\r', "\n");

@@ -239,7 +239,8 @@ mod tests {
             r#"{"jsonrpc":"2.0","method":"x\u00e9"}"#,
         ];
         for body in bodies {
-            let probe = serde_json::from_str::<RequestProbe<'_>>(body).is_ok_and(|p| p.jsonrpc == "2.0");
+            let probe =
+                serde_json::from_str::<RequestProbe<'_>>(body).is_ok_and(|p| p.jsonrpc == "2.0");
             let real = serde_json::from_str::<Request>(body).is_ok();
             assert_eq!(probe, real, "{body}");
         }
