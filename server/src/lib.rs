@@ -11,6 +11,7 @@ pub mod document;
 pub mod explain_cache;
 pub mod handlers;
 pub mod lsp;
+pub mod memory;
 pub mod model;
 pub mod server;
 pub mod session;

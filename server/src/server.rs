@@ -13,7 +13,7 @@ use tower_lsp_server::ls_types::{
     ExecuteCommandParams, Hover, HoverParams, InitializeParams, InitializeResult,
     InitializedParams, LSPAny, NumberOrString, Uri, WorkDoneProgressCancelParams,
 };
-use tower_lsp_server::{Client, ClientSocket, LanguageServer, LspService, Server};
+use tower_lsp_server::{Client, ClientSocket, LanguageServer, LspService};
 
 use dashmap::DashMap;
 
@@ -23,6 +23,7 @@ use crate::handlers;
 use crate::handlers::progress::Jobs;
 use crate::lsp::ai_tag::AiTagService;
 use crate::lsp::transport::{self, AnswerEveryRequest};
+use crate::memory::HeapTrimmer;
 use crate::model::{ModelClient, ModelError};
 use crate::session::Session;
 
@@ -67,6 +68,8 @@ pub struct Backend {
     pub options: ServerOptions,
     /// Running model calls, for progress cancellation.
     pub jobs: Arc<Jobs>,
+    /// Returns the memory of closed documents to the system.
+    pub heap: Arc<HeapTrimmer>,
     deferred_messages: Arc<Mutex<Vec<String>>>,
     initialization_options: Arc<Mutex<serde_json::Value>>,
     ai_tags: Arc<AtomicBool>,
@@ -89,6 +92,7 @@ impl Backend {
         Self {
             client,
             session: Arc::new(Session::new()),
+            heap: Arc::default(),
             options,
             jobs: Arc::default(),
             deferred_messages: Arc::default(),
@@ -277,19 +281,16 @@ fn build_service_with_tags(
     .finish()
 }
 
-/// Serves LSP over the given byte streams until the client exits. Input is
-/// re-framed by [`transport::sanitize_input`] so malformed messages cannot
-/// stop the server, and every request gets an answer.
+/// Serves LSP over the given byte streams until the client exits. The
+/// [`transport`] makes sure malformed messages cannot stop the server and
+/// every request gets an answer.
 pub async fn run<I, O>(stdin: I, stdout: O, options: ServerOptions)
 where
     I: AsyncRead + Unpin + Send + 'static,
-    O: AsyncWrite,
+    O: AsyncWrite + Unpin,
 {
     let ai_tags = Arc::new(AtomicBool::new(false));
     let (service, socket) = build_service_with_tags(options, Arc::clone(&ai_tags));
     let service = AnswerEveryRequest::new(AiTagService::new(service, ai_tags));
-    Server::new(transport::sanitize_input(stdin), stdout, socket)
-        .concurrency_level(CONCURRENCY_LEVEL)
-        .serve(service)
-        .await;
+    transport::serve(stdin, stdout, socket, service, CONCURRENCY_LEVEL).await;
 }

@@ -128,8 +128,9 @@ impl Session {
     }
 
     /// Closes a document and frees its text.
-    pub fn close(&self, uri: &Uri) -> bool {
-        self.documents.remove(uri).is_some()
+    pub fn close(&self, uri: &Uri) -> Option<usize> {
+        let (_, document) = self.documents.remove(uri)?;
+        Some(document.rope().len_bytes())
     }
 
     /// Runs `f` on an open document, with the map guard held only for `f`.

@@ -524,20 +524,17 @@ async fn a_50_mb_file_is_handled_and_its_memory_returned() {
         peaks[0] > baseline + 40 * 1024,
         "the document was not held?"
     );
-    // Measured (see the printed figures): RSS does NOT fall back to the
-    // baseline after the close; with the hover and action on the big
-    // document, what it took stays resident (partly tower-lsp-server's read
-    // buffer, which keeps the capacity of the largest message; the rest not
-    // yet attributed). It is reused, though: a second and third 50 MB
-    // document add little or nothing, where a leak of the document would
-    // add about 50 MB per round. That is what is asserted.
-    let total = closed[2].saturating_sub(closed[0]);
-    let last = closed[2].saturating_sub(closed[1]);
-    assert!(
-        total < 50 * 1024 && last < 25 * 1024,
-        "RSS grows with each 50 MB document opened and closed: {:?} MiB",
-        mib(&closed)
-    );
+    // Closing the document gives its memory back to the system (the server
+    // trims the heap once enough has been freed): every round ends near the
+    // baseline, so nothing of the document, its parse or its edits is kept.
+    for after in &closed {
+        assert!(
+            *after < baseline + 20 * 1024,
+            "RSS stays up after the 50 MB document closed: baseline {} MiB, after closing {:?} MiB",
+            baseline / 1024,
+            mib(&closed)
+        );
+    }
 }
 
 #[tokio::test]

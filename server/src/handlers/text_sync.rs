@@ -63,13 +63,18 @@ pub fn did_change(backend: &Backend, params: DidChangeTextDocumentParams) {
     }
 }
 
-/// Frees a closed document.
+/// Frees a closed document, and gives the memory back to the system once
+/// enough has been freed (see [`crate::memory`]).
 pub fn did_close(backend: &Backend, params: DidCloseTextDocumentParams) {
-    backend.document_closed(&params.text_document.uri);
-    if !backend.session.close(&params.text_document.uri) {
-        tracing::warn!(
-            uri = params.text_document.uri.as_str(),
+    let uri = &params.text_document.uri;
+    backend.document_closed(uri);
+    match backend.session.close(uri) {
+        Some(bytes) => {
+            backend.heap.freed(bytes);
+        }
+        None => tracing::warn!(
+            uri = uri.as_str(),
             "didClose for a document that is not open"
-        );
+        ),
     }
 }

@@ -1,69 +1,238 @@
-//! Hardening of the JSON-RPC transport against hostile or broken input.
+//! The JSON-RPC transport: LSP frames in, dispatch to the service, frames out.
 //!
-//! tower-lsp-server stops reading stdin after the first message it cannot
-//! decode (its framed reader ends the stream after a decoder error), so one
-//! malformed message would make the server exit; an empty body makes it wait
-//! for more input before handling the next message; and it swallows the
-//! `MethodNotFound` answer to requests whose method starts with `$/`, leaving
-//! such a request unanswered forever (LSP says it must be answered with
-//! `MethodNotFound`). Two small pieces fix that at the edge:
+//! tower-lsp-server provides the service (router, `Client`, cancellation)
+//! and this module replaces its `Server` loop, which does not survive
+//! hostile input and holds on to memory:
 //!
-//! * [`sanitize_input`] re-frames stdin: each message is read by its
-//!   `Content-Length`, and only bodies tower-lsp-server can decode are passed
-//!   on. An undecodable body that still names a request id becomes a request
-//!   for an unknown method with that id (so the client gets an error
-//!   answer); anything else is logged and dropped. Garbage headers are
-//!   skipped.
-//! * [`AnswerEveryRequest`] answers a request that got no response with
-//!   `MethodNotFound`.
+//! * its framed reader ends the stream after the first message it cannot
+//!   decode (the server would exit), and waits for more input after an empty
+//!   body;
+//! * its read buffer keeps the capacity of the largest message ever received,
+//!   so one 50 MB `didOpen` pins about 64 MiB for the life of the process;
+//! * it swallows the `MethodNotFound` answer to requests whose method starts
+//!   with `$/`, leaving such a request unanswered forever (LSP says it must be
+//!   answered).
+//!
+//! Here each message is read by its `Content-Length` into a buffer of its own
+//! (freed once decoded), parsed once, on a reader task beside the dispatch
+//! loop. A body that is not a JSON-RPC message is logged and, when it names a
+//! request id, answered with `InvalidRequest`; garbage headers are skipped.
+//! [`AnswerEveryRequest`] answers a request the service left unanswered.
+//!
+//! Dispatch keeps tower-lsp-server's semantics: requests and notifications
+//! are handed to the service in arrival order, at most `max_concurrency` in
+//! flight and up to 100 more waiting (the client's answers to the server's
+//! own requests are read all the while); `exit` (or the end of input) stops reading, and responses still
+//! pending are written before [`serve`] returns. Output is batched: whatever
+//! is ready is written together and flushed before waiting for more.
 
-use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::task::{Context, Poll};
 
-use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{
+    AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter,
+};
+use tokio::sync::mpsc;
 use tower::Service;
-use tower_lsp_server::jsonrpc::{Error, Id, Request, Response};
+use tower_lsp_server::ClientSocket;
+use tower_lsp_server::jsonrpc::{Error, ErrorCode, Id, Request, Response};
 
 /// Longest header line accepted; longer lines are garbage and skipped.
 const MAX_HEADER_LINE: u64 = 8 * 1024;
-/// Buffer of the pipe between the sanitizer and the server.
-const PIPE_BYTES: usize = 256 * 1024;
-/// The method an undecodable request is renamed to (unknown to the router,
-/// so the client gets `MethodNotFound` for its id).
-pub const INVALID_MESSAGE_METHOD: &str = "codex/invalidMessage";
+/// Most of a body's claimed length reserved up front; the rest grows with
+/// the data actually received, whatever the header claims.
+const MAX_BODY_RESERVE: u64 = 16 * 1024 * 1024;
+/// Decoded messages waiting for the dispatch loop.
+const INCOMING_QUEUE: usize = 128;
+/// Requests read but not started while `max_concurrency` are in flight
+/// (tower-lsp-server's queue is as long); input waits beyond that.
+const MAX_WAITING: usize = 100;
+/// Messages waiting to be written to the client.
+const OUTGOING_QUEUE: usize = 128;
+/// Buffer sizes of the reader and the writer.
+const IO_BUFFER: usize = 64 * 1024;
 
-/// Reads LSP frames from `input` and hands the server only messages it can
-/// decode (see the module documentation). Returns the stream to serve from.
-pub fn sanitize_input<I>(input: I) -> tokio::io::DuplexStream
-where
+/// What the client sent, decoded.
+#[derive(Debug)]
+enum Incoming {
+    /// A request or notification, for the service.
+    Request(Request),
+    /// The client's answer to one of our requests.
+    Response(Response),
+    /// A body that is no JSON-RPC message; the id to answer, if it has one.
+    Invalid {
+        id: Option<Id>,
+        error: serde_json::Error,
+    },
+}
+
+/// What we send to the client.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Outgoing {
+    Response(Response),
+    Request(Request),
+}
+
+/// Serves `service` over LSP frames on `input` and `output` until the client
+/// sends `exit` or closes the input (see the module documentation).
+/// `socket` carries the server's own requests and notifications to the
+/// client and routes the client's answers back.
+pub async fn serve<I, O, S>(
+    input: I,
+    output: O,
+    socket: ClientSocket,
+    mut service: S,
+    max_concurrency: usize,
+) where
     I: AsyncRead + Unpin + Send + 'static,
+    O: AsyncWrite + Unpin,
+    S: Service<Request, Response = Option<Response>>,
+    S::Error: std::fmt::Display,
 {
-    let (server_side, our_side) = tokio::io::duplex(PIPE_BYTES);
-    tokio::spawn(async move {
-        let mut reader = BufReader::with_capacity(64 * 1024, input);
-        // Batched: a burst of small messages (typing) becomes one write into
-        // the pipe, flushed whenever no more input is buffered (before the
-        // next read could wait), so nothing is ever held back.
-        let mut out = tokio::io::BufWriter::with_capacity(64 * 1024, our_side);
-        while let Some(body) = next_body(&mut reader).await {
-            let body = vet(&body);
-            let header = format!("Content-Length: {}\r\n\r\n", body.len());
-            if out.write_all(header.as_bytes()).await.is_err()
-                || out.write_all(&body).await.is_err()
+    let (incoming_tx, mut incoming) = mpsc::channel(INCOMING_QUEUE);
+    let reader = tokio::spawn(read_messages(input, incoming_tx));
+    let (outgoing, outgoing_rx) = mpsc::channel(OUTGOING_QUEUE);
+    let (mut server_requests, mut client_responses) = socket.split();
+
+    let dispatch = async move {
+        let mut in_flight = FuturesUnordered::new();
+        let mut waiting: VecDeque<Request> = VecDeque::new();
+        let mut reading = true;
+        loop {
+            // Start what fits, in arrival order.
+            while in_flight.len() < max_concurrency
+                && let Some(request) = waiting.pop_front()
             {
-                return;
+                if let Err(err) = futures_util::future::poll_fn(|cx| service.poll_ready(cx)).await {
+                    tracing::error!(%err, "the service stopped; no more input is read");
+                    reading = false;
+                    waiting.clear();
+                    break;
+                }
+                in_flight.push(service.call(request));
             }
-            if reader.buffer().is_empty() && out.flush().await.is_err() {
+            if !reading && waiting.is_empty() && in_flight.is_empty() {
+                break;
+            }
+            let message = tokio::select! {
+                biased;
+                Some(done) = in_flight.next(), if !in_flight.is_empty() => match done {
+                    Ok(Some(response)) => Outgoing::Response(response),
+                    Ok(None) => continue,
+                    Err(err) => {
+                        tracing::error!(%err, "the service failed a request");
+                        continue;
+                    }
+                },
+                Some(request) = server_requests.next() => Outgoing::Request(request),
+                // Input is read while requests wait for a slot (the client's
+                // answers to our own requests must get through, or a full
+                // house of requests waiting on them would never finish), up
+                // to a bounded queue.
+                next = incoming.recv(), if reading && waiting.len() < MAX_WAITING => {
+                    match next {
+                        None => {
+                            reading = false;
+                            continue;
+                        }
+                        Some(Incoming::Request(request)) => {
+                            reading = request.method() != "exit";
+                            waiting.push_back(request);
+                            continue;
+                        }
+                        Some(Incoming::Response(response)) => {
+                            if client_responses.send(response).await.is_err() {
+                                tracing::warn!("a response from the client arrived after the server stopped");
+                            }
+                            continue;
+                        }
+                        Some(Incoming::Invalid { id, error }) => {
+                            tracing::error!(
+                                answered = id.is_some(),
+                                category = ?error.classify(),
+                                line = error.line(),
+                                column = error.column(),
+                                "ignoring an LSP message that is not valid JSON-RPC"
+                            );
+                            let Some(id) = id else { continue };
+                            Outgoing::Response(Response::from_error(id, invalid_request(&error)))
+                        }
+                    }
+                }
+            };
+            if outgoing.send(message).await.is_err() {
+                tracing::error!("the output is closed; stopping");
                 return;
             }
         }
-        // End of input: closing our side ends the server's stream.
-        let _ = out.shutdown().await;
-    });
-    server_side
+    };
+    tokio::join!(dispatch, write_messages(output, outgoing_rx));
+    reader.abort();
+}
+
+/// The error answered to a request that is no valid JSON-RPC message. Names
+/// where the body went wrong, never what it contains (it may be source text).
+fn invalid_request(error: &serde_json::Error) -> Error {
+    Error {
+        code: ErrorCode::InvalidRequest,
+        message: format!(
+            "invalid JSON-RPC request ({:?} error at line {}, column {})",
+            error.classify(),
+            error.line(),
+            error.column()
+        )
+        .into(),
+        data: None,
+    }
+}
+
+/// Reads and decodes frames until the input ends or the dispatch loop stops.
+async fn read_messages<I: AsyncRead + Unpin>(input: I, messages: mpsc::Sender<Incoming>) {
+    let mut reader = BufReader::with_capacity(IO_BUFFER, input);
+    while let Some(body) = next_body(&mut reader).await {
+        let message = decode(&body);
+        drop(body);
+        if messages.send(message).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Writes messages as LSP frames; what is ready is written together and
+/// flushed before waiting for more.
+async fn write_messages<O: AsyncWrite + Unpin>(output: O, mut messages: mpsc::Receiver<Outgoing>) {
+    let mut out = BufWriter::with_capacity(IO_BUFFER, output);
+    while let Some(message) = messages.recv().await {
+        let mut next = Some(message);
+        while let Some(message) = next {
+            if let Err(err) = write_frame(&mut out, &message).await {
+                tracing::error!(%err, "cannot write to the client; stopping output");
+                return;
+            }
+            next = messages.try_recv().ok();
+        }
+        if let Err(err) = out.flush().await {
+            tracing::error!(%err, "cannot write to the client; stopping output");
+            return;
+        }
+    }
+    let _ = out.flush().await;
+}
+
+/// Writes one message with its `Content-Length` header.
+async fn write_frame<O: AsyncWrite + Unpin>(
+    out: &mut BufWriter<O>,
+    message: &Outgoing,
+) -> std::io::Result<()> {
+    let body = serde_json::to_vec(message)?;
+    let header = format!("Content-Length: {}\r\n\r\n", body.len());
+    out.write_all(header.as_bytes()).await?;
+    out.write_all(&body).await
 }
 
 /// The next message body, or `None` at the end of the input. Header blocks
@@ -101,8 +270,8 @@ async fn next_body<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Option<Ve
             tracing::error!("skipping an LSP message without a valid Content-Length header");
             continue;
         };
-        // Grows with the data actually received, whatever the header claims.
-        let mut body = Vec::new();
+        let reserve = usize::try_from(length.min(MAX_BODY_RESERVE)).unwrap_or(0);
+        let mut body = Vec::with_capacity(reserve);
         (&mut *reader)
             .take(length)
             .read_to_end(&mut body)
@@ -115,59 +284,34 @@ async fn next_body<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Option<Ve
     }
 }
 
-/// Mirrors the fields of tower-lsp-server's `jsonrpc::Request` (no unknown
-/// field is refused there either), borrowing strings and skipping `params`.
-#[derive(serde::Deserialize)]
-struct RequestProbe<'a> {
-    #[serde(borrow)]
-    jsonrpc: Cow<'a, str>,
-    #[serde(default, borrow)]
-    #[allow(dead_code)]
-    method: Cow<'a, str>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    params: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    id: Option<Id>,
+/// Decodes one body the way tower-lsp-server's message type does (a
+/// response if it is one, else a request), parsing a request only once: a
+/// body without a `method` parses as a request with an empty method, and
+/// only then is it tried as a response.
+fn decode(body: &[u8]) -> Incoming {
+    match serde_json::from_slice::<Request>(body) {
+        Ok(request) if !request.method().is_empty() => Incoming::Request(request),
+        Ok(request) => match serde_json::from_slice::<Response>(body) {
+            Ok(response) => Incoming::Response(response),
+            Err(_) => Incoming::Request(request),
+        },
+        Err(error) => match serde_json::from_slice::<Response>(body) {
+            Ok(response) => Incoming::Response(response),
+            Err(_) => Incoming::Invalid {
+                id: request_id(body),
+                error,
+            },
+        },
+    }
 }
 
-/// The body to hand to the server: unchanged when tower-lsp-server can
-/// decode it, else a replacement it can.
-fn vet(body: &[u8]) -> Cow<'_, [u8]> {
-    // Requests and notifications are nearly all of what a client sends: a
-    // borrowed probe of the same shape as tower-lsp-server's `Request`
-    // accepts exactly what it accepts, without building the params `Value`.
-    if serde_json::from_slice::<RequestProbe<'_>>(body).is_ok_and(|p| p.jsonrpc == "2.0") {
-        return Cow::Borrowed(body);
-    }
-    if serde_json::from_slice::<Request>(body).is_ok()
-        || serde_json::from_slice::<Response>(body).is_ok()
-    {
-        return Cow::Borrowed(body);
-    }
-    let id = serde_json::from_slice::<Value>(body)
+/// The id of an invalid message, when it has a usable one.
+fn request_id(body: &[u8]) -> Option<Id> {
+    serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v.get("id").cloned())
         .and_then(|id| serde_json::from_value::<Id>(id).ok())
-        .filter(|id| *id != Id::Null);
-    tracing::error!(
-        bytes = body.len(),
-        answered = id.is_some(),
-        "ignoring an LSP message that is not valid JSON-RPC"
-    );
-    // The body may hold document text: its start is logged at trace only.
-    if tracing::enabled!(tracing::Level::TRACE) {
-        let preview: String = String::from_utf8_lossy(body).chars().take(200).collect();
-        tracing::trace!(%preview, "the ignored message");
-    }
-    let replacement = match id {
-        Some(id) => serde_json::json!({
-            "jsonrpc": "2.0", "id": id, "method": INVALID_MESSAGE_METHOD
-        }),
-        None => serde_json::json!({ "jsonrpc": "2.0", "method": INVALID_MESSAGE_METHOD }),
-    };
-    Cow::Owned(replacement.to_string().into_bytes())
+        .filter(|id| *id != Id::Null)
 }
 
 /// Tower layer: a request (a message with an id) that the inner service
@@ -218,37 +362,74 @@ where
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn request_probe_accepts_exactly_what_request_accepts() {
-        let bodies = [
-            r#"{"jsonrpc":"2.0","method":"textDocument/didChange","params":{"a":[1,2,{"b":null}]}}"#,
-            r#"{"jsonrpc":"2.0","id":7,"method":"x"}"#,
-            r#"{"jsonrpc":"2.0","id":"seven","method":"x","params":null}"#,
-            r#"{"jsonrpc":"2.0","id":null,"method":"x"}"#,
-            r#"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#,
-            r#"{"jsonrpc":"2.0","id":true,"method":"x"}"#,
-            r#"{"jsonrpc":"1.0","method":"x"}"#,
-            r#"{"jsonrpc":"2.0","method":null}"#,
-            r#"{"jsonrpc":"2.0","method":3}"#,
-            r#"{"jsonrpc":"2.0"}"#,
-            r#"{"jsonrpc":"2.0","method":"x","extra":{"y":1}}"#,
-            r#"{"jsonrpc":"2.0","method":"x","params":{"a":}"#,
-            r#"{"method":"x"}"#,
-            r#"[]"#,
-            r#"{"jsonrpc":"2.0","method":"x\u00e9"}"#,
-        ];
-        for body in bodies {
-            let probe =
-                serde_json::from_str::<RequestProbe<'_>>(body).is_ok_and(|p| p.jsonrpc == "2.0");
-            let real = serde_json::from_str::<Request>(body).is_ok();
-            assert_eq!(probe, real, "{body}");
-        }
-    }
     use super::*;
 
+    fn kind(message: &Incoming) -> String {
+        match message {
+            Incoming::Request(r) => format!("request {} id={:?}", r.method(), r.id()),
+            Incoming::Response(r) => format!("response id={:?}", r.id()),
+            Incoming::Invalid { id, .. } => format!("invalid id={id:?}"),
+        }
+    }
+
+    #[test]
+    fn bodies_decode_as_tower_lsp_server_would() {
+        let table = [
+            (
+                r#"{"jsonrpc":"2.0","method":"textDocument/didChange","params":{"a":[1,{"b":null}]}}"#,
+                "request textDocument/didChange id=None",
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":7,"method":"x"}"#,
+                "request x id=Some(Number(7))",
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":"seven","method":"x","params":null}"#,
+                r#"request x id=Some(String("seven"))"#,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":3,"result":null}"#,
+                "response id=Number(3)",
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":4,"error":{"code":-32601,"message":"no"}}"#,
+                "response id=Number(4)",
+            ),
+            // No method, no result: a request with an empty method (unknown
+            // to the router), as tower-lsp-server decodes it.
+            (r#"{"jsonrpc":"2.0","id":5}"#, "request  id=Some(Number(5))"),
+            (r#"{"jsonrpc":"2.0"}"#, "request  id=None"),
+            (
+                r#"{"jsonrpc":"1.0","method":"x","id":6}"#,
+                "invalid id=Some(Number(6))",
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":7,"method":42}"#,
+                "invalid id=Some(Number(7))",
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":null,"method":42}"#,
+                "invalid id=None",
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":[1],"method":42}"#,
+                "invalid id=None",
+            ),
+            (
+                r#"{"jsonrpc":"2.0","method":"x","params":{"a":}"#,
+                "invalid id=None",
+            ),
+            ("{not json", "invalid id=None"),
+            ("", "invalid id=None"),
+            ("[]", "invalid id=None"),
+        ];
+        for (body, expected) in table {
+            assert_eq!(kind(&decode(body.as_bytes())), expected, "{body}");
+        }
+    }
+
     #[tokio::test]
-    async fn frames_are_re_read_and_bad_bodies_replaced() {
+    async fn frames_are_read_by_content_length_and_garbage_skipped() {
         let frame = |body: &str| format!("Content-Length: {}\r\n\r\n{body}", body.len());
         let input = [
             frame("{not json"),
@@ -256,29 +437,39 @@ mod tests {
             frame(""),
             format!(
                 "Content-Type: x\r\n{}",
-                frame(r#"{"jsonrpc":"2.0","id":7,"method":42}"#).to_lowercase()
+                frame(r#"{"jsonrpc":"2.0","id":7,"method":"m"}"#).to_lowercase()
             ),
+            "Content-Length: nine\r\n\r\n".to_owned(),
             frame(r#"{"jsonrpc":"2.0","method":"exit"}"#),
+            // Cut short: the input ends inside the body.
+            "Content-Length: 100\r\n\r\n{".to_owned(),
         ]
         .concat();
-        let input = std::io::Cursor::new(input.into_bytes());
-        let mut out = sanitize_input(input);
-        let mut all = String::new();
-        out.read_to_string(&mut all).await.unwrap_or_default();
-        let bodies: Vec<Value> = all
-            .split("Content-Length: ")
-            .filter(|s| !s.is_empty())
-            .filter_map(|s| s.split_once("\r\n\r\n"))
-            .filter_map(|(_, b)| serde_json::from_str(b).ok())
-            .collect();
+        let (tx, mut rx) = mpsc::channel(16);
+        read_messages(std::io::Cursor::new(input.into_bytes()), tx).await;
+        let mut kinds = Vec::new();
+        while let Some(message) = rx.recv().await {
+            kinds.push(kind(&message));
+        }
         assert_eq!(
-            bodies,
-            vec![
-                serde_json::json!({"jsonrpc": "2.0", "method": INVALID_MESSAGE_METHOD}),
-                serde_json::json!({"jsonrpc": "2.0", "method": INVALID_MESSAGE_METHOD}),
-                serde_json::json!({"jsonrpc": "2.0", "id": 7, "method": INVALID_MESSAGE_METHOD}),
-                serde_json::json!({"jsonrpc": "2.0", "method": "exit"}),
+            kinds,
+            [
+                "invalid id=None",
+                "invalid id=None",
+                "request m id=Some(Number(7))",
+                "request exit id=None",
             ]
         );
+    }
+
+    #[test]
+    fn the_invalid_request_error_does_not_echo_the_body() {
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"sk-secret-text-here"#;
+        let Incoming::Invalid { error, .. } = decode(body.as_bytes()) else {
+            panic!("decoded");
+        };
+        let error = invalid_request(&error);
+        assert_eq!(error.code, ErrorCode::InvalidRequest);
+        assert!(!error.message.contains("secret"), "{}", error.message);
     }
 }
