@@ -132,10 +132,34 @@ struct Recorded {
     orphan_responses: Vec<Value>,
 }
 
+/// What the fake editor writes to the server's stdin.
+#[derive(Debug)]
+enum Outbound {
+    /// A message, framed as it is written.
+    Message(Value),
+    /// A body sent verbatim in one frame (malformed-input tests).
+    RawBody(String),
+    /// Frames encoded beforehand, written as they are.
+    Frames(Vec<u8>),
+}
+
+/// One LSP frame (header and body) holding `message`, for
+/// [`LspClient::send_frames`].
+pub fn frame(message: &Value) -> Vec<u8> {
+    frame_body(message.to_string().as_bytes())
+}
+
+/// One LSP frame holding `body` verbatim.
+fn frame_body(body: &[u8]) -> Vec<u8> {
+    let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    frame.extend_from_slice(body);
+    frame
+}
+
 /// A running server with an attached fake editor.
 pub struct LspClient {
     child: Child,
-    out: mpsc::UnboundedSender<Value>,
+    out: mpsc::UnboundedSender<Outbound>,
     next_id: i64,
     pending: Pending,
     recorded: Arc<Mutex<Recorded>>,
@@ -188,7 +212,7 @@ impl LspClient {
             .stderr
             .take()
             .ok_or_else(|| std::io::Error::other("no stderr"))?;
-        let (out, out_rx) = mpsc::unbounded_channel::<Value>();
+        let (out, out_rx) = mpsc::unbounded_channel::<Outbound>();
         tokio::spawn(write_messages(stdin, out_rx));
         let client = Self {
             child,
@@ -253,9 +277,9 @@ impl LspClient {
                             .unwrap()
                             .server_requests
                             .push(message.clone());
-                        let _ = out.send(json!({
+                        let _ = out.send(Outbound::Message(json!({
                             "jsonrpc": "2.0", "id": message["id"], "result": result
-                        }));
+                        })));
                     }
                     (Some(_), false) => recorded.lock().unwrap().notifications.push(message),
                     (None, _) => {
@@ -308,12 +332,18 @@ impl LspClient {
 
     /// Sends any JSON value as one framed message.
     pub fn send(&self, message: Value) {
-        let _ = self.out.send(message);
+        let _ = self.out.send(Outbound::Message(message));
+    }
+
+    /// Writes frames encoded beforehand (see [`frame`]), so that a benchmark
+    /// measures the server, not this client's JSON encoding.
+    pub fn send_frames(&self, frames: Vec<u8>) {
+        let _ = self.out.send(Outbound::Frames(frames));
     }
 
     /// Sends raw bytes as one frame body (for malformed-input tests).
     pub fn send_raw_body(&self, body: &str) {
-        let _ = self.out.send(Value::String(format!("\u{0}RAW{body}")));
+        let _ = self.out.send(Outbound::RawBody(body.to_owned()));
     }
 
     /// Sends `body` verbatim as one frame and waits for the response with
@@ -492,24 +522,21 @@ pub fn file_uri(path: &Path) -> String {
 }
 
 /// Writes framed messages, flushing only when no more are queued (as an
-/// editor writing a burst of changes would); a string starting with
-/// NUL+"RAW" is sent as a raw body (for malformed-input tests).
-async fn write_messages(stdin: ChildStdin, mut rx: mpsc::UnboundedReceiver<Value>) {
+/// editor writing a burst of changes would).
+async fn write_messages(stdin: ChildStdin, mut rx: mpsc::UnboundedReceiver<Outbound>) {
     let mut stdin = tokio::io::BufWriter::with_capacity(1 << 16, stdin);
-    while let Some(mut v) = rx.recv().await {
+    while let Some(mut next) = rx.recv().await {
         loop {
-            let body = match &v {
-                Value::String(s) if s.starts_with("\u{0}RAW") => s["\u{0}RAW".len()..].to_owned(),
-                other => other.to_string(),
+            let bytes = match next {
+                Outbound::Message(message) => frame(&message),
+                Outbound::RawBody(body) => frame_body(body.as_bytes()),
+                Outbound::Frames(bytes) => bytes,
             };
-            let header = format!("Content-Length: {}\r\n\r\n", body.len());
-            if stdin.write_all(header.as_bytes()).await.is_err()
-                || stdin.write_all(body.as_bytes()).await.is_err()
-            {
+            if stdin.write_all(&bytes).await.is_err() {
                 return;
             }
             match rx.try_recv() {
-                Ok(next) => v = next,
+                Ok(more) => next = more,
                 Err(_) => break,
             }
         }
