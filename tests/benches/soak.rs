@@ -245,6 +245,15 @@ async fn soak(duration: Duration) {
         rss_end / 1024,
         (rss_end as i64 - rss_start as i64) / 1024
     );
+    // The first model call loads the o200k tokenizer (~40 MB, once), so the
+    // first sample is the warmed-up baseline that growth is judged against.
+    if let Some(&(at, warm)) = samples.first() {
+        println!(
+            "soak: after warm-up (first sample, {at} s) {warm} MiB, end {} MiB, growth since {} MiB",
+            rss_end / 1024,
+            (rss_end / 1024) as i64 - warm as i64
+        );
+    }
     let (code, logs) = client.shutdown_keep_logs().await;
     assert_eq!(code, Some(0), "server exit code; logs:\n{logs}");
     assert!(!logs.contains("panicked"), "{logs}");
