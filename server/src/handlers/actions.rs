@@ -2,7 +2,7 @@
 //! progress, reply → patch → minimal edits, rebase onto the current text, and
 //! a versioned `WorkspaceEdit`. Shared by `codeAction/resolve` and
 //! `workspace/executeCommand`; explanations (hover and command) share the
-//! front half through [`explain`].
+//! front half ([`super::explain`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -23,7 +23,6 @@ use crate::assist::{
 };
 use crate::config::Settings;
 use crate::document::Snapshot;
-use crate::explain_cache::{ExplainFailure, ExplainKey};
 use crate::lsp::{from_proto, to_proto};
 use crate::model::{
     ApiKey, CallPolicy, Endpoint, InputItem, ModelError, ModelReply, Progress, Reasoning,
@@ -161,15 +160,15 @@ fn diagnostic_info(d: &Diagnostic, rope: &Rope, encoding: PositionEncoding) -> D
 }
 
 /// What a prompt needs besides the action: the snapshot and where it applies.
-struct Prepared {
+pub(super) struct Prepared {
     snapshot: Snapshot,
     path: PathBuf,
     root: Option<PathBuf>,
-    settings: Arc<Settings>,
-    prompt: Prompt,
+    pub(super) settings: Arc<Settings>,
+    pub(super) prompt: Prompt,
 }
 
-async fn prepare(
+pub(super) async fn prepare(
     backend: &Backend,
     uri: &Uri,
     range: Range,
@@ -236,14 +235,18 @@ async fn prepare(
     })
 }
 
-fn endpoint(backend: &Backend, settings: &Settings) -> Result<Endpoint, ActionError> {
+pub(super) fn endpoint(backend: &Backend, settings: &Settings) -> Result<Endpoint, ActionError> {
     let key = (backend.options.env)(&settings.api_key_env)
         .filter(|k| !k.is_empty())
         .map(ApiKey::new);
     Ok(Endpoint::from_settings(settings, key)?)
 }
 
-fn request_for(prompt: &Prompt, settings: &Settings, action: ActionKind) -> ResponsesRequest {
+pub(super) fn request_for(
+    prompt: &Prompt,
+    settings: &Settings,
+    action: ActionKind,
+) -> ResponsesRequest {
     let mut request = ResponsesRequest::new(
         settings.model.clone(),
         vec![InputItem::user_text(prompt.input.clone())],
@@ -260,7 +263,7 @@ fn request_for(prompt: &Prompt, settings: &Settings, action: ActionKind) -> Resp
 }
 
 /// Calls the model under the concurrency limit, reporting progress on `job`.
-async fn call_model(
+pub(super) async fn call_model(
     backend: &Backend,
     endpoint: &Endpoint,
     request: &ResponsesRequest,
@@ -301,7 +304,7 @@ async fn call_model(
     }
 }
 
-fn usage_report(reply: &ModelReply) -> UsageReport {
+pub(super) fn usage_report(reply: &ModelReply) -> UsageReport {
     UsageReport {
         input_tokens: reply.usage.input_tokens,
         cached_tokens: reply.usage.cached_tokens,
@@ -598,136 +601,4 @@ fn build_workspace_edit(
             ..WorkspaceEdit::default()
         })
     }
-}
-
-/// The cache key of the explanation of a region: its text, the language,
-/// and every setting that shapes the answer.
-fn explain_key(settings: &Settings, language_id: &str, region_text: &str) -> ExplainKey {
-    let effort = format!("{:?}", settings.reasoning_effort.explain);
-    let words = settings.explain.max_words.to_string();
-    let cap = settings.explain.max_output_tokens.to_string();
-    ExplainKey::new(&[
-        &settings.model,
-        &effort,
-        &words,
-        &cap,
-        language_id,
-        region_text,
-    ])
-}
-
-/// How an explanation is wanted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExplainMode {
-    /// Compute it if it is not cached.
-    Compute,
-    /// Only return a cached one.
-    CachedOnly,
-}
-
-/// An explanation and the byte range it explains.
-#[derive(Debug, Clone)]
-pub struct Explanation {
-    /// Markdown text.
-    pub markdown: Arc<str>,
-    /// The explained region (bytes of the current text).
-    pub region: std::ops::Range<usize>,
-    /// The text the region belongs to, for position conversion.
-    pub rope: Rope,
-}
-
-/// Explains the region at `range` (empty: the enclosing syntax node), from
-/// the cache when possible. Concurrent calls for the same region share one
-/// model call; dropping every waiter aborts it.
-pub async fn explain(
-    backend: &Backend,
-    uri: &Uri,
-    range: Range,
-    mode: ExplainMode,
-) -> Result<Option<Explanation>, ExplainFailure> {
-    let snapshot = backend
-        .session
-        .snapshot(uri)
-        .ok_or_else(|| ExplainFailure("Codex: the document is not open".to_owned()))?;
-    let settings = backend.session.settings();
-    let encoding = backend.session.encoding();
-    let selection = from_proto::byte_range(&snapshot.rope, range, encoding);
-    let cursor = selection.start;
-    let selection = (!selection.is_empty()).then_some(selection);
-    let region = assist::region::target_region_cached(
-        &backend.syntax_cache(uri),
-        snapshot.revision,
-        &snapshot.language_id,
-        &snapshot.rope,
-        selection,
-        cursor,
-    );
-    let region_text = snapshot.rope.byte_slice(region.range.clone()).to_string();
-    let key = explain_key(&settings, &snapshot.language_id, &region_text);
-    let cache = backend.explain_cache();
-    if let Some(hit) = cache.get(&key) {
-        return Ok(Some(Explanation {
-            markdown: hit,
-            region: region.range,
-            rope: snapshot.rope,
-        }));
-    }
-    if mode == ExplainMode::CachedOnly {
-        return Ok(None);
-    }
-    if is_excluded(backend, uri) {
-        return Err(ExplainFailure(
-            "Codex: this file is excluded by the `exclude` setting".to_owned(),
-        ));
-    }
-    let backend_for_call = backend.clone();
-    let uri_for_call = uri.clone();
-    let markdown = cache
-        .get_or_compute(key, move || async move {
-            let backend = backend_for_call;
-            let prepared = prepare(
-                &backend,
-                &uri_for_call,
-                range,
-                ActionKind::Explain,
-                None,
-                None,
-            )
-            .await
-            .map_err(|e| ExplainFailure(e.user_message()))?;
-            let endpoint = endpoint(&backend, &prepared.settings)
-                .map_err(|e| ExplainFailure(e.user_message()))?;
-            let request = request_for(&prepared.prompt, &prepared.settings, ActionKind::Explain);
-            let never = tokio_util::sync::CancellationToken::new();
-            let reply = call_model(
-                &backend,
-                &endpoint,
-                &request,
-                &prepared.settings,
-                None,
-                &never,
-            )
-            .await
-            .map_err(|e| ExplainFailure(ActionError::from(e).user_message()))?;
-            let usage = usage_report(&reply);
-            tracing::info!(
-                input = usage.input_tokens,
-                cached = usage.cached_tokens,
-                output = usage.output_tokens,
-                "explanation finished"
-            );
-            let text = assist::clean_explanation(&reply.text);
-            if text.trim().is_empty() {
-                return Err(ExplainFailure(
-                    "Codex: the model returned an empty explanation".to_owned(),
-                ));
-            }
-            Ok(text)
-        })
-        .await?;
-    Ok(Some(Explanation {
-        markdown,
-        region: region.range,
-        rope: snapshot.rope,
-    }))
 }

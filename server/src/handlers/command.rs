@@ -7,8 +7,9 @@ use tower_lsp_server::ls_types::{
     ApplyWorkspaceEditResponse, ExecuteCommandParams, MessageType, ShowDocumentParams, Uri,
 };
 
-use super::actions::{self, ActionError, ExplainMode};
+use super::actions::{self, ActionError};
 use super::code_action::{ExplainArgs, RunActionArgs};
+use super::explain::{self, ExplainMode};
 use crate::lsp::ext;
 use crate::server::Backend;
 
@@ -99,7 +100,7 @@ pub async fn show_failure(backend: &Backend, err: &ActionError) -> String {
 
 async fn explain(backend: &Backend, args: ExplainArgs) -> Result<Value> {
     let uri = args.text_document.uri;
-    match actions::explain(backend, &uri, args.range, ExplainMode::Compute).await {
+    match explain::explain(backend, &uri, args.range, ExplainMode::Compute).await {
         Ok(Some(explanation)) => {
             let markdown = explanation.markdown.to_string();
             show_explanation(backend, &uri, &markdown).await;

@@ -7,7 +7,7 @@ use tower_lsp_server::ls_types::{
     Hover, HoverContents, HoverParams, MarkupContent, MarkupKind, Range,
 };
 
-use super::actions::{self, ExplainMode};
+use super::explain::{self, ExplainMode};
 use crate::config::HoverMode;
 use crate::lsp::to_proto;
 use crate::server::Backend;
@@ -30,7 +30,7 @@ pub async fn hover(backend: &Backend, params: HoverParams) -> Result<Option<Hove
         MarkupKind::PlainText
     };
     let range = Range::new(position, position);
-    match actions::explain(backend, &uri, range, mode).await {
+    match explain::explain(backend, &uri, range, mode).await {
         Ok(Some(explanation)) => Ok(Some(Hover {
             contents: HoverContents::Markup(MarkupContent {
                 kind,

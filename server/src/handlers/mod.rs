@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod code_action;
 pub mod command;
+pub mod explain;
 pub mod hover;
 pub mod lifecycle;
 pub mod progress;
