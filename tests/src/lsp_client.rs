@@ -143,6 +143,14 @@ enum Outbound {
     Frames(Vec<u8>),
 }
 
+/// An LSP range (zero-based lines, columns in the negotiated encoding).
+pub fn range(start_line: u32, start_col: u32, end_line: u32, end_col: u32) -> Value {
+    json!({
+        "start": { "line": start_line, "character": start_col },
+        "end": { "line": end_line, "character": end_col }
+    })
+}
+
 /// One LSP frame (header and body) holding `message`, for
 /// [`LspClient::send_frames`].
 pub fn frame(message: &Value) -> Vec<u8> {
@@ -429,6 +437,30 @@ impl LspClient {
             .into_iter()
             .filter(|n| n["method"] == method)
             .collect()
+    }
+
+    /// The texts of every `window/showMessage` so far, in order.
+    pub fn shown_messages(&self) -> Vec<String> {
+        self.notifications_named("window/showMessage")
+            .iter()
+            .map(|m| {
+                m["params"]["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// Waits (up to 10 s) for a `window/showMessage`, then 300 ms longer so
+    /// that a duplicate would be seen; returns every text shown.
+    pub async fn settled_messages(&self) -> Vec<String> {
+        self.wait_until(Duration::from_secs(10), |n, _| {
+            n.iter().any(|m| m["method"] == "window/showMessage")
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.shown_messages()
     }
 
     /// All requests the server sent to the client so far.

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use codex_lsp_tests::lsp_client::{LspClient, apply_lsp_edits, file_uri};
+use codex_lsp_tests::lsp_client::{LspClient, apply_lsp_edits, file_uri, range};
 use codex_lsp_tests::{FakeResponses, Fault, Rule, Script};
 use serde_json::{Value, json};
 
@@ -73,10 +73,6 @@ async fn start(script: Script) -> Harness {
     start_with(script, caps(false, "utf-16"), true, ("src/lib.rs", SOURCE)).await
 }
 
-fn range(sl: u32, sc: u32, el: u32, ec: u32) -> Value {
-    json!({ "start": { "line": sl, "character": sc }, "end": { "line": el, "character": ec } })
-}
-
 fn run_args(h: &Harness, action: &str, range: Value) -> Value {
     json!({ "action": action, "textDocument": { "uri": h.uri }, "range": range })
 }
@@ -127,32 +123,6 @@ fn input_text(body: &Value) -> String {
     let mut out = String::new();
     collect(&body["input"], &mut out);
     out
-}
-
-/// Waits (up to 5 s) for at least one `window/showMessage`, then a little
-/// longer to catch duplicates; notifications and responses travel on
-/// separate queues, so a message may arrive after the response.
-async fn settled_messages(h: &Harness) -> Vec<String> {
-    h.client
-        .wait_until(Duration::from_secs(5), |n, _| {
-            n.iter().any(|m| m["method"] == "window/showMessage")
-        })
-        .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    messages(h)
-}
-
-fn messages(h: &Harness) -> Vec<String> {
-    h.client
-        .notifications_named("window/showMessage")
-        .iter()
-        .map(|m| {
-            m["params"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -222,7 +192,7 @@ async fn every_edit_action_kind_applies_its_scripted_edit() {
             response["result"]["applied"],
             true,
             "{action}: {response}\nmessages: {:?}",
-            messages(&h)
+            h.client.shown_messages()
         );
         let edited = apply_lsp_edits(SOURCE, &applied_edits(&h), "utf-16");
         assert_eq!(edited, expected, "{action}");
@@ -414,7 +384,7 @@ async fn stale_document_inside_the_region_is_refused() {
             .is_empty(),
         "no edit may be sent"
     );
-    let shown = settled_messages(&h).await;
+    let shown = h.client.settled_messages().await;
     assert!(
         shown
             .iter()
@@ -533,7 +503,7 @@ async fn malformed_reply_edits_nothing_and_says_so_once() {
             .server_requests_named("workspace/applyEdit")
             .is_empty()
     );
-    let shown = settled_messages(&h).await;
+    let shown = h.client.settled_messages().await;
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert!(shown[0].contains("could not be used"), "{shown:?}");
 }
@@ -561,7 +531,7 @@ async fn model_faults_give_one_clear_message_and_no_edit() {
                 .server_requests_named("workspace/applyEdit")
                 .is_empty()
         );
-        let shown = settled_messages(&h).await;
+        let shown = h.client.settled_messages().await;
         assert_eq!(shown.len(), 1, "{fault:?}: {shown:?}");
         assert!(
             shown[0].to_lowercase().contains(needle),
@@ -593,7 +563,7 @@ async fn excluded_file_is_never_sent() {
     );
     let response = run(&mut h, "simplify", range(0, 0, 0, 0)).await;
     assert_eq!(response["result"]["applied"], false);
-    let shown = settled_messages(&h).await;
+    let shown = h.client.settled_messages().await;
     assert!(shown.iter().any(|m| m.contains("exclude")), "{shown:?}");
     assert!(
         h.fake.requests().is_empty(),
@@ -613,7 +583,7 @@ async fn missing_api_key_says_how_to_set_it() {
     .await;
     let response = run(&mut h, "simplify", range(1, 4, 1, 4)).await;
     assert_eq!(response["result"]["applied"], false);
-    let shown = settled_messages(&h).await;
+    let shown = h.client.settled_messages().await;
     assert!(
         shown.len() == 1 && shown[0].contains("OPENAI_API_KEY"),
         "{shown:?}"

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use codex_lsp_tests::lsp_client::{LspClient, file_uri};
+use codex_lsp_tests::lsp_client::{LspClient, file_uri, range};
 use codex_lsp_tests::{FakeResponses, Rule, Script};
 use serde_json::{Value, json};
 
@@ -62,10 +62,6 @@ async fn start(script: Script, resolve: bool) -> Harness {
     }
 }
 
-fn range(sl: u32, sc: u32, el: u32, ec: u32) -> Value {
-    json!({ "start": { "line": sl, "character": sc }, "end": { "line": el, "character": ec } })
-}
-
 /// The server answers a code action listing within 10 s.
 async fn assert_alive(h: &mut Harness) {
     let (_, rx) = h.client.send_request(
@@ -108,19 +104,6 @@ async fn run_simplify(h: &mut Harness, range: Value) -> Value {
         .await
 }
 
-fn messages(h: &Harness) -> Vec<String> {
-    h.client
-        .notifications_named("window/showMessage")
-        .iter()
-        .map(|m| {
-            m["params"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect()
-}
-
 async fn wait_for_message(h: &Harness, needle: &str) -> Vec<String> {
     h.client
         .wait_until(Duration::from_secs(10), |n, _| {
@@ -133,7 +116,7 @@ async fn wait_for_message(h: &Harness, needle: &str) -> Vec<String> {
             })
         })
         .await;
-    messages(h)
+    h.client.shown_messages()
 }
 
 /// All text the fake received in request `i`'s input items.
@@ -678,7 +661,11 @@ async fn a_hundred_concurrent_resolves_all_get_their_edit() {
         "100 concurrent resolves answered in {:?}",
         started.elapsed()
     );
-    assert!(messages(&h).is_empty(), "{:?}", messages(&h));
+    assert!(
+        h.client.shown_messages().is_empty(),
+        "{:?}",
+        h.client.shown_messages()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

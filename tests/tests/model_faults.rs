@@ -116,31 +116,6 @@ fn range() -> Value {
     json!({ "start": { "line": 1, "character": 4 }, "end": { "line": 1, "character": 4 } })
 }
 
-fn messages(h: &Harness) -> Vec<String> {
-    h.client
-        .notifications_named("window/showMessage")
-        .iter()
-        .map(|m| {
-            m["params"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect()
-}
-
-/// Waits for the first message (it may follow the response), then a little
-/// longer so a duplicate would be seen.
-async fn settled_messages(h: &Harness) -> Vec<String> {
-    h.client
-        .wait_until(Duration::from_secs(10), |n, _| {
-            n.iter().any(|m| m["method"] == "window/showMessage")
-        })
-        .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    messages(h)
-}
-
 /// Runs the action on one path; returns the response and how long the
 /// model call took: from the fake's receipt of the first request to the
 /// response (building the first prompt loads the tokenizer, which takes
@@ -211,7 +186,7 @@ async fn check(case: &Case, resolve: bool) -> String {
         "{label}: workspace/applyEdit was sent"
     );
     // Exactly one clear message.
-    let shown = settled_messages(&h).await;
+    let shown = h.client.settled_messages().await;
     assert_eq!(shown.len(), 1, "{label}: {shown:?}");
     let message = &shown[0];
     assert!(message.starts_with("Codex: "), "{label}: {message}");
@@ -279,7 +254,7 @@ async fn a_hang_ends_at_the_request_timeout_even_with_a_long_idle_timeout() {
     .await;
     let (response, elapsed) = run_action(&mut h, false).await;
     assert_eq!(response["result"]["applied"], false, "{response}");
-    let shown = settled_messages(&h).await;
+    let shown = h.client.settled_messages().await;
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert!(shown[0].contains("requestTimeoutMs"), "{shown:?}");
     assert!(
@@ -319,7 +294,7 @@ async fn retries_never_run_past_the_request_timeout() {
     .await;
     let (response, elapsed) = run_action(&mut h, false).await;
     assert_eq!(response["result"]["applied"], false, "{response}");
-    let shown = settled_messages(&h).await;
+    let shown = h.client.settled_messages().await;
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert_eq!(h.fake.requests().len(), 1, "retried past the budget");
     assert!(

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use codex_lsp_tests::lsp_client::{LspClient, file_uri};
+use codex_lsp_tests::lsp_client::{LspClient, file_uri, range};
 use codex_lsp_tests::{FakeResponses, Fault, Rule, Script};
 use serde_json::{Value, json};
 
@@ -60,10 +60,6 @@ async fn start(script: Script, options: Value, env: &[(&str, &str)]) -> Harness 
     }
 }
 
-fn range(sl: u32, sc: u32, el: u32, ec: u32) -> Value {
-    json!({ "start": { "line": sl, "character": sc }, "end": { "line": el, "character": ec } })
-}
-
 async fn run(h: &mut Harness, uri: &str, args: Value) -> Value {
     let mut args = args;
     args["textDocument"] = json!({ "uri": uri });
@@ -82,19 +78,6 @@ async fn simplify(h: &mut Harness, uri: &str) -> Value {
         json!({ "action": "simplify", "range": range(1, 4, 1, 4) }),
     )
     .await
-}
-
-fn messages(h: &Harness) -> Vec<String> {
-    h.client
-        .notifications_named("window/showMessage")
-        .iter()
-        .map(|m| {
-            m["params"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect()
 }
 
 /// Everything the fake received, bodies and headers, as one string.
@@ -409,7 +392,12 @@ async fn patch_paths_outside_the_workspace_are_refused() {
             .await;
         println!("refused: {}", message);
     }
-    assert_eq!(messages(&h).len(), replies.len(), "{:?}", messages(&h));
+    assert_eq!(
+        h.client.shown_messages().len(),
+        replies.len(),
+        "{:?}",
+        h.client.shown_messages()
+    );
     assert!(
         h.client
             .server_requests_named("workspace/applyEdit")
