@@ -159,6 +159,28 @@ fn diagnostic_info(d: &Diagnostic, rope: &Rope, encoding: PositionEncoding) -> D
     }
 }
 
+/// The region an action or explanation works on: the selection when there
+/// is one, else the syntax node around the cursor (see
+/// [`assist::region`]), using the document's cached parse.
+pub(super) fn target_region(
+    backend: &Backend,
+    uri: &Uri,
+    snapshot: &Snapshot,
+    range: Range,
+) -> assist::region::Region {
+    let selection = from_proto::byte_range(&snapshot.rope, range, backend.session.encoding());
+    let cursor = selection.start;
+    let selection = (!selection.is_empty()).then_some(selection);
+    assist::region::target_region_cached(
+        &backend.syntax_cache(uri),
+        snapshot.revision,
+        &snapshot.language_id,
+        &snapshot.rope,
+        selection,
+        cursor,
+    )
+}
+
 /// What a prompt needs besides the action: the snapshot and where it applies.
 pub(super) struct Prepared {
     snapshot: Snapshot,
@@ -181,17 +203,7 @@ pub(super) async fn prepare(
     let encoding = backend.session.encoding();
     let root = backend.session.workspace_root();
     let path = document_path(uri);
-    let selection = from_proto::byte_range(&snapshot.rope, range, encoding);
-    let cursor = selection.start;
-    let selection = (!selection.is_empty()).then_some(selection);
-    let region = assist::region::target_region_cached(
-        &backend.syntax_cache(uri),
-        snapshot.revision,
-        &snapshot.language_id,
-        &snapshot.rope,
-        selection,
-        cursor,
-    );
+    let region = target_region(backend, uri, &snapshot, range);
     let diagnostics: Vec<DiagnosticInfo> = diagnostic
         .iter()
         .map(|d| diagnostic_info(d, &snapshot.rope, encoding))

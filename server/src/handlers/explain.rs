@@ -9,12 +9,12 @@ use ropey::Rope;
 use tower_lsp_server::ls_types::{Range, Uri};
 
 use super::actions::{
-    ActionError, call_model, endpoint, is_excluded, prepare, request_for, usage_report,
+    ActionError, call_model, endpoint, is_excluded, prepare, request_for, target_region,
+    usage_report,
 };
 use crate::assist::{self, ActionKind};
 use crate::config::Settings;
 use crate::explain_cache::{ExplainFailure, ExplainKey};
-use crate::lsp::from_proto;
 use crate::server::Backend;
 
 /// The cache key of the explanation of a region: its text, the language,
@@ -67,18 +67,7 @@ pub async fn explain(
         .snapshot(uri)
         .ok_or_else(|| ExplainFailure("Codex: the document is not open".to_owned()))?;
     let settings = backend.session.settings();
-    let encoding = backend.session.encoding();
-    let selection = from_proto::byte_range(&snapshot.rope, range, encoding);
-    let cursor = selection.start;
-    let selection = (!selection.is_empty()).then_some(selection);
-    let region = assist::region::target_region_cached(
-        &backend.syntax_cache(uri),
-        snapshot.revision,
-        &snapshot.language_id,
-        &snapshot.rope,
-        selection,
-        cursor,
-    );
+    let region = target_region(backend, uri, &snapshot, range);
     let region_text = snapshot.rope.byte_slice(region.range.clone()).to_string();
     let key = explain_key(&settings, &snapshot.language_id, &region_text);
     let cache = backend.explain_cache();
