@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use codex_lsp_tests::lsp_client::{LspClient, file_uri, range};
-use codex_lsp_tests::{FakeResponses, Rule, Script};
+use codex_lsp_tests::{FakeResponses, Fault, Rule, Script};
 use serde_json::{Value, json};
 
 const SOURCE: &str = "fn add(a: i32, b: i32) -> i32 {\n    a+b\n}\n";
@@ -745,4 +745,60 @@ async fn cancel_request_storms_leave_every_request_answered() {
     let (code, logs) = h.client.shutdown_keep_logs().await;
     assert_eq!(code, Some(0));
     assert!(!logs.contains("panicked"), "{logs}");
+}
+
+/// The server's request slots (`CONCURRENCY_LEVEL` in server.rs).
+const REQUEST_SLOTS: usize = 64;
+
+#[tokio::test]
+async fn notifications_are_handled_while_every_request_slot_is_busy() {
+    // Every model call hangs (60 s idle timeout): the resolves below hold
+    // every request slot until they are cancelled.
+    let mut h = start(Script::new(vec![Rule::fault(Fault::Hang)]), true).await;
+    let list = h
+        .client
+        .request(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": h.uri }, "range": range(1, 4, 1, 4), "context": { "diagnostics": [] } }),
+        )
+        .await;
+    let action = list["result"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["title"] == "Codex: Simplify"))
+        .cloned()
+        .expect("a Simplify action");
+    let pending: Vec<_> = (0..REQUEST_SLOTS)
+        .map(|_| h.client.send_request("codeAction/resolve", action.clone()))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h.fake.requests().is_empty() {
+        assert!(Instant::now() < deadline, "no resolve reached the model");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A notification is handled at once: a bad setting is reported.
+    h.client.notify(
+        "workspace/didChangeConfiguration",
+        json!({ "settings": { "codex": { "maxRetries": "lots" } } }),
+    );
+    let shown = wait_for_message(&h, "maxRetries").await;
+    assert!(
+        shown.iter().any(|m| m.contains("maxRetries")),
+        "the settings notification waited behind the busy slots: {shown:?}"
+    );
+    // So is cancellation: every hung resolve is answered `RequestCancelled`.
+    let ids: Vec<i64> = pending.iter().map(|(id, _)| *id).collect();
+    for id in ids {
+        h.client.notify("$/cancelRequest", json!({ "id": id }));
+    }
+    let responses = tokio::time::timeout(
+        Duration::from_secs(10),
+        futures_util::future::join_all(pending.into_iter().map(|(_, rx)| rx)),
+    )
+    .await
+    .expect("cancelled resolves were not answered within 10 s");
+    for response in responses {
+        let response = response.expect("the server went away");
+        assert_eq!(response["error"]["code"], -32800, "{response}");
+    }
+    assert_alive(&mut h).await;
 }

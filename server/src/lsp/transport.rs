@@ -20,9 +20,12 @@
 //! [`AnswerEveryRequest`] answers a request the service left unanswered.
 //!
 //! Dispatch keeps tower-lsp-server's semantics: requests and notifications
-//! are handed to the service in arrival order, at most `max_concurrency` in
-//! flight and up to 100 more waiting (the client's answers to the server's
-//! own requests are read all the while); `exit` (or the end of input) stops reading, and responses still
+//! are handed to the service in arrival order, at most `max_concurrency`
+//! requests in flight and up to 100 more messages waiting (the client's
+//! answers to the server's own requests are read all the while). Unlike
+//! there, a notification with no request waiting ahead of it starts at once,
+//! so text sync and `$/cancelRequest` are not stuck behind slow requests;
+//! `exit` (or the end of input) stops reading, and responses still
 //! pending are written before [`serve`] returns. Output is batched: whatever
 //! is ready is written together and flushed before waiting for more.
 
@@ -104,8 +107,11 @@ pub async fn serve<I, O, S>(
         let mut waiting: VecDeque<Request> = VecDeque::new();
         let mut reading = true;
         loop {
-            // Start what fits, in arrival order.
-            while in_flight.len() < max_concurrency
+            // Start what fits, in arrival order. Notifications (text sync,
+            // cancellation) never wait for a request slot: typing is applied
+            // even while every slot holds a slow request.
+            while let Some(front) = waiting.front()
+                && (front.id().is_none() || in_flight.len() < max_concurrency)
                 && let Some(request) = waiting.pop_front()
             {
                 if let Err(err) = futures_util::future::poll_fn(|cx| service.poll_ready(cx)).await {
