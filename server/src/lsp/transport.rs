@@ -478,4 +478,76 @@ mod tests {
         assert_eq!(error.code, ErrorCode::InvalidRequest);
         assert!(!error.message.contains("secret"), "{}", error.message);
     }
+
+    /// Hands out at most `chunk` bytes per read, so frames arrive split at
+    /// every possible place.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        chunk: usize,
+    }
+
+    impl AsyncRead for Trickle {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            let end = (self.at + self.chunk)
+                .min(self.data.len())
+                .min(self.at + buf.remaining());
+            buf.put_slice(&self.data[self.at..end]);
+            self.at = end;
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn framing_case()
+    -> impl proptest::strategy::Strategy<Value = (Vec<Result<String, Vec<u8>>>, usize)> {
+        use proptest::prelude::*;
+        let body = prop_oneof![
+            "[a-zA-Z/$é😀]{1,12}".prop_map(Ok),
+            proptest::collection::vec(any::<u8>(), 0..80).prop_map(Err),
+        ];
+        (proptest::collection::vec(body, 0..12), 1usize..40)
+    }
+
+    proptest::proptest! {
+        /// Every frame becomes exactly one message, in order, however the
+        /// input is split; garbage bodies never cost a neighbour its frame.
+        #[test]
+        fn every_frame_is_one_message_in_order((bodies, chunk) in framing_case()) {
+            let mut input = Vec::new();
+            let mut expected = Vec::new();
+            for body in &bodies {
+                let bytes = match body {
+                    Ok(method) => serde_json::to_vec(
+                        &serde_json::json!({ "jsonrpc": "2.0", "method": method }),
+                    )
+                    .unwrap_or_default(),
+                    Err(bytes) => bytes.clone(),
+                };
+                expected.push(kind(&decode(&bytes)));
+                if let Ok(method) = body {
+                    proptest::prop_assert_eq!(&expected[expected.len() - 1], &format!("request {method} id=None"));
+                }
+                input.extend(format!("Content-Length: {}\r\n\r\n", bytes.len()).into_bytes());
+                input.extend(bytes);
+            }
+            let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| {
+                proptest::test_runner::TestCaseError::fail(e.to_string())
+            })?;
+            let kinds = runtime.block_on(async {
+                let (tx, mut rx) = mpsc::channel(16);
+                let reader = tokio::spawn(read_messages(Trickle { data: input, at: 0, chunk }, tx));
+                let mut kinds = Vec::new();
+                while let Some(message) = rx.recv().await {
+                    kinds.push(kind(&message));
+                }
+                let _ = reader.await;
+                kinds
+            });
+            proptest::prop_assert_eq!(kinds, expected);
+        }
+    }
 }
