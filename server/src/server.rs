@@ -149,11 +149,6 @@ impl Backend {
         let _ = self.model_permits();
     }
 
-    /// Called after a document's text changed. Nothing to do: explanations
-    /// are keyed by their region's text, so edits invalidate exactly the
-    /// entries whose region changed.
-    pub fn document_changed(&self, _uri: &Uri) {}
-
     /// Whether the document's path matches the `exclude` globs (such files
     /// are never sent to the model, so no action is offered for them).
     pub fn is_excluded(&self, uri: &Uri) -> bool {

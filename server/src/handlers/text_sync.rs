@@ -30,7 +30,7 @@ pub fn did_change(backend: &Backend, params: DidChangeTextDocumentParams) {
     let uri = params.text_document.uri;
     let version = params.text_document.version;
     let encoding = backend.session.encoding();
-    let applied = backend.session.with_document_mut(&uri, |doc| {
+    let open = backend.session.with_document_mut(&uri, |doc| {
         if version <= doc.version() {
             tracing::warn!(
                 uri = uri.as_str(),
@@ -39,27 +39,19 @@ pub fn did_change(backend: &Backend, params: DidChangeTextDocumentParams) {
                 "document version did not increase; applying the change anyway"
             );
         }
-        let mut changed = Vec::with_capacity(params.content_changes.len());
         for event in params.content_changes {
             let change = from_proto::content_change(event);
-            let before = doc.revision();
             if let Err(err) = doc.apply_change(&change, encoding) {
                 tracing::warn!(uri = uri.as_str(), %err, "didChange");
             }
-            if doc.revision() != before {
-                changed.push(());
-            }
         }
         doc.set_version(version);
-        !changed.is_empty()
     });
-    match applied {
-        None => tracing::warn!(
+    if open.is_none() {
+        tracing::warn!(
             uri = uri.as_str(),
             "didChange for a document that is not open; ignored"
-        ),
-        Some(true) => backend.document_changed(&uri),
-        Some(false) => {}
+        );
     }
 }
 
