@@ -78,9 +78,9 @@ async fn assert_alive(h: &mut Harness) {
     );
 }
 
-/// Runs one action, so everything loaded once (the tokenizer, which the
-/// server warms up in the background after `initialized`) is in memory
-/// before a baseline RSS is taken.
+/// Runs one action, so everything loaded once (the o200k tokenizer, which
+/// the server loads on its first model call) is in memory before a baseline
+/// RSS is taken.
 async fn warm_up(h: &mut Harness) {
     let response = run_simplify(h, range(1, 4, 1, 4)).await;
     assert_eq!(response["result"]["applied"], true, "{response}");
