@@ -93,6 +93,22 @@ fn answered(response: &Value) -> bool {
     response.get("result").is_some() != response.get("error").is_some()
 }
 
+/// The listed "Codex: Simplify" action at line 1, column 4 (for resolve).
+async fn simplify_action(h: &mut Harness) -> Value {
+    let list = h
+        .client
+        .request(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": h.uri }, "range": range(1, 4, 1, 4), "context": { "diagnostics": [] } }),
+        )
+        .await;
+    list["result"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["title"] == "Codex: Simplify"))
+        .cloned()
+        .expect("a Simplify action")
+}
+
 async fn run_simplify(h: &mut Harness, range: Value) -> Value {
     h.client
         .request(
@@ -621,20 +637,7 @@ async fn binary_and_non_utf8_files_named_by_a_patch_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_concurrent_resolves_all_get_their_edit() {
     let mut h = start(Script::new(vec![Rule::reply(PATCH).chunks(8, 5)]), true).await;
-    let list = h
-        .client
-        .request(
-            "textDocument/codeAction",
-            json!({ "textDocument": { "uri": h.uri }, "range": range(1, 4, 1, 4), "context": { "diagnostics": [] } }),
-        )
-        .await;
-    let action = list["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["title"] == "Codex: Simplify")
-        .cloned()
-        .unwrap();
+    let action = simplify_action(&mut h).await;
     let started = Instant::now();
     let pending: Vec<_> = (0..100)
         .map(|_| {
@@ -671,20 +674,7 @@ async fn a_hundred_concurrent_resolves_all_get_their_edit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_request_storms_leave_every_request_answered() {
     let mut h = start(Script::new(vec![Rule::reply(PATCH).chunks(4, 40)]), true).await;
-    let list = h
-        .client
-        .request(
-            "textDocument/codeAction",
-            json!({ "textDocument": { "uri": h.uri }, "range": range(1, 4, 1, 4), "context": { "diagnostics": [] } }),
-        )
-        .await;
-    let action = list["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["title"] == "Codex: Simplify")
-        .cloned()
-        .unwrap();
+    let action = simplify_action(&mut h).await;
     let mut pending = Vec::new();
     for i in 0..30 {
         let (id, rx) = if i % 3 == 0 {
@@ -755,18 +745,7 @@ async fn notifications_are_handled_while_every_request_slot_is_busy() {
     // Every model call hangs (60 s idle timeout): the resolves below hold
     // every request slot until they are cancelled.
     let mut h = start(Script::new(vec![Rule::fault(Fault::Hang)]), true).await;
-    let list = h
-        .client
-        .request(
-            "textDocument/codeAction",
-            json!({ "textDocument": { "uri": h.uri }, "range": range(1, 4, 1, 4), "context": { "diagnostics": [] } }),
-        )
-        .await;
-    let action = list["result"]
-        .as_array()
-        .and_then(|a| a.iter().find(|a| a["title"] == "Codex: Simplify"))
-        .cloned()
-        .expect("a Simplify action");
+    let action = simplify_action(&mut h).await;
     let pending: Vec<_> = (0..REQUEST_SLOTS)
         .map(|_| h.client.send_request("codeAction/resolve", action.clone()))
         .collect();
