@@ -63,8 +63,6 @@ pub struct Document {
 pub struct Snapshot {
     /// The text at that moment.
     pub rope: Rope,
-    /// The client's version at that moment.
-    pub version: i32,
     /// The client's language id.
     pub language_id: String,
     /// The internal revision at that moment, for rebasing.
@@ -93,11 +91,6 @@ impl Document {
         self.version
     }
 
-    /// The client's language id.
-    pub fn language_id(&self) -> &str {
-        &self.language_id
-    }
-
     /// The internal revision.
     pub fn revision(&self) -> u64 {
         self.revision
@@ -107,7 +100,6 @@ impl Document {
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             rope: self.rope.clone(),
-            version: self.version,
             language_id: self.language_id.clone(),
             revision: self.revision,
         }

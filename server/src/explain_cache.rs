@@ -26,7 +26,7 @@ use tokio::task::AbortHandle;
 
 /// Identifies one explanation: a SHA-256 over its inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExplainKey([u8; 32]);
+pub(crate) struct ExplainKey([u8; 32]);
 
 impl Hash for ExplainKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
@@ -39,7 +39,7 @@ impl Hash for ExplainKey {
 
 impl ExplainKey {
     /// Hashes the parts (length-prefixed, so part boundaries matter).
-    pub fn new(parts: &[&str]) -> Self {
+    pub(crate) fn new(parts: &[&str]) -> Self {
         let mut hasher = Sha256::new();
         for part in parts {
             hasher.update((part.len() as u64).to_le_bytes());
@@ -49,43 +49,45 @@ impl ExplainKey {
     }
 }
 
-/// Why an explanation could not be produced; the message is shown as hover
-/// text. Failures are never cached.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ExplainFailure(pub String);
+/// A shared computation ended without a result because its task went away
+/// (aborted, or it panicked). Callers turn it into their own error type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Abandoned;
 
-type Outcome = Option<Result<Arc<str>, ExplainFailure>>;
+/// The result every waiter of one computation gets. Failures are shared
+/// (`Arc`), so the error type need not be `Clone`; they are never cached.
+type Outcome<E> = Option<Result<Arc<str>, Arc<E>>>;
 
-struct InFlight {
+struct InFlight<E> {
     id: u64,
     waiters: usize,
-    result: watch::Receiver<Outcome>,
+    result: watch::Receiver<Outcome<E>>,
     abort: AbortHandle,
 }
 
-struct Inner {
+struct Inner<E> {
     lru: LruCache<ExplainKey, Arc<str>>,
     bytes: usize,
     capacity_bytes: usize,
-    inflight: HashMap<ExplainKey, InFlight>,
+    inflight: HashMap<ExplainKey, InFlight<E>>,
     next_id: u64,
 }
 
-/// Bounded, shared explanation cache with in-flight de-duplication.
-pub struct ExplainCache {
-    inner: Mutex<Inner>,
+/// Bounded, shared explanation cache with in-flight de-duplication;
+/// computations fail with `E`.
+pub(crate) struct ExplainCache<E> {
+    inner: Mutex<Inner<E>>,
 }
 
-impl std::fmt::Debug for ExplainCache {
+impl<E> std::fmt::Debug for ExplainCache<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ExplainCache").finish_non_exhaustive()
     }
 }
 
-impl ExplainCache {
+impl<E> ExplainCache<E> {
     /// A cache holding at most `capacity_bytes` of explanation text.
-    pub fn new(capacity_bytes: usize) -> Self {
+    pub(crate) fn new(capacity_bytes: usize) -> Self {
         Self {
             inner: Mutex::new(Inner {
                 lru: LruCache::unbounded(),
@@ -97,7 +99,7 @@ impl ExplainCache {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner<E>> {
         // A poisoned lock only means a panic elsewhere; the data is still a
         // consistent cache (every mutation completes before unlocking).
         self.inner
@@ -106,53 +108,59 @@ impl ExplainCache {
     }
 
     /// Changes the byte bound, evicting as needed.
-    pub fn set_capacity(&self, capacity_bytes: usize) {
+    pub(crate) fn set_capacity(&self, capacity_bytes: usize) {
         let mut inner = self.lock();
         inner.capacity_bytes = capacity_bytes;
         inner.evict();
     }
 
     /// A cached explanation, marking it recently used.
-    pub fn get(&self, key: &ExplainKey) -> Option<Arc<str>> {
+    pub(crate) fn get(&self, key: &ExplainKey) -> Option<Arc<str>> {
         self.lock().lru.get(key).cloned()
     }
 
     /// Stores an explanation.
-    pub fn insert(&self, key: ExplainKey, text: Arc<str>) {
+    #[cfg(test)]
+    pub(crate) fn insert(&self, key: ExplainKey, text: Arc<str>) {
         self.lock().insert(key, text);
     }
 
     /// Bytes of explanation text held.
-    pub fn bytes(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
         self.lock().bytes
     }
 
     /// Number of cached explanations.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.lock().lru.len()
     }
 
     /// Whether nothing is cached.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Number of computations running.
-    pub fn inflight(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn inflight(&self) -> usize {
         self.lock().inflight.len()
     }
 
     /// Returns the cached explanation, or joins the running computation for
     /// this key, or starts `compute` on a task. Dropping the returned future
     /// leaves the computation running only while someone else waits for it.
-    pub async fn get_or_compute<F, Fut>(
+    pub(crate) async fn get_or_compute<F, Fut>(
         self: &Arc<Self>,
         key: ExplainKey,
         compute: F,
-    ) -> Result<Arc<str>, ExplainFailure>
+    ) -> Result<Arc<str>, Arc<E>>
     where
+        E: From<Abandoned> + Send + Sync + 'static,
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<String, ExplainFailure>> + Send + 'static,
+        Fut: Future<Output = Result<String, E>> + Send + 'static,
     {
         let (id, mut receiver) = {
             let mut inner = self.lock();
@@ -165,11 +173,11 @@ impl ExplainCache {
             } else {
                 inner.next_id += 1;
                 let id = inner.next_id;
-                let (sender, receiver) = watch::channel::<Outcome>(None);
+                let (sender, receiver) = watch::channel::<Outcome<E>>(None);
                 let cache = Arc::clone(self);
                 let work = compute();
                 let task = tokio::spawn(async move {
-                    let outcome = work.await.map(Arc::<str>::from);
+                    let outcome = work.await.map(Arc::<str>::from).map_err(Arc::new);
                     {
                         let mut inner = cache.lock();
                         if inner.inflight.get(&key).is_some_and(|f| f.id == id) {
@@ -203,15 +211,13 @@ impl ExplainCache {
                 return outcome;
             }
             if receiver.changed().await.is_err() {
-                return Err(ExplainFailure(
-                    "Codex: the explanation was cancelled".to_owned(),
-                ));
+                return Err(Arc::new(E::from(Abandoned)));
             }
         }
     }
 }
 
-impl Inner {
+impl<E> Inner<E> {
     fn insert(&mut self, key: ExplainKey, text: Arc<str>) {
         if let Some(old) = self.lru.put(key, Arc::clone(&text)) {
             self.bytes -= old.len();
@@ -232,13 +238,13 @@ impl Inner {
 
 /// Decrements the waiter count of a computation when a waiter goes away;
 /// the last one out aborts it.
-struct WaiterGuard {
-    cache: Arc<ExplainCache>,
+struct WaiterGuard<E> {
+    cache: Arc<ExplainCache<E>>,
     key: ExplainKey,
     id: u64,
 }
 
-impl Drop for WaiterGuard {
+impl<E> Drop for WaiterGuard<E> {
     fn drop(&mut self) {
         let mut inner = self.cache.lock();
         let last = match inner.inflight.get_mut(&self.key) {
@@ -264,6 +270,20 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
+
+    #[derive(Debug, PartialEq, Eq)]
+    enum Failure {
+        RateLimited,
+        Abandoned,
+    }
+
+    impl From<Abandoned> for Failure {
+        fn from(_: Abandoned) -> Self {
+            Failure::Abandoned
+        }
+    }
+
+    type ExplainCache = super::ExplainCache<Failure>;
 
     fn text(n: usize) -> Arc<str> {
         Arc::from("x".repeat(n))
@@ -302,7 +322,7 @@ mod tests {
             move || async move {
                 calls.fetch_add(1, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                Ok::<_, ExplainFailure>("explained".to_owned())
+                Ok::<_, Failure>("explained".to_owned())
             }
         };
         let (r1, r2) = tokio::join!(
@@ -333,7 +353,7 @@ mod tests {
         let waiter = cache.get_or_compute(key, move || async move {
             let _flag = DropFlag(flag);
             tokio::time::sleep(Duration::from_secs(3600)).await;
-            Ok::<_, ExplainFailure>("never".to_owned())
+            Ok::<_, Failure>("never".to_owned())
         });
         // Give up after a moment, as a cancelled hover does.
         assert!(
@@ -356,12 +376,26 @@ mod tests {
         let cache = Arc::new(ExplainCache::new(1 << 20));
         let key = key_for(&["x"]);
         let err = cache
-            .get_or_compute(key, || async {
-                Err::<String, _>(ExplainFailure("Codex: rate limited".into()))
-            })
+            .get_or_compute(key, || async { Err::<String, _>(Failure::RateLimited) })
             .await
             .unwrap_err();
-        assert_eq!(err.0, "Codex: rate limited");
+        assert_eq!(*err, Failure::RateLimited);
         assert!(cache.get(&key).is_none());
+    }
+
+    fn explode() -> Result<String, Failure> {
+        panic!("the computation panicked")
+    }
+
+    #[tokio::test]
+    async fn a_computation_that_dies_leaves_its_waiters_abandoned() {
+        let cache = Arc::new(ExplainCache::new(1 << 20));
+        let key = key_for(&["boom"]);
+        let err = cache
+            .get_or_compute(key, || async { explode() })
+            .await
+            .unwrap_err();
+        assert_eq!(*err, Failure::Abandoned);
+        assert_eq!(cache.inflight(), 0);
     }
 }

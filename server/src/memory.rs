@@ -11,18 +11,18 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Bytes freed before a trim is worth its cost.
-pub const TRIM_AFTER_BYTES: usize = 8 * 1024 * 1024;
+pub(crate) const TRIM_AFTER_BYTES: usize = 8 * 1024 * 1024;
 
 /// Counts bytes freed by closed documents and trims the heap once they add
 /// up to [`TRIM_AFTER_BYTES`].
 #[derive(Debug, Default)]
-pub struct HeapTrimmer {
+pub(crate) struct HeapTrimmer {
     freed_since_trim: AtomicUsize,
 }
 
 impl HeapTrimmer {
     /// Records `bytes` as freed; returns whether this call started a trim.
-    pub fn freed(&self, bytes: usize) -> bool {
+    pub(crate) fn freed(&self, bytes: usize) -> bool {
         let total = self.freed_since_trim.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if total < TRIM_AFTER_BYTES {
             return false;
@@ -45,7 +45,7 @@ impl HeapTrimmer {
 }
 
 /// Returns the allocator's free pages to the operating system.
-pub fn release_free_heap() {
+pub(crate) fn release_free_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         // SAFETY: `malloc_trim` takes no pointers and only touches the

@@ -151,12 +151,6 @@ pub fn offset_at_checked(rope: &Rope, pos: LineCol, encoding: PositionEncoding) 
     (rope.char_to_byte(char_idx), clamped)
 }
 
-/// Whether a position names a place inside the document without clamping
-/// (the line exists and the column is within the line's content).
-pub fn is_in_bounds(rope: &Rope, pos: LineCol, encoding: PositionEncoding) -> bool {
-    !offset_at_checked(rope, pos, encoding).1
-}
-
 /// Converts a byte offset to a line/column position. An offset past the end
 /// clamps to the end; an offset inside a character snaps to its start.
 pub fn position_at(rope: &Rope, offset: usize, encoding: PositionEncoding) -> LineCol {
@@ -183,15 +177,6 @@ pub fn range_at(rope: &Rope, range: Range<LineCol>, encoding: PositionEncoding) 
     let a = offset_at(rope, range.start, encoding);
     let b = offset_at(rope, range.end, encoding);
     a.min(b)..a.max(b)
-}
-
-/// Converts a byte range to a line/column range.
-pub fn range_to_positions(
-    rope: &Rope,
-    range: Range<usize>,
-    encoding: PositionEncoding,
-) -> Range<LineCol> {
-    position_at(rope, range.start, encoding)..position_at(rope, range.end, encoding)
 }
 
 /// Snaps a byte offset back to the nearest character boundary of `text`.
@@ -275,11 +260,11 @@ mod tests {
     #[test]
     fn bounds() {
         let rope = Rope::from_str("ab\r\n😀");
-        assert!(is_in_bounds(&rope, lc(0, 2), Utf16));
-        assert!(!is_in_bounds(&rope, lc(0, 3), Utf16));
-        assert!(is_in_bounds(&rope, lc(1, 2), Utf16));
-        assert!(!is_in_bounds(&rope, lc(1, 2), Utf32));
-        assert!(!is_in_bounds(&rope, lc(2, 0), Utf16));
+        assert!(!offset_at_checked(&rope, lc(0, 2), Utf16).1);
+        assert!(offset_at_checked(&rope, lc(0, 3), Utf16).1);
+        assert!(!offset_at_checked(&rope, lc(1, 2), Utf16).1);
+        assert!(offset_at_checked(&rope, lc(1, 2), Utf32).1);
+        assert!(offset_at_checked(&rope, lc(2, 0), Utf16).1);
     }
 
     #[test]

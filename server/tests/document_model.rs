@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 // The naive model of the LSP position rules is shared with the fuzz targets.
-#[allow(dead_code)]
+#[allow(dead_code, unreachable_pub)]
 #[path = "../../fuzz/src/checks.rs"]
 mod checks;
 

@@ -6,6 +6,7 @@
 //! every crash input found so far, as a regression test).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, dead_code)]
 
+#[allow(unreachable_pub)]
 #[path = "../../fuzz/src/checks.rs"]
 mod checks;
 

@@ -2,6 +2,10 @@
 //! model-client tests, the end-to-end tests and the editor tests (through the
 //! `fake-responses` binary; see `tests/README.md` for the scenario format),
 //! and an LSP client that drives the real `codex-lsp` binary over stdio.
+//!
+//! This crate is test tooling: a poisoned lock or a broken pipe here is a
+//! failed test, so it may `unwrap` (the server crate may not).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod lsp_client;
 pub mod script;

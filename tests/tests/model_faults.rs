@@ -3,7 +3,7 @@
 //! the user gets exactly one clear `window/showMessage`, no edit is applied,
 //! the number of requests matches the retry policy, and nothing waits past
 //! the configured timeouts.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

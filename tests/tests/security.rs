@@ -3,7 +3,7 @@
 //! secrets in sent text are redacted; patch paths outside the workspace
 //! (`..`, absolute, symbolic links) are refused; nothing executes or writes
 //! model output on its own.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

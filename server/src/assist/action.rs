@@ -1,10 +1,15 @@
 //! The catalogue of code actions: ids, titles, what each produces and how
 //! hard the model should think about it.
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::{Effort, Settings};
 
-/// One kind of Codex action offered to the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// One kind of Codex action offered to the user. Its serde name is its
+/// [`id`](ActionKind::id), so command arguments name actions by id and an
+/// unknown id is a deserialization error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum ActionKind {
     /// Rewrite the target following the user's instruction.
     Rewrite,
@@ -45,11 +50,6 @@ impl ActionKind {
             ActionKind::Fix => "fix",
             ActionKind::Explain => "explain",
         }
-    }
-
-    /// The action for an id, so commands can round-trip through JSON.
-    pub fn from_id(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.id() == id)
     }
 
     /// Title shown in the editor's code action menu.
@@ -95,13 +95,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_round_trip_and_are_unique() {
+    fn ids_are_the_serde_names_and_unique() {
         let mut seen = std::collections::HashSet::new();
         for a in ActionKind::ALL {
-            assert_eq!(ActionKind::from_id(a.id()), Some(a));
+            let json = serde_json::Value::String(a.id().to_owned());
+            assert_eq!(serde_json::to_value(a).ok(), Some(json.clone()));
+            assert_eq!(serde_json::from_value::<ActionKind>(json).ok(), Some(a));
             assert!(seen.insert(a.id()));
         }
-        assert_eq!(ActionKind::from_id("nope"), None);
+        assert!(serde_json::from_value::<ActionKind>("nope".into()).is_err());
         assert_eq!(ActionKind::ErrorHandling.id(), "errorHandling");
     }
 

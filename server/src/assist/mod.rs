@@ -28,7 +28,7 @@ pub use diff::minimal_edits;
 pub use error::AssistError;
 pub use explain::clean_explanation;
 pub use patch::{FileOp, Hunk, HunkLine, Patch, PatchError, parse_patch};
-pub use plan::{DiskSource, FileChange, FileChangeKind, FileSource, plan_edits};
+pub use plan::{FileChange, FileChangeKind, FileSource, plan_edits};
 pub use privacy::{Exclusions, REDACTION_PREFIX, redact};
 pub use prompt::{
     AgentsFile, ContextRequest, DiagnosticInfo, Prompt, RelatedInfo, build_prompt,

@@ -27,16 +27,6 @@ pub trait FileSource {
     fn read(&self, path: &Path) -> Option<String>;
 }
 
-/// Reads files from disk (text only).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DiskSource;
-
-impl FileSource for DiskSource {
-    fn read(&self, path: &Path) -> Option<String> {
-        std::fs::read_to_string(path).ok()
-    }
-}
-
 impl FileSource for HashMap<PathBuf, String> {
     fn read(&self, path: &Path) -> Option<String> {
         self.get(path).cloned()

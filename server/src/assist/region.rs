@@ -141,11 +141,6 @@ fn grammar(language_id: &str) -> Option<(Language, &'static [&'static str])> {
     Some(pair)
 }
 
-/// Whether tree-sitter supports this LSP language id here.
-pub fn has_grammar(language_id: &str) -> bool {
-    grammar(language_id).is_some()
-}
-
 /// Finds where an action applies. Never panics: offsets past the end are
 /// clamped and snapped to character boundaries.
 pub fn target_region(

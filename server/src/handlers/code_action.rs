@@ -1,47 +1,16 @@
 //! `textDocument/codeAction` (listing, instant and offline) and
 //! `codeAction/resolve` (the model call, for clients that resolve edits).
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower_lsp_server::ls_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse, Command,
-    Diagnostic, Range, TextDocumentIdentifier,
+    Diagnostic, TextDocumentIdentifier,
 };
 
-use crate::lsp::ext;
-use crate::server::Backend;
-
-/// Arguments of `codex.runAction`, also stored as `data` on listed actions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunActionArgs {
-    /// Action id: `rewrite`, `simplify`, `document`, `errorHandling`, `tests`, `fix`.
-    pub action: String,
-    /// The document.
-    pub text_document: TextDocumentIdentifier,
-    /// The range the user selected (may be empty: the enclosing node is used).
-    pub range: Range,
-    /// The user's instruction, for `rewrite`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instruction: Option<String>,
-    /// The diagnostic to fix, for `fix`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diagnostic: Option<Diagnostic>,
-    /// Document version when listed (informational; edits are versioned by
-    /// the snapshot actually sent to the model).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<i32>,
-}
-
-/// Arguments of `codex.explain`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExplainArgs {
-    /// The document.
-    pub text_document: TextDocumentIdentifier,
-    /// The range to explain (may be empty: the enclosing node is used).
-    pub range: Range,
-}
+use super::command::show_failure;
+use crate::assist::ActionKind;
+use crate::lsp::ext::{self, ExplainArgs, RunActionArgs};
+use crate::state::State;
 
 /// Whether `kind` passes the client's `context.only` filter (prefix match on
 /// dot-separated segments, as LSP specifies).
@@ -57,102 +26,100 @@ fn wanted(only: Option<&[CodeActionKind]>, kind: &str) -> bool {
 
 /// Lists the Codex actions for a range. Never touches the network; cost is
 /// independent of the document's size apart from one exclusion check.
-pub fn list(backend: &Backend, params: CodeActionParams) -> Option<CodeActionResponse> {
+pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeActionResponse> {
     let uri = params.text_document.uri;
-    let version = backend.session.with_document(&uri, |d| d.version())?;
-    if backend.is_excluded(&uri) {
+    if !state.is_open(&uri) {
+        return None;
+    }
+    if state.is_excluded(&uri) {
         return Some(Vec::new());
     }
-    let features = backend.session.features();
+    let features = state.features();
     let only = params.context.only.as_deref();
     let resolve = features.code_action_resolve_edit && features.code_action_literals;
     let mut actions = Vec::new();
 
-    let base = RunActionArgs {
-        action: String::new(),
-        text_document: TextDocumentIdentifier { uri: uri.clone() },
+    let text_document = TextDocumentIdentifier { uri: uri.clone() };
+    let args = |action: ActionKind, diagnostic: Option<&Diagnostic>| RunActionArgs {
+        action,
+        text_document: text_document.clone(),
         range: params.range,
         instruction: None,
-        diagnostic: None,
-        version: Some(version),
+        diagnostic: diagnostic.cloned(),
     };
-    let mut push = |title: String,
-                    kind: &str,
-                    args: RunActionArgs,
-                    diagnostics: Option<Vec<Diagnostic>>,
-                    via_resolve: bool| {
+    let listed = |title: String,
+                  kind: String,
+                  args: RunActionArgs,
+                  diagnostics: Option<Vec<Diagnostic>>,
+                  via_resolve: bool| {
         let data = serde_json::to_value(&args).ok();
         let command = (!via_resolve).then(|| Command {
             title: title.clone(),
             command: ext::RUN_ACTION_COMMAND.to_owned(),
             arguments: data.clone().map(|d| vec![d]),
         });
-        actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+        CodeActionOrCommand::CodeAction(CodeAction {
             title,
-            kind: Some(CodeActionKind::from(kind.to_owned())),
+            kind: Some(CodeActionKind::from(kind)),
             diagnostics,
             edit: None,
             command,
             is_preferred: None,
             disabled: None,
             data: if via_resolve { data } else { None },
-        }));
+        })
     };
 
-    for diagnostic in &params.context.diagnostics {
-        if !wanted(only, ext::QUICKFIX_KIND) {
-            break;
-        }
-        let args = RunActionArgs {
-            action: "fix".to_owned(),
-            diagnostic: Some(diagnostic.clone()),
-            ..base.clone()
-        };
-        let title = format!(
-            "{}{}",
-            ext::FIX_TITLE_PREFIX,
-            first_line(&diagnostic.message)
-        );
-        push(
-            title,
-            ext::QUICKFIX_KIND,
-            args,
-            Some(vec![diagnostic.clone()]),
-            resolve,
-        );
-    }
-    for listed in ext::REFACTOR_ACTIONS {
-        if !wanted(only, listed.kind) {
+    for action in ActionKind::ALL {
+        let kind = ext::action_kind(action);
+        if !wanted(only, &kind) {
             continue;
         }
-        let args = RunActionArgs {
-            action: listed.id.to_owned(),
-            ..base.clone()
-        };
-        push(
-            listed.title.to_owned(),
-            listed.kind,
-            args,
-            None,
-            resolve && !listed.needs_input,
-        );
-    }
-    if wanted(only, ext::EXPLAIN_KIND) {
-        let args = ExplainArgs {
-            text_document: base.text_document.clone(),
-            range: base.range,
-        };
-        let command = Command {
-            title: ext::EXPLAIN_TITLE.to_owned(),
-            command: ext::EXPLAIN_COMMAND.to_owned(),
-            arguments: serde_json::to_value(&args).ok().map(|v| vec![v]),
-        };
-        actions.push(CodeActionOrCommand::CodeAction(CodeAction {
-            title: ext::EXPLAIN_TITLE.to_owned(),
-            kind: Some(CodeActionKind::new(ext::EXPLAIN_KIND)),
-            command: Some(command),
-            ..CodeAction::default()
-        }));
+        match action {
+            ActionKind::Fix => {
+                for diagnostic in &params.context.diagnostics {
+                    let title = format!(
+                        "{}{}",
+                        ext::FIX_TITLE_PREFIX,
+                        first_line(&diagnostic.message)
+                    );
+                    actions.push(listed(
+                        title,
+                        kind.clone(),
+                        args(action, Some(diagnostic)),
+                        Some(vec![diagnostic.clone()]),
+                        resolve,
+                    ));
+                }
+            }
+            // Explanations are text, not edits: always a command.
+            ActionKind::Explain => {
+                let explain = ExplainArgs {
+                    text_document: text_document.clone(),
+                    range: params.range,
+                };
+                let command = Command {
+                    title: action.title().to_owned(),
+                    command: ext::EXPLAIN_COMMAND.to_owned(),
+                    arguments: serde_json::to_value(&explain).ok().map(|v| vec![v]),
+                };
+                actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                    title: action.title().to_owned(),
+                    kind: Some(CodeActionKind::from(kind)),
+                    command: Some(command),
+                    ..CodeAction::default()
+                }));
+            }
+            // An action that needs the user's instruction always goes
+            // through a command the client intercepts, never resolve.
+            refactor => actions.push(listed(
+                refactor.title().to_owned(),
+                kind,
+                args(refactor, None),
+                None,
+                resolve && !refactor.needs_instruction(),
+            )),
+        }
     }
     if !features.code_action_literals {
         // LSP 3.17 clients without literal support only take plain commands.
@@ -180,28 +147,28 @@ fn first_line(message: &str) -> &str {
 
 /// Resolves a listed action: runs the model and fills in `edit`. A failure
 /// is shown once and the action comes back without an edit.
-pub async fn resolve(
-    backend: &Backend,
+pub(crate) async fn resolve(
+    state: &State,
     mut action: CodeAction,
 ) -> tower_lsp_server::jsonrpc::Result<CodeAction> {
     let Some(args) = run_action_args(action.data.as_ref()) else {
         return Ok(action);
     };
-    match super::actions::run(backend, &args).await {
-        Ok(outcome) => {
-            action.edit = Some(outcome.edit);
+    match super::edit::run(state, &args).await {
+        Ok(edit) => {
+            action.edit = Some(edit);
             Ok(action)
         }
         Err(e) if e.is_cancelled() => Err(tower_lsp_server::jsonrpc::Error::request_cancelled()),
         Err(e) => {
-            super::command::show_failure(backend, &e).await;
+            show_failure(state, &e).await;
             Ok(action)
         }
     }
 }
 
 /// Parses the `data` or command arguments of one of our actions.
-pub fn run_action_args(value: Option<&Value>) -> Option<RunActionArgs> {
+fn run_action_args(value: Option<&Value>) -> Option<RunActionArgs> {
     value.and_then(|v| serde_json::from_value(v.clone()).ok())
 }
 

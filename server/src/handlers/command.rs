@@ -1,17 +1,18 @@
 //! `workspace/executeCommand`: `codex.runAction` (run an action and apply
 //! its edit with `workspace/applyEdit`) and `codex.explain`.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::{
     ApplyWorkspaceEditResponse, ExecuteCommandParams, MessageType, ShowDocumentParams, Uri,
 };
 
-use super::actions::{self, ActionError};
-use super::code_action::{ExplainArgs, RunActionArgs};
+use super::edit;
 use super::explain::{self, ExplainMode};
-use crate::lsp::ext;
-use crate::server::Backend;
+use crate::failure::ActionError;
+use crate::lsp::ext::{self, ExplainArgs, ExplainResult, RunActionArgs, RunActionResult};
+use crate::lsp::from_proto;
+use crate::state::State;
 
 fn invalid_params(message: impl Into<String>) -> Error {
     Error {
@@ -30,40 +31,50 @@ fn single_argument<T: serde::de::DeserializeOwned>(
         .map_err(|e| invalid_params(format!("{}: {e}. Usage: {usage}", params.command)))
 }
 
+fn to_value<T: serde::Serialize>(result: &T) -> Result<Option<Value>> {
+    serde_json::to_value(result)
+        .map(Some)
+        .map_err(|_| Error::internal_error())
+}
+
 /// Dispatches a command.
-pub async fn execute(backend: &Backend, params: ExecuteCommandParams) -> Result<Option<Value>> {
+pub(crate) async fn execute(state: &State, params: ExecuteCommandParams) -> Result<Option<Value>> {
     match params.command.as_str() {
         ext::RUN_ACTION_COMMAND => {
             let args: RunActionArgs = single_argument(
                 &params,
                 "one object {action, textDocument, range, instruction?, diagnostic?}",
             )?;
-            run_action(backend, args).await.map(Some)
+            to_value(&run_action(state, args).await?)
         }
         ext::EXPLAIN_COMMAND => {
             let args: ExplainArgs = single_argument(&params, "one object {textDocument, range}")?;
-            explain(backend, args).await.map(Some)
+            to_value(&explain(state, args).await)
         }
         other => Err(invalid_params(format!("unknown command `{other}`"))),
     }
 }
 
-async fn run_action(backend: &Backend, args: RunActionArgs) -> Result<Value> {
-    let outcome = match actions::run(backend, &args).await {
-        Ok(outcome) => outcome,
+async fn run_action(state: &State, args: RunActionArgs) -> Result<RunActionResult> {
+    let not_applied = |message| RunActionResult {
+        applied: false,
+        message: Some(message),
+    };
+    let edit = match edit::run(state, &args).await {
+        Ok(edit) => edit,
         Err(ActionError::BadArguments(message)) => return Err(invalid_params(message)),
         Err(e) if e.is_cancelled() => return Err(Error::request_cancelled()),
-        Err(e) => {
-            let message = show_failure(backend, &e).await;
-            return Ok(json!({ "applied": false, "message": message }));
-        }
+        Err(e) => return Ok(not_applied(show_failure(state, &e).await)),
     };
-    let message = if !backend.session.features().apply_edit {
+    let message = if !state.features().apply_edit {
         "Codex: this editor does not support workspace/applyEdit.".to_owned()
     } else {
-        match backend.client.apply_edit(outcome.edit).await {
+        match state.client.apply_edit(edit).await {
             Ok(ApplyWorkspaceEditResponse { applied: true, .. }) => {
-                return Ok(json!({ "applied": true }));
+                return Ok(RunActionResult {
+                    applied: true,
+                    message: None,
+                });
             }
             Ok(response) => format!(
                 "Codex: the editor did not apply the edit ({}).",
@@ -77,20 +88,20 @@ async fn run_action(backend: &Backend, args: RunActionArgs) -> Result<Value> {
             }
         }
     };
-    backend
+    state
         .client
         .show_message(MessageType::WARNING, &message)
         .await;
-    Ok(json!({ "applied": false, "message": message }))
+    Ok(not_applied(message))
 }
 
 /// Shows an action's failure once (details go to the log) and returns the
 /// message shown. Cancellation shows nothing.
-pub async fn show_failure(backend: &Backend, err: &ActionError) -> String {
+pub(crate) async fn show_failure(state: &State, err: &ActionError) -> String {
     let message = err.user_message();
     if !err.is_cancelled() {
         tracing::warn!(error = %err, "action failed");
-        backend
+        state
             .client
             .show_message(MessageType::ERROR, &message)
             .await;
@@ -98,30 +109,35 @@ pub async fn show_failure(backend: &Backend, err: &ActionError) -> String {
     message
 }
 
-async fn explain(backend: &Backend, args: ExplainArgs) -> Result<Value> {
+async fn explain(state: &State, args: ExplainArgs) -> ExplainResult {
     let uri = args.text_document.uri;
-    match explain::explain(backend, &uri, args.range, ExplainMode::Compute).await {
+    match explain::explain(state, &uri, args.range, ExplainMode::Compute).await {
         Ok(Some(explanation)) => {
             let markdown = explanation.markdown.to_string();
-            show_explanation(backend, &uri, &markdown).await;
-            Ok(json!({ "markdown": markdown }))
+            show_explanation(state, &uri, &markdown).await;
+            ExplainResult {
+                markdown: Some(markdown),
+                message: None,
+            }
         }
-        Ok(None) => Ok(json!({ "markdown": null })),
+        Ok(None) => ExplainResult {
+            markdown: None,
+            message: None,
+        },
         Err(failure) => {
-            backend
-                .client
-                .show_message(MessageType::ERROR, &failure.0)
-                .await;
-            Ok(json!({ "markdown": null, "message": failure.0 }))
+            let message = show_failure(state, &failure).await;
+            ExplainResult {
+                markdown: None,
+                message: Some(message),
+            }
         }
     }
 }
 
 /// Shows an explanation as a Markdown document where the client can show
 /// documents, else as a message.
-async fn show_explanation(backend: &Backend, uri: &Uri, markdown: &str) {
-    let view = backend
-        .session
+async fn show_explanation(state: &State, uri: &Uri, markdown: &str) {
+    let view = state
         .features()
         .show_document
         .then(|| write_explanation_file(uri, markdown))
@@ -133,14 +149,11 @@ async fn show_explanation(backend: &Backend, uri: &Uri, markdown: &str) {
             take_focus: Some(false),
             selection: None,
         };
-        if matches!(backend.client.show_document(params).await, Ok(true)) {
+        if matches!(state.client.show_document(params).await, Ok(true)) {
             return;
         }
     }
-    backend
-        .client
-        .show_message(MessageType::INFO, markdown)
-        .await;
+    state.client.show_message(MessageType::INFO, markdown).await;
 }
 
 /// The directory of explanation views under the temporary directory, made
@@ -177,7 +190,7 @@ fn write_explanation_file(uri: &Uri, markdown: &str) -> Option<Uri> {
 
     use sha2::{Digest, Sha256};
     let dir = explanation_dir()?;
-    let path = actions::document_path(uri);
+    let path = from_proto::document_path(uri);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -1,21 +1,21 @@
-//! Explain this code: the hover and the "Explain" command share this. The
-//! explanation of a region comes from the cache when its text and the
+//! Explain this code: the hover and the `codex.explain` command share this.
+//! The explanation of a region comes from the cache when its text and the
 //! settings that shape the answer are unchanged; otherwise one model call is
-//! made through the action pipeline's front half and shared by every waiter.
+//! made through the shared front half ([`super::model_call`]) and shared by
+//! every waiter. Key and prompt come from one snapshot.
 
 use std::sync::Arc;
 
 use ropey::Rope;
+use tokio_util::sync::CancellationToken;
 use tower_lsp_server::ls_types::{Range, Uri};
 
-use super::actions::{
-    ActionError, call_model, endpoint, is_excluded, prepare, request_for, target_region,
-    usage_report,
-};
+use super::model_call::{Target, ask_model, prepare};
 use crate::assist::{self, ActionKind};
 use crate::config::Settings;
-use crate::explain_cache::{ExplainFailure, ExplainKey};
-use crate::server::Backend;
+use crate::explain_cache::ExplainKey;
+use crate::failure::ActionError;
+use crate::state::State;
 
 /// The cache key of the explanation of a region: its text, the language,
 /// and every setting that shapes the answer.
@@ -35,7 +35,7 @@ fn explain_key(settings: &Settings, language_id: &str, region_text: &str) -> Exp
 
 /// How an explanation is wanted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExplainMode {
+pub(crate) enum ExplainMode {
     /// Compute it if it is not cached.
     Compute,
     /// Only return a cached one.
@@ -44,96 +44,58 @@ pub enum ExplainMode {
 
 /// An explanation and the byte range it explains.
 #[derive(Debug, Clone)]
-pub struct Explanation {
-    /// Markdown text.
-    pub markdown: Arc<str>,
-    /// The explained region (bytes of the current text).
-    pub region: std::ops::Range<usize>,
+pub(crate) struct Explanation {
+    pub(crate) markdown: Arc<str>,
+    /// The explained region, in bytes of `rope`.
+    pub(crate) region: std::ops::Range<usize>,
     /// The text the region belongs to, for position conversion.
-    pub rope: Rope,
+    pub(crate) rope: Rope,
 }
 
 /// Explains the region at `range` (empty: the enclosing syntax node), from
 /// the cache when possible. Concurrent calls for the same region share one
 /// model call; dropping every waiter aborts it.
-pub async fn explain(
-    backend: &Backend,
+pub(crate) async fn explain(
+    state: &State,
     uri: &Uri,
     range: Range,
     mode: ExplainMode,
-) -> Result<Option<Explanation>, ExplainFailure> {
-    let snapshot = backend
-        .session
-        .snapshot(uri)
-        .ok_or_else(|| ExplainFailure("Codex: the document is not open".to_owned()))?;
-    let settings = backend.session.settings();
-    let region = target_region(backend, uri, &snapshot, range);
-    let region_text = snapshot.rope.byte_slice(region.range.clone()).to_string();
-    let key = explain_key(&settings, &snapshot.language_id, &region_text);
-    let cache = backend.explain_cache();
+) -> Result<Option<Explanation>, Arc<ActionError>> {
+    let target = Target::new(state, uri, range)?;
+    let settings = state.settings();
+    let region = target.region.range.clone();
+    let rope = target.snapshot.rope.clone();
+    let region_text = rope.byte_slice(region.clone()).to_string();
+    let key = explain_key(&settings, &target.snapshot.language_id, &region_text);
+    let cache = state.explain_cache();
+    let found = |markdown| {
+        Some(Explanation {
+            markdown,
+            region: region.clone(),
+            rope: rope.clone(),
+        })
+    };
     if let Some(hit) = cache.get(&key) {
-        return Ok(Some(Explanation {
-            markdown: hit,
-            region: region.range,
-            rope: snapshot.rope,
-        }));
+        return Ok(found(hit));
     }
     if mode == ExplainMode::CachedOnly {
         return Ok(None);
     }
-    if is_excluded(backend, uri) {
-        return Err(ExplainFailure(
-            "Codex: this file is excluded by the `exclude` setting".to_owned(),
-        ));
+    if state.is_excluded(uri) {
+        return Err(Arc::new(ActionError::Excluded));
     }
-    let backend_for_call = backend.clone();
-    let uri_for_call = uri.clone();
+    let state = state.clone();
     let markdown = cache
         .get_or_compute(key, move || async move {
-            let backend = backend_for_call;
-            let prepared = prepare(
-                &backend,
-                &uri_for_call,
-                range,
-                ActionKind::Explain,
-                None,
-                None,
-            )
-            .await
-            .map_err(|e| ExplainFailure(e.user_message()))?;
-            let endpoint = endpoint(&backend, &prepared.settings)
-                .map_err(|e| ExplainFailure(e.user_message()))?;
-            let request = request_for(&prepared.prompt, &prepared.settings, ActionKind::Explain);
-            let never = tokio_util::sync::CancellationToken::new();
-            let reply = call_model(
-                &backend,
-                &endpoint,
-                &request,
-                &prepared.settings,
-                None,
-                &never,
-            )
-            .await
-            .map_err(|e| ExplainFailure(ActionError::from(e).user_message()))?;
-            let usage = usage_report(&reply);
-            tracing::info!(
-                input = usage.input_tokens,
-                cached = usage.cached_tokens,
-                output = usage.output_tokens,
-                "explanation finished"
-            );
-            let text = assist::clean_explanation(&reply.text);
+            let prepared = prepare(&state, target, ActionKind::Explain, None, None).await?;
+            let never = CancellationToken::new();
+            let answer = ask_model(&state, &prepared, None, &never).await?;
+            let text = assist::clean_explanation(&answer.text);
             if text.trim().is_empty() {
-                return Err(ExplainFailure(
-                    "Codex: the model returned an empty explanation".to_owned(),
-                ));
+                return Err(ActionError::EmptyExplanation);
             }
             Ok(text)
         })
         .await?;
-    Ok(Some(Explanation {
-        markdown,
-        region: region.range,
-        rope: snapshot.rope,
-    }))
+    Ok(found(markdown))
 }

@@ -10,27 +10,27 @@ use tower_lsp_server::ls_types::{
 use super::explain::{self, ExplainMode};
 use crate::config::HoverMode;
 use crate::lsp::to_proto;
-use crate::server::Backend;
+use crate::state::State;
 
 /// Answers a hover with an explanation of the enclosing syntax node.
-pub async fn hover(backend: &Backend, params: HoverParams) -> Result<Option<Hover>> {
-    let mode = match backend.session.settings().explain.hover {
+pub(crate) async fn hover(state: &State, params: HoverParams) -> Result<Option<Hover>> {
+    let mode = match state.settings().explain.hover {
         HoverMode::Off => return Ok(None),
         HoverMode::Cached => ExplainMode::CachedOnly,
         HoverMode::Auto => ExplainMode::Compute,
     };
     let position = params.text_document_position_params.position;
     let uri = params.text_document_position_params.text_document.uri;
-    if backend.session.with_document(&uri, |_| ()).is_none() {
+    if !state.is_open(&uri) {
         return Ok(None);
     }
-    let kind = if backend.session.features().hover_markdown {
+    let kind = if state.features().hover_markdown {
         MarkupKind::Markdown
     } else {
         MarkupKind::PlainText
     };
     let range = Range::new(position, position);
-    match explain::explain(backend, &uri, range, mode).await {
+    match explain::explain(state, &uri, range, mode).await {
         Ok(Some(explanation)) => Ok(Some(Hover {
             contents: HoverContents::Markup(MarkupContent {
                 kind,
@@ -39,14 +39,14 @@ pub async fn hover(backend: &Backend, params: HoverParams) -> Result<Option<Hove
             range: Some(to_proto::range(
                 &explanation.rope,
                 explanation.region,
-                backend.session.encoding(),
+                state.encoding(),
             )),
         })),
         Ok(None) => Ok(None),
         Err(failure) => Ok(Some(Hover {
             contents: HoverContents::Markup(MarkupContent {
                 kind: MarkupKind::PlainText,
-                value: failure.0,
+                value: failure.user_message(),
             }),
             range: None,
         })),

@@ -9,28 +9,25 @@ use tower_lsp_server::ls_types::{
 
 use crate::config::Settings;
 use crate::lsp::{capabilities, from_proto};
-use crate::server::Backend;
+use crate::state::State;
 
 /// Negotiates encoding and features, reads `initializationOptions`.
-pub fn initialize(backend: &Backend, params: InitializeParams) -> Result<InitializeResult> {
-    let session = &backend.session;
+pub(crate) fn initialize(state: &State, params: InitializeParams) -> Result<InitializeResult> {
     let encoding = from_proto::negotiate_encoding(&params.capabilities);
-    session.set_encoding(encoding);
-    let mut features = capabilities::client_features(&params.capabilities);
-    features.code_action_tags = backend.ai_tags_supported();
-    session.set_features(features);
-    session.set_workspace_root(from_proto::workspace_root(&params));
+    state.set_encoding(encoding);
+    state.set_features(capabilities::client_features(&params.capabilities));
+    state.set_workspace_root(from_proto::workspace_root(&params));
     if let Some(options) = &params.initialization_options {
-        backend.set_initialization_options(options.clone());
+        state.set_initialization_options(options.clone());
         match Settings::from_json(options) {
-            Ok(settings) => session.set_settings(settings),
+            Ok(settings) => state.set_settings(settings),
             Err(err) => {
                 tracing::warn!(%err, "rejected initializationOptions");
-                backend.defer_message(err.to_string());
+                state.defer_message(err.to_string());
             }
         }
     }
-    tracing::info!(?encoding, root = ?session.workspace_root(), "initialized");
+    tracing::info!(?encoding, root = ?state.workspace_root(), "initialized");
     Ok(InitializeResult {
         capabilities: capabilities::server_capabilities(encoding),
         server_info: Some(ServerInfo {
@@ -43,16 +40,13 @@ pub fn initialize(backend: &Backend, params: InitializeParams) -> Result<Initial
 
 /// Shows deferred messages and starts pulling configuration. Requests to the
 /// client are spawned, never awaited inside this notification handler.
-pub async fn initialized(backend: &Backend) {
-    for message in backend.take_deferred_messages() {
-        backend
-            .client
-            .show_message(MessageType::ERROR, message)
-            .await;
+pub(crate) async fn initialized(state: &State) {
+    for message in state.take_deferred_messages() {
+        state.client.show_message(MessageType::ERROR, message).await;
     }
-    let features = backend.session.features();
+    let features = state.features();
     if features.did_change_configuration_dynamic {
-        let client = backend.client.clone();
+        let client = state.client.clone();
         tokio::spawn(async move {
             let registration = Registration {
                 id: "codex-configuration".to_owned(),
@@ -65,31 +59,31 @@ pub async fn initialized(backend: &Backend) {
         });
     }
     if features.configuration {
-        spawn_pull_configuration(backend);
+        spawn_pull_configuration(state);
     }
 }
 
 /// Applies pushed settings, or pulls them when the client supports
 /// `workspace/configuration` (the pushed value may then be empty).
-pub async fn did_change_configuration(backend: &Backend, params: DidChangeConfigurationParams) {
-    if backend.session.features().configuration {
-        spawn_pull_configuration(backend);
+pub(crate) async fn did_change_configuration(state: &State, params: DidChangeConfigurationParams) {
+    if state.features().configuration {
+        spawn_pull_configuration(state);
     } else {
-        apply_settings(backend, &params.settings).await;
+        apply_settings(state, &params.settings).await;
     }
 }
 
-fn spawn_pull_configuration(backend: &Backend) {
-    let backend = backend.clone();
+fn spawn_pull_configuration(state: &State) {
+    let state = state.clone();
     tokio::spawn(async move {
         let item = ConfigurationItem {
             scope_uri: None,
             section: Some("codex".to_owned()),
         };
-        match backend.client.configuration(vec![item]).await {
+        match state.client.configuration(vec![item]).await {
             Ok(values) => {
                 if let Some(value) = values.into_iter().next() {
-                    apply_settings(&backend, &value).await;
+                    apply_settings(&state, &value).await;
                 }
             }
             Err(err) => tracing::warn!(%err, "workspace/configuration failed"),
@@ -100,17 +94,16 @@ fn spawn_pull_configuration(backend: &Backend) {
 /// Validates and applies settings, layered over `initializationOptions` (so
 /// a client answering `null` for an unconfigured section keeps them); a bad
 /// value keeps the previous settings and produces one message naming it.
-pub async fn apply_settings(backend: &Backend, value: &Value) {
-    let init = backend.initialization_options();
+async fn apply_settings(state: &State, value: &Value) {
+    let init = state.initialization_options();
     match Settings::from_layers(&[&init, value]) {
         Ok(settings) => {
             tracing::info!("settings updated");
-            backend.session.set_settings(settings);
-            backend.settings_changed();
+            state.set_settings(settings);
         }
         Err(err) => {
             tracing::warn!(%err, "rejected settings; keeping the previous ones");
-            backend
+            state
                 .client
                 .show_message(
                     MessageType::ERROR,

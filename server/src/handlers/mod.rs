@@ -1,11 +1,17 @@
 //! Request and notification handlers: the only code that combines protocol
-//! types, the session, the assist core and the model client.
+//! types, the shared state, the assist core and the model client. Each takes
+//! the [`State`](crate::state::State); none knows the dispatch in `server`.
+//!
+//! Lower layer, shared by several handlers: [`model_call`] (snapshot →
+//! prompt → model reply), [`edit`] (the edit pipeline) and [`explain`]
+//! (cached explanations).
 
-pub mod actions;
-pub mod code_action;
-pub mod command;
-pub mod explain;
-pub mod hover;
-pub mod lifecycle;
-pub mod progress;
-pub mod text_sync;
+pub(crate) mod code_action;
+pub(crate) mod command;
+pub(crate) mod edit;
+pub(crate) mod explain;
+pub(crate) mod hover;
+pub(crate) mod lifecycle;
+pub(crate) mod model_call;
+pub(crate) mod progress;
+pub(crate) mod text_sync;

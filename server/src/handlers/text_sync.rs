@@ -8,10 +8,10 @@ use tower_lsp_server::ls_types::{
 
 use crate::document::Document;
 use crate::lsp::from_proto;
-use crate::server::Backend;
+use crate::state::State;
 
 /// Stores a newly opened document.
-pub fn did_open(backend: &Backend, params: DidOpenTextDocumentParams) {
+pub(crate) fn did_open(state: &State, params: DidOpenTextDocumentParams) {
     let doc = params.text_document;
     tracing::debug!(
         uri = doc.uri.as_str(),
@@ -19,18 +19,18 @@ pub fn did_open(backend: &Backend, params: DidOpenTextDocumentParams) {
         bytes = doc.text.len(),
         "didOpen"
     );
-    backend.session.open(
+    state.open(
         doc.uri,
         Document::new(&doc.text, doc.version, doc.language_id),
     );
 }
 
 /// Applies a batch of content changes; problems are logged, never fatal.
-pub fn did_change(backend: &Backend, params: DidChangeTextDocumentParams) {
+pub(crate) fn did_change(state: &State, params: DidChangeTextDocumentParams) {
     let uri = params.text_document.uri;
     let version = params.text_document.version;
-    let encoding = backend.session.encoding();
-    let open = backend.session.with_document_mut(&uri, |doc| {
+    let encoding = state.encoding();
+    let open = state.with_document_mut(&uri, |doc| {
         if version <= doc.version() {
             tracing::warn!(
                 uri = uri.as_str(),
@@ -55,14 +55,13 @@ pub fn did_change(backend: &Backend, params: DidChangeTextDocumentParams) {
     }
 }
 
-/// Frees a closed document, and gives the memory back to the system once
+/// Frees a closed document and its syntax cache, and gives the memory back to the system once
 /// enough has been freed (see [`crate::memory`]).
-pub fn did_close(backend: &Backend, params: DidCloseTextDocumentParams) {
+pub(crate) fn did_close(state: &State, params: DidCloseTextDocumentParams) {
     let uri = &params.text_document.uri;
-    backend.document_closed(uri);
-    match backend.session.close(uri) {
+    match state.close(uri) {
         Some(bytes) => {
-            backend.heap.freed(bytes);
+            state.heap.freed(bytes);
         }
         None => tracing::warn!(
             uri = uri.as_str(),

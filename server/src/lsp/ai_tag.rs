@@ -20,11 +20,11 @@ use tower_lsp_server::jsonrpc::{Request, Response};
 use super::ext;
 
 /// `CodeActionTag.LLMGenerated` in LSP 3.18.
-pub const LLM_GENERATED: u32 = 1;
+pub(crate) const LLM_GENERATED: u32 = 1;
 
 /// Whether the raw `initialize` params announce support for the
 /// `LLMGenerated` code action tag.
-pub fn client_supports_llm_tag(initialize_params: &Value) -> bool {
+pub(crate) fn client_supports_llm_tag(initialize_params: &Value) -> bool {
     initialize_params
         .pointer("/capabilities/textDocument/codeAction/tagSupport/valueSet")
         .and_then(Value::as_array)
@@ -36,7 +36,7 @@ pub fn client_supports_llm_tag(initialize_params: &Value) -> bool {
 
 /// Adds the tag to every Codex action in a `codeAction` or
 /// `codeAction/resolve` result.
-pub fn tag_actions(result: &mut Value) {
+pub(crate) fn tag_actions(result: &mut Value) {
     match result {
         Value::Array(items) => items.iter_mut().for_each(tag_one),
         Value::Object(_) => tag_one(result),
@@ -56,16 +56,17 @@ fn tag_one(action: &mut Value) {
 
 /// The tower service wrapper that implements the above.
 #[derive(Debug, Clone)]
-pub struct AiTagService<S> {
+pub(crate) struct AiTagService<S> {
     inner: S,
     supported: Arc<AtomicBool>,
 }
 
 impl<S> AiTagService<S> {
-    /// Wraps `inner`; `supported` is shared with the backend so handlers can
-    /// also see whether the client supports tags.
-    pub fn new(inner: S, supported: Arc<AtomicBool>) -> Self {
-        Self { inner, supported }
+    pub(crate) fn new(inner: S) -> Self {
+        Self {
+            inner,
+            supported: Arc::default(),
+        }
     }
 }
 

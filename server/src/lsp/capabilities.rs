@@ -9,11 +9,11 @@ use tower_lsp_server::ls_types::{
 };
 
 use super::{ext, to_proto};
-use crate::session::ClientFeatures;
+use crate::state::ClientFeatures;
 use crate::text::PositionEncoding;
 
 /// The server's capabilities for a negotiated position encoding.
-pub fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilities {
+pub(crate) fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilities {
     ServerCapabilities {
         position_encoding: Some(to_proto::encoding_kind(encoding)),
         text_document_sync: Some(TextDocumentSyncCapability::Options(
@@ -44,7 +44,7 @@ pub fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilities {
 }
 
 /// Reduces the client's capabilities to the questions the server asks.
-pub fn client_features(caps: &ClientCapabilities) -> ClientFeatures {
+pub(crate) fn client_features(caps: &ClientCapabilities) -> ClientFeatures {
     let text = caps.text_document.as_ref();
     let code_action = text.and_then(|t| t.code_action.as_ref());
     let workspace = caps.workspace.as_ref();
@@ -55,9 +55,6 @@ pub fn client_features(caps: &ClientCapabilities) -> ClientFeatures {
             .and_then(|c| c.resolve_support.as_ref())
             .is_some_and(|r| r.properties.iter().any(|p| p == "edit")),
         code_action_literals: code_action.is_some_and(|c| c.code_action_literal_support.is_some()),
-        // ls-types does not model LSP 3.18 tagSupport; the edge layer that
-        // sees the raw JSON sets this (see `lsp::ai_tag`).
-        code_action_tags: false,
         document_changes: ws_edit.and_then(|e| e.document_changes).unwrap_or(false),
         create_files: ws_edit
             .and_then(|e| e.resource_operations.as_ref())

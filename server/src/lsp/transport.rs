@@ -85,7 +85,7 @@ enum Outgoing {
 /// sends `exit` or closes the input (see the module documentation).
 /// `socket` carries the server's own requests and notifications to the
 /// client and routes the client's answers back.
-pub async fn serve<I, O, S>(
+pub(crate) async fn serve<I, O, S>(
     input: I,
     output: O,
     socket: ClientSocket,
@@ -323,13 +323,12 @@ fn request_id(body: &[u8]) -> Option<Id> {
 /// Tower layer: a request (a message with an id) that the inner service
 /// leaves unanswered gets a `MethodNotFound` error.
 #[derive(Debug, Clone)]
-pub struct AnswerEveryRequest<S> {
+pub(crate) struct AnswerEveryRequest<S> {
     inner: S,
 }
 
 impl<S> AnswerEveryRequest<S> {
-    /// Wraps `inner`.
-    pub fn new(inner: S) -> Self {
+    pub(crate) fn new(inner: S) -> Self {
         Self { inner }
     }
 }

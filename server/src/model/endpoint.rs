@@ -23,12 +23,6 @@ impl ApiKey {
         Self(key.trim().to_owned())
     }
 
-    /// Reads the key from environment variable `var`; `None` when unset or blank.
-    pub fn from_env(var: &str) -> Option<Self> {
-        let key = Self::new(std::env::var(var).ok()?);
-        (!key.0.is_empty()).then_some(key)
-    }
-
     /// The key itself, for building the auth header and for scrubbing server
     /// messages. Crate-private on purpose.
     pub(crate) fn expose(&self) -> &str {
@@ -119,11 +113,6 @@ impl Endpoint {
         endpoint.responses_url()?;
         endpoint.auth.header()?;
         Ok(endpoint)
-    }
-
-    /// Like [`Endpoint::from_settings`], reading the key from the environment.
-    pub fn from_settings_env(settings: &Settings) -> Result<Self, ModelError> {
-        Self::from_settings(settings, ApiKey::from_env(&settings.api_key_env))
     }
 
     /// `{base_url without trailing /}/responses`, validated.

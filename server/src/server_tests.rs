@@ -1,16 +1,28 @@
-//! In-process protocol test through tower's `Service` interface: initialize,
-//! open, many incremental changes (in the negotiated encoding), then observe
-//! the stored text directly on the server's session.
+//! In-process protocol tests through tower's `Service` interface on the
+//! same service stack `run` serves: initialize, open, many incremental
+//! changes (in the negotiated encoding), then look at the stored text
+//! directly in the server's state.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use codex_lsp::server::{ServerOptions, build_service};
 use serde_json::json;
 use tower::{Service, ServiceExt};
 use tower_lsp_server::jsonrpc::Request;
 use tower_lsp_server::ls_types::Uri;
 
+use super::{LanguageService, build_with};
+use crate::state::{ServerOptions, State};
+
+/// The service `run` serves, and a handle on its state.
+fn service() -> (LanguageService, State) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (service, _socket) = build_with(ServerOptions::default(), move |state| {
+        let _ = tx.send(state.clone());
+    });
+    (service, rx.recv().unwrap())
+}
+
 async fn call(
-    service: &mut tower_lsp_server::LspService<codex_lsp::server::Backend>,
+    service: &mut LanguageService,
     request: Request,
 ) -> Option<tower_lsp_server::jsonrpc::Response> {
     service.ready().await.unwrap().call(request).await.unwrap()
@@ -18,7 +30,7 @@ async fn call(
 
 #[tokio::test]
 async fn many_incremental_changes_keep_the_text_right() {
-    let (mut service, _socket) = build_service(ServerOptions::default());
+    let (mut service, state) = service();
     let init = Request::build("initialize")
         .params(json!({ "capabilities": { "general": { "positionEncodings": ["utf-16"] } } }))
         .id(1)
@@ -86,8 +98,7 @@ async fn many_incremental_changes_keep_the_text_right() {
     }
 
     let uri: Uri = uri.parse().unwrap();
-    let session = &service.inner().session;
-    let (text, stored_version) = session
+    let (text, stored_version) = state
         .with_document(&uri, |d| (d.rope().to_string(), d.version()))
         .unwrap();
     assert_eq!(stored_version, version);
@@ -102,7 +113,7 @@ async fn many_incremental_changes_keep_the_text_right() {
             .finish(),
     )
     .await;
-    assert_eq!(service.inner().session.open_count(), 0);
+    assert_eq!(state.open_count(), 0);
     call(
         &mut service,
         Request::build("textDocument/didChange")
@@ -110,18 +121,18 @@ async fn many_incremental_changes_keep_the_text_right() {
             .finish(),
     )
     .await;
-    assert_eq!(service.inner().session.open_count(), 0);
+    assert_eq!(state.open_count(), 0);
 }
 
 #[tokio::test]
 async fn settings_errors_keep_previous_settings() {
-    let (mut service, _socket) = build_service(ServerOptions::default());
+    let (mut service, state) = service();
     let init = Request::build("initialize")
         .params(json!({ "capabilities": {}, "initializationOptions": { "model": "first-model" } }))
         .id(1)
         .finish();
     call(&mut service, init).await;
-    assert_eq!(service.inner().session.settings().model, "first-model");
+    assert_eq!(state.settings().model, "first-model");
     for (settings, model) in [
         (
             json!({ "codex": { "model": "second-model" } }),
@@ -144,10 +155,6 @@ async fn settings_errors_keep_previous_settings() {
                 .finish(),
         )
         .await;
-        assert_eq!(
-            service.inner().session.settings().model,
-            model,
-            "after {settings}"
-        );
+        assert_eq!(state.settings().model, model, "after {settings}");
     }
 }

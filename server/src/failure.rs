@@ -1,0 +1,84 @@
+//! Why an action or explanation ended without a result, and the one message
+//! the user sees for it. Errors stay typed from the core up to the handlers;
+//! only [`ActionError::user_message`] turns them into text. Protocol-free, so
+//! the state's explanation cache can hold these errors.
+
+use crate::assist::{AssistError, PatchError, RebaseConflict};
+use crate::explain_cache::Abandoned;
+use crate::model::ModelError;
+
+/// Every way an action can end without an edit (or an explanation without
+/// text). Each variant has one clear sentence for the user.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ActionError {
+    /// The arguments do not name a valid action (answered `InvalidParams`).
+    #[error("invalid action arguments: {0}")]
+    BadArguments(String),
+    #[error("the document is not open")]
+    NotOpen,
+    /// Explanations are refused for excluded files before any work.
+    #[error("this file is excluded by the `exclude` setting")]
+    Excluded,
+    /// Context building refused or failed (excluded file, binary, too big).
+    #[error(transparent)]
+    Assist(#[from] AssistError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The reply was not a valid patch.
+    #[error(transparent)]
+    Patch(#[from] PatchError),
+    /// The document changed where the edit applies.
+    #[error("the document changed; run the action again ({0})")]
+    Stale(#[from] RebaseConflict),
+    /// So many changes arrived while the model worked that the history no
+    /// longer reaches back to the snapshot: treated as stale.
+    #[error("the document changed too much while Codex was working")]
+    HistoryLost,
+    #[error("the document was closed while Codex was working")]
+    Closed,
+    /// The model wants to create a file and the client cannot.
+    #[error("Codex proposed creating {0}, but this editor does not support creating files")]
+    CannotCreate(String),
+    #[error("Codex proposed no change")]
+    NoChange,
+    #[error("the model returned an empty explanation")]
+    EmptyExplanation,
+    /// Every waiter for a shared explanation went away.
+    #[error("the explanation was cancelled")]
+    Abandoned,
+}
+
+impl From<Abandoned> for ActionError {
+    fn from(_: Abandoned) -> Self {
+        ActionError::Abandoned
+    }
+}
+
+impl ActionError {
+    /// One short sentence for `window/showMessage` or hover text; never
+    /// contains secrets.
+    pub(crate) fn user_message(&self) -> String {
+        match self {
+            ActionError::Model(e) => {
+                let message = e.user_message();
+                if message.starts_with("Codex") {
+                    message
+                } else {
+                    format!("Codex: {message}")
+                }
+            }
+            ActionError::Stale(_) | ActionError::HistoryLost => {
+                "Codex: the document changed; run the action again.".to_owned()
+            }
+            ActionError::Patch(e) => {
+                format!("Codex: the model's reply could not be used ({e}); nothing was changed.")
+            }
+            other => format!("Codex: {other}."),
+        }
+    }
+
+    /// Whether the user cancelled (no message is shown then).
+    pub(crate) fn is_cancelled(&self) -> bool {
+        matches!(self, ActionError::Model(ModelError::Cancelled))
+    }
+}

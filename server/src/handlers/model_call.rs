@@ -1,0 +1,240 @@
+//! The front half that edit actions and explanations share: from one
+//! snapshot of the document to a prompt ([`prepare`]), and from a prompt to
+//! the model's reply under the concurrency limit ([`ask_model`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use tower_lsp_server::ls_types::{Diagnostic, Range, Uri};
+
+use crate::assist::region::Region;
+use crate::assist::{self, ActionKind, ContextRequest, DiagnosticInfo, Prompt};
+use crate::config::Settings;
+use crate::document::Snapshot;
+use crate::failure::ActionError;
+use crate::lsp::ext::UsageReport;
+use crate::lsp::from_proto;
+use crate::model::{
+    ApiKey, CallPolicy, Endpoint, InputItem, ModelError, ModelReply, Progress, Reasoning,
+    ResponsesRequest,
+};
+use crate::progress::Job;
+use crate::state::State;
+
+/// Where an action applies: one snapshot of the document and the region in
+/// it. Everything computed for the action (cache key, prompt, edits) uses
+/// this one snapshot.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub(crate) uri: Uri,
+    pub(crate) snapshot: Snapshot,
+    pub(crate) region: Region,
+}
+
+impl Target {
+    /// Snapshots the open document and finds the region: the selection when
+    /// there is one, else the syntax node around the cursor (see
+    /// [`assist::region`]), using the document's cached parse.
+    pub(crate) fn new(state: &State, uri: &Uri, range: Range) -> Result<Self, ActionError> {
+        let snapshot = state.snapshot(uri).ok_or(ActionError::NotOpen)?;
+        let syntax = state.syntax_cache(uri).ok_or(ActionError::NotOpen)?;
+        let selection = from_proto::byte_range(&snapshot.rope, range, state.encoding());
+        let cursor = selection.start;
+        let selection = (!selection.is_empty()).then_some(selection);
+        let region = assist::region::target_region_cached(
+            &syntax,
+            snapshot.revision,
+            &snapshot.language_id,
+            &snapshot.rope,
+            selection,
+            cursor,
+        );
+        Ok(Self {
+            uri: uri.clone(),
+            snapshot,
+            region,
+        })
+    }
+}
+
+/// A prompt ready to send, with what the back half needs to turn the reply
+/// into edits.
+pub(crate) struct Prepared {
+    pub(crate) target: Target,
+    pub(crate) path: PathBuf,
+    pub(crate) root: Option<PathBuf>,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) action: ActionKind,
+    pub(crate) prompt: Prompt,
+    /// Where the prompt goes; resolved before any progress is shown, so a
+    /// missing key fails at once.
+    endpoint: Endpoint,
+}
+
+/// Builds the prompt for `action` on `target`: diagnostics, AGENTS.md,
+/// other open documents, under the token budget (see
+/// [`assist::build_prompt`]).
+pub(crate) async fn prepare(
+    state: &State,
+    target: Target,
+    action: ActionKind,
+    instruction: Option<&str>,
+    diagnostic: Option<&Diagnostic>,
+) -> Result<Prepared, ActionError> {
+    let settings = state.settings();
+    let encoding = state.encoding();
+    let root = state.workspace_root();
+    let path = from_proto::document_path(&target.uri);
+    let diagnostics: Vec<DiagnosticInfo> = diagnostic
+        .iter()
+        .map(|d| from_proto::diagnostic(d, &target.snapshot.rope, encoding))
+        .collect();
+    let agents_md = {
+        let root = root.clone();
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        tokio::task::spawn_blocking(move || assist::collect_agents_md(root.as_deref(), &dir))
+            .await
+            .unwrap_or_default()
+    };
+    let other_documents = if settings.include_open_documents {
+        state
+            .other_snapshots(&target.uri)
+            .into_iter()
+            .map(|(u, s)| (from_proto::document_path(&u), s.rope.to_string()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let prompt = assist::build_prompt(&ContextRequest {
+        workspace_root: root.as_deref(),
+        file_path: &path,
+        language_id: &target.snapshot.language_id,
+        text: &target.snapshot.rope,
+        region: target.region.clone(),
+        action,
+        instruction,
+        diagnostics: &diagnostics,
+        agents_md,
+        other_documents,
+        settings: &settings,
+    })?;
+    let endpoint = endpoint(state, &settings)?;
+    Ok(Prepared {
+        target,
+        path,
+        root,
+        settings,
+        action,
+        prompt,
+        endpoint,
+    })
+}
+
+/// A finished model call: the reply text and what it cost.
+pub(crate) struct Answer {
+    pub(crate) text: String,
+    pub(crate) usage: UsageReport,
+}
+
+/// Sends the prepared prompt and waits for the whole reply, under the
+/// `maxConcurrentRequests` limit, reporting progress on `job` when given.
+/// `cancel` drops the stream, which aborts the HTTP request.
+pub(crate) async fn ask_model(
+    state: &State,
+    prepared: &Prepared,
+    job: Option<&mut Job>,
+    cancel: &CancellationToken,
+) -> Result<Answer, ActionError> {
+    let settings = &prepared.settings;
+    let request = request_for(&prepared.prompt, settings, prepared.action);
+    tracing::debug!(
+        action = prepared.action.id(),
+        tokens = prepared.prompt.tokens,
+        "calling the model"
+    );
+    tracing::trace!(input = %prepared.prompt.input, "prompt");
+    let reply = call_model(state, &prepared.endpoint, &request, settings, job, cancel).await?;
+    let usage = UsageReport {
+        input_tokens: reply.usage.input_tokens,
+        cached_tokens: reply.usage.cached_tokens,
+        output_tokens: reply.usage.output_tokens,
+        reasoning_tokens: reply.usage.reasoning_tokens,
+    };
+    tracing::info!(
+        action = prepared.action.id(),
+        input = usage.input_tokens,
+        cached = usage.cached_tokens,
+        output = usage.output_tokens,
+        reasoning = usage.reasoning_tokens,
+        "model call finished"
+    );
+    Ok(Answer {
+        text: reply.text,
+        usage,
+    })
+}
+
+fn endpoint(state: &State, settings: &Settings) -> Result<Endpoint, ActionError> {
+    let key = (state.options.env)(&settings.api_key_env)
+        .filter(|k| !k.is_empty())
+        .map(ApiKey::new);
+    Ok(Endpoint::from_settings(settings, key)?)
+}
+
+fn request_for(prompt: &Prompt, settings: &Settings, action: ActionKind) -> ResponsesRequest {
+    let mut request = ResponsesRequest::new(
+        settings.model.clone(),
+        vec![InputItem::user_text(prompt.input.clone())],
+    );
+    request.instructions = Some(prompt.instructions.clone());
+    request.reasoning = Some(Reasoning::effort(action.effort(settings)));
+    request.max_output_tokens = Some(if action == ActionKind::Explain {
+        settings.explain.max_output_tokens
+    } else {
+        settings.max_output_tokens
+    });
+    request.prompt_cache_key = Some(prompt.prompt_cache_key.clone());
+    request
+}
+
+async fn call_model(
+    state: &State,
+    endpoint: &Endpoint,
+    request: &ResponsesRequest,
+    settings: &Settings,
+    job: Option<&mut Job>,
+    cancel: &CancellationToken,
+) -> Result<ModelReply, ModelError> {
+    let permits = state.model_permits();
+    let _permit = tokio::select! {
+        permit = permits.acquire_owned() => permit.map_err(|_| ModelError::Cancelled)?,
+        () = cancel.cancelled() => return Err(ModelError::Cancelled),
+    };
+    let client = state.model_client()?;
+    let policy = CallPolicy::from_settings(settings);
+    match job {
+        Some(job) => {
+            let mut on_progress = |p: Progress<'_>| match p {
+                Progress::Delta(d) => job.on_delta(d),
+                Progress::Retrying {
+                    attempt,
+                    delay,
+                    reason,
+                } => job.on_retry(format!(
+                    "{reason}; retry {attempt} in {:.1} s",
+                    delay.as_secs_f64()
+                )),
+            };
+            client
+                .respond_until_cancelled(endpoint, request, &policy, &mut on_progress, cancel)
+                .await
+        }
+        None => {
+            let mut ignore = |_: Progress<'_>| {};
+            client
+                .respond_until_cancelled(endpoint, request, &policy, &mut ignore, cancel)
+                .await
+        }
+    }
+}
