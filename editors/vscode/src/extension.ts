@@ -2,14 +2,10 @@
 // hands it the API key through its environment, forwards settings and adds a few UI affordances.
 import * as vscode from 'vscode';
 import {
-  CodeActionRequest,
-  CodeActionResolveRequest,
   DidChangeConfigurationNotification,
   LanguageClient,
   State,
   WorkDoneProgressCancelNotification,
-  type CodeAction as LspCodeAction,
-  type Command as LspCommand,
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
@@ -20,6 +16,10 @@ import { StatusModel, type StatusParams } from './status';
 const SECRET_KEY = 'codex.apiKey';
 const RUN_ACTION = 'codex.runAction';
 const SET_KEY_BUTTON = 'Set API Key';
+/** Code action kinds of the server's actions behind the extension's commands (docs/protocol.md). */
+const KIND = { rewrite: 'refactor.rewrite.codex.rewrite', explain: 'refactor.codex.explain', fix: 'quickfix.codex' };
+/** How long an instruction given to "Codex: Rewrite Selection…" waits for its rewrite to run. */
+const GIVEN_INSTRUCTION_MS = 10000;
 
 /** What `activate` returns; used by the integration tests and by other extensions. */
 export interface CodexApi {
@@ -45,6 +45,8 @@ class Codex implements CodexApi {
   /** The key the running server was started with (memory only, never logged). */
   private startedWithKey: string | undefined;
   private promptedForKey = false;
+  /** An instruction passed to codex.rewriteSelection, for the rewrite that command triggers. */
+  private given: { instruction: string; uri: string; until: number } | undefined;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('Codex');
@@ -139,8 +141,10 @@ class Codex implements CodexApi {
       middleware: {
         executeCommand: async (command, args, next) => {
           const first: unknown = args[0];
+          // The one place the rewrite instruction is asked for: "Codex: Rewrite…" from the lightbulb
+          // and "Codex: Rewrite Selection…" (which runs that same action) both end up here.
           if (command === RUN_ACTION && isRecord(first) && first.action === 'rewrite' && !first.instruction) {
-            const instruction = await askInstruction();
+            const instruction = this.takeGivenInstruction(first.textDocument) ?? (await askInstruction());
             if (instruction === undefined) return undefined;
             args = [{ ...first, instruction }, ...args.slice(1)];
           }
@@ -249,82 +253,39 @@ class Codex implements CodexApi {
     return undefined;
   }
 
-  /** Asks the server for its code actions on a range, exactly as the lightbulb would. */
-  private async serverActions(
-    client: LanguageClient,
-    editor: vscode.TextEditor,
-    range: vscode.Range,
-    only: string,
-    diagnostics: vscode.Diagnostic[] = [],
-  ): Promise<LspCodeAction[]> {
-    const c2p = client.code2ProtocolConverter;
-    const result = await client.sendRequest(CodeActionRequest.type, {
-      textDocument: c2p.asTextDocumentIdentifier(editor.document),
-      range: c2p.asRange(range),
-      context: { diagnostics: diagnostics.map((d) => c2p.asDiagnostic(d)), only: [only], triggerKind: 1 },
-    });
-    return (result ?? []).filter((a): a is LspCodeAction => 'kind' in a && typeof a.kind === 'string' && (a.kind === only || a.kind.startsWith(`${only}.`)));
-  }
-
-  /** Applies a server code action: resolve it if it comes without edit and command, apply its edit, run its command. */
-  private async perform(client: LanguageClient, action: LspCodeAction, extraArgs?: Record<string, unknown>): Promise<unknown> {
-    let a = action;
-    if (!a.edit && !a.command && a.data !== undefined) a = await client.sendRequest(CodeActionResolveRequest.type, a);
-    if (a.edit) {
-      const edit = await client.protocol2CodeConverter.asWorkspaceEdit(a.edit);
-      const ok = await vscode.workspace.applyEdit(edit);
-      if (!ok) {
-        this.note('warning', 'Codex: the edit could not be applied.');
-        void vscode.window.showWarningMessage('Codex: the edit could not be applied.');
-      }
-    }
-    if (a.command) return runCommand(a.command, extraArgs);
-    return undefined;
-  }
-
-  async rewriteSelection(instructionArg?: unknown): Promise<unknown> {
+  /**
+   * Runs the server's code action of `kind` on the selection with VS Code's own code action
+   * machinery, as the lightbulb does: resolved or its command executed; a menu when several match.
+   * An `instruction` is kept for the rewrite this starts (see middleware.executeCommand).
+   */
+  private async codeAction(kind: string, instruction?: string): Promise<void> {
+    this.given = undefined;
     const editor = vscode.window.activeTextEditor;
-    if (!editor) return undefined;
-    const client = await this.runningClient();
-    if (!client) return undefined;
-    const instruction = typeof instructionArg === 'string' ? instructionArg : await askInstruction();
-    if (instruction === undefined) return undefined;
-    const [action] = await this.serverActions(client, editor, editor.selection, 'refactor.rewrite.codex.rewrite');
-    if (!action) return this.nothing('Codex: the server offers no rewrite here.');
-    return this.perform(client, action, { instruction });
+    if (!editor || !(await this.runningClient())) return;
+    if (instruction) this.given = { instruction, uri: editor.document.uri.toString(), until: Date.now() + GIVEN_INSTRUCTION_MS };
+    await vscode.commands.executeCommand('editor.action.codeAction', { kind, apply: 'ifSingle' });
   }
 
-  async explainSelection(): Promise<unknown> {
-    const editor = vscode.window.activeTextEditor;
-    if (!editor) return undefined;
-    const client = await this.runningClient();
-    if (!client) return undefined;
-    const [action] = await this.serverActions(client, editor, editor.selection, 'refactor.codex.explain');
-    if (!action) return this.nothing('Codex: the server offers no explanation here.');
-    return this.perform(client, action);
+  /** Codex: Rewrite Selection…: the server's "Codex: Rewrite…" action; an `instruction` spares the prompt. */
+  rewriteSelection(instruction?: unknown): Promise<void> {
+    return this.codeAction(KIND.rewrite, typeof instruction === 'string' && instruction.trim() ? instruction.trim() : undefined);
   }
 
-  async fixAtCursor(): Promise<unknown> {
-    const editor = vscode.window.activeTextEditor;
-    if (!editor) return undefined;
-    const pos = editor.selection.active;
-    const diagnostics = vscode.languages
-      .getDiagnostics(editor.document.uri)
-      .filter((d) => d.range.contains(pos))
-      .sort((a, b) => a.severity - b.severity);
-    const diagnostic = diagnostics[0];
-    if (!diagnostic) return this.nothing('Codex: there is no diagnostic at the cursor.');
-    const client = await this.runningClient();
-    if (!client) return undefined;
-    const [action] = await this.serverActions(client, editor, diagnostic.range, 'quickfix.codex', [diagnostic]);
-    if (!action) return this.nothing('Codex: the server offers no fix for this diagnostic.');
-    return this.perform(client, action);
+  /** The instruction given to rewriteSelection, once, if it is for this document and still fresh. */
+  private takeGivenInstruction(textDocument: unknown): string | undefined {
+    const given = this.given;
+    this.given = undefined;
+    const uri = isRecord(textDocument) && typeof textDocument.uri === 'string' ? vscode.Uri.parse(textDocument.uri).toString() : undefined;
+    return given && given.uri === uri && Date.now() < given.until ? given.instruction : undefined;
   }
 
-  private nothing(message: string): undefined {
-    this.note('info', message);
-    void vscode.window.showInformationMessage(message);
-    return undefined;
+  explainSelection(): Promise<void> {
+    return this.codeAction(KIND.explain);
+  }
+
+  /** Codex: Fix Diagnostic at Cursor: VS Code sends the diagnostics at the cursor; several give a menu. */
+  fixAtCursor(): Promise<void> {
+    return this.codeAction(KIND.fix);
   }
 }
 
@@ -335,13 +296,6 @@ function isCancellation(e: unknown): boolean {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Runs a server command through VS Code's command registry, so `middleware.executeCommand` sees it. */
-async function runCommand(command: LspCommand, extraArgs?: Record<string, unknown>): Promise<unknown> {
-  const args = [...(command.arguments ?? [])];
-  if (extraArgs && isRecord(args[0])) args[0] = { ...args[0], ...extraArgs };
-  return vscode.commands.executeCommand(command.command, ...args);
 }
 
 async function askInstruction(): Promise<string | undefined> {

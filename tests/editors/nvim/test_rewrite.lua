@@ -1,7 +1,9 @@
--- :CodexRewrite {instruction} sends the instruction to the model, the buffer
--- becomes exactly the scripted result, one `u` undoes it, and progress goes
--- through Neovim's LspProgress. The "Codex: Rewrite…" entry of the standard
--- code-action menu prompts with vim.ui.input and does the same.
+-- :CodexRewrite {instruction} sends the instruction to the model without
+-- asking, the buffer becomes exactly the scripted result, one `u` undoes it,
+-- and progress goes through Neovim's LspProgress. The "Codex: Rewrite…" entry
+-- of the standard code-action menu (vim.ui.select) and :CodexRewrite without
+-- an argument both ask with vim.ui.input (the codex.runAction handler) and do
+-- the same.
 local H = dofile(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)) .. '/helpers.lua')
 
 H.run('rewrite', function()
@@ -18,7 +20,14 @@ H.run('rewrite', function()
   local buf = H.open(root .. '/lua/sample.lua')
   H.eq(H.sample, H.lines(buf), 'initial text')
 
-  -- 1. Command with the instruction as argument, on lines 1-3.
+  -- Every vim.ui.input() prompt, answered with the instruction.
+  local asked = {}
+  vim.ui.input = function(opts, on_confirm)
+    table.insert(asked, opts.prompt)
+    on_confirm(instruction)
+  end
+
+  -- 1. Command with the instruction as argument, on lines 1-3: no prompt.
   vim.cmd('1,3CodexRewrite ' .. instruction)
   H.wait('the rewrite to land', function()
     return H.lines(buf) == H.sample_fixed
@@ -27,6 +36,7 @@ H.run('rewrite', function()
   local sent = H.model_requests_text()
   H.ok(sent:find(instruction, 1, true), 'instruction reached the model')
   H.ok(sent:find('test-model-from-neovim', 1, true), 'model setting reached the model request')
+  H.eq({}, asked, 'an instruction given as argument is not asked for')
   H.wait('progress end', function()
     return vim.iter(progress):any(function(e)
       return e.kind == 'end'
@@ -39,31 +49,43 @@ H.run('rewrite', function()
   vim.cmd('silent normal! u')
   H.eq(H.sample, H.lines(buf), 'one u restores the original text')
 
-  -- 2. The standard code-action menu: "Codex: Rewrite…" asks for the
-  --    instruction through vim.ui.input (client-side codex.runAction).
-  local asked
-  vim.ui.input = function(opts, on_confirm)
-    asked = opts.prompt
-    on_confirm(instruction)
+  -- 2. The standard code-action menu (vim.lsp.buf.code_action(), `gra`):
+  --    picking "Codex: Rewrite…" asks for the instruction.
+  local offered
+  vim.ui.select = function(items, opts, on_choice)
+    offered = vim.tbl_map(function(item)
+      return opts.format_item(item)
+    end, items)
+    for _, item in ipairs(items) do
+      if item.action.title == 'Codex: Rewrite…' then
+        return on_choice(item)
+      end
+    end
+    on_choice(nil)
   end
   vim.api.nvim_win_set_cursor(0, { 2, 4 })
-  vim.lsp.buf.code_action({
-    context = { only = { 'refactor.rewrite.codex.rewrite' }, diagnostics = {} },
-    apply = true,
-  })
+  vim.lsp.buf.code_action()
   H.wait('the menu rewrite to land', function()
     return H.lines(buf) == H.sample_fixed
   end)
-  H.ok(asked, 'vim.ui.input was used for the instruction')
+  H.ok(offered and vim.list_contains(offered, 'Codex: Simplify'), 'the menu lists the Codex actions: ' .. vim.inspect(offered))
+  H.eq({ 'Codex rewrite: ' }, asked, 'vim.ui.input asked for the instruction once')
   vim.cmd('silent normal! u')
   H.eq(H.sample, H.lines(buf), 'one u restores the original text (menu path)')
 
-  -- 3. :CodexRewrite without argument prompts too.
-  asked = nil
+  -- 3. :CodexRewrite without argument asks too.
+  asked = {}
   vim.cmd('CodexRewrite')
   H.wait('the prompted rewrite to land', function()
     return H.lines(buf) == H.sample_fixed
   end)
-  H.ok(asked, 'prompted for the instruction')
+  H.eq({ 'Codex rewrite: ' }, asked, 'prompted for the instruction once')
   H.eq(3, #H.model_requests(), 'three model calls')
+  local n_with_instruction = 0
+  for _, r in ipairs(H.model_requests()) do
+    if vim.json.encode(r):find(instruction, 1, true) then
+      n_with_instruction = n_with_instruction + 1
+    end
+  end
+  H.eq(3, n_with_instruction, 'every call carried the instruction')
 end)

@@ -1,9 +1,10 @@
 -- codex-lsp Neovim client: optional setup{} and the :Codex* commands.
 --
--- All the work happens in the server. This module only asks the server for
--- its standard code actions (textDocument/codeAction), resolves or executes
--- them the standard way, and adds the one thing a server cannot do itself:
--- prompting for the rewrite instruction (see docs/protocol.md, "Commands").
+-- All the work happens in the server. The commands are Neovim's own
+-- vim.lsp.buf.code_action() filtered to one Codex kind; the one thing a
+-- server cannot do itself, prompting for the rewrite instruction, happens in
+-- the client-side `codex.runAction` command (see docs/protocol.md,
+-- "Commands"), whether the rewrite comes from :CodexRewrite or the menu.
 -- Progress is the server's $/progress, shown by Neovim's built-in LSP
 -- progress support (|LspProgress|, |vim.lsp.status()|).
 
@@ -72,148 +73,74 @@ local function get_client(bufnr)
   return client
 end
 
---- The LSP range of a user command: whole lines when it was given a range,
---- else the cursor position.
----@param bufnr integer
+--- Runs the server's code action of `kind` with Neovim's own runner,
+--- |vim.lsp.buf.code_action()| with `apply = true`: one matching action runs
+--- at once (resolved, or its command executed), several are offered with
+--- vim.ui.select(). The range is the command's whole lines, else the cursor.
+---@param kind string
 ---@param cmd_opts? table opts of nvim_create_user_command callbacks
----@param encoding string
----@return lsp.Range
-local function command_range(bufnr, cmd_opts, encoding)
+---@param opts? { diagnostics?: lsp.Diagnostic[], instruction?: string }
+local function code_action(kind, cmd_opts, opts)
+  opts = opts or {}
+  local bufnr = vim.api.nvim_get_current_buf()
+  if not get_client(bufnr) then
+    return
+  end
+  local range
   if cmd_opts and cmd_opts.range and cmd_opts.range > 0 then
     local last = vim.api.nvim_buf_get_lines(bufnr, cmd_opts.line2 - 1, cmd_opts.line2, true)[1]
-    return {
-      start = { line = cmd_opts.line1 - 1, character = 0 },
-      ['end'] = { line = cmd_opts.line2 - 1, character = vim.str_utfindex(last, encoding) },
-    }
+    -- Mark-like positions; code_action() makes the end exclusive (+1).
+    range = { start = { cmd_opts.line1, 0 }, ['end'] = { cmd_opts.line2, #last - 1 } }
   end
-  return vim.lsp.util.make_range_params(0, encoding).range
-end
-
---- Applies a code action the way vim.lsp.buf.code_action() does: edit first,
---- then the command; `extra` is merged into the command's argument object.
----@param client vim.lsp.Client
----@param action lsp.CodeAction|lsp.Command
----@param bufnr integer
----@param extra? table
-local function apply_action(client, action, bufnr, extra)
-  if action.edit then
-    vim.lsp.util.apply_workspace_edit(action.edit, client.offset_encoding)
-  end
-  local command = action.command
-  if type(command) == 'string' then
-    command = action --[[@as lsp.Command]]
-  end
-  if type(command) == 'table' then
-    command = vim.deepcopy(command)
-    if extra and command.arguments and type(command.arguments[1]) == 'table' then
-      command.arguments[1] = vim.tbl_extend('force', command.arguments[1], extra)
-    end
-    client:exec_cmd(command, { bufnr = bufnr })
-  end
-end
-
----@param client vim.lsp.Client
----@param action lsp.CodeAction|lsp.Command
----@param bufnr integer
----@param extra? table
-local function run_action(client, action, bufnr, extra)
-  if
-    not action.edit
-    and action.command == nil
-    and client:supports_method('codeAction/resolve', bufnr)
-  then
-    client:request('codeAction/resolve', action, function(err, resolved)
-      if err then
-        notify(err.message, vim.log.levels.ERROR)
-      elseif resolved then
-        apply_action(client, resolved, bufnr, extra)
-      end
-    end, bufnr)
-  else
-    apply_action(client, action, bufnr, extra)
-  end
-end
-
---- Asks the server for its code actions of one kind on a range and runs the
---- one found (or lets the user pick when there are several).
----@param kind string
----@param cmd_opts? table
----@param extra? table merged into the command argument (rewrite instruction)
----@param diagnostics? fun(bufnr: integer, range: lsp.Range): lsp.Diagnostic[]
-local function code_action(kind, cmd_opts, extra, diagnostics)
-  local bufnr = vim.api.nvim_get_current_buf()
-  local client = get_client(bufnr)
-  if not client then
-    return
-  end
-  local range = command_range(bufnr, cmd_opts, client.offset_encoding)
-  local diags = diagnostics and diagnostics(bufnr, range) or {}
-  if diagnostics and #diags == 0 then
-    notify('no diagnostics here to fix', vim.log.levels.WARN)
-    return
-  end
-  ---@type lsp.CodeActionParams
-  local params = {
-    textDocument = vim.lsp.util.make_text_document_params(bufnr),
-    range = range,
+  vim.lsp.buf.code_action({
     context = {
       only = { kind },
-      diagnostics = diags,
+      diagnostics = opts.diagnostics or {},
       triggerKind = vim.lsp.protocol.CodeActionTriggerKind.Invoked,
     },
-  }
-  client:request('textDocument/codeAction', params, function(err, result)
-    if err then
-      notify(err.message, vim.log.levels.ERROR)
-      return
-    end
-    local actions = vim.tbl_filter(function(a)
-      return a.kind == kind or vim.startswith(a.kind or '', kind .. '.')
-    end, result or {})
-    if #actions == 0 then
-      notify('the server offered no action here', vim.log.levels.WARN)
-    elseif #actions == 1 then
-      run_action(client, actions[1], bufnr, extra)
-    else
-      vim.ui.select(actions, {
-        prompt = 'Codex:',
-        format_item = function(a)
-          return a.title
-        end,
-      }, function(choice)
-        if choice then
-          run_action(client, choice, bufnr, extra)
-        end
-      end)
-    end
-  end, bufnr)
+    range = range,
+    apply = true,
+    -- An instruction given to :CodexRewrite rides on the action's own
+    -- codex.runAction arguments, so the command handler below (the one place
+    -- that asks for it) sees it and does not ask.
+    filter = function(action)
+      local args = type(action.command) == 'table' and (action.command.arguments or {})[1]
+      if opts.instruction and action.kind == KIND.rewrite and type(args) == 'table' then
+        args.instruction = opts.instruction
+      end
+      return true
+    end,
+  })
 end
 
---- Diagnostics of every source on the lines of `range`, as LSP diagnostics.
+--- Diagnostics of every source on the lines of the command's range (else
+--- the cursor line), as LSP diagnostics.
 ---@param bufnr integer
----@param range lsp.Range
+---@param cmd_opts? table
 ---@return lsp.Diagnostic[]
-local function diagnostics_in(bufnr, range)
+local function diagnostics_in(bufnr, cmd_opts)
+  local first, last
+  if cmd_opts and cmd_opts.range and cmd_opts.range > 0 then
+    first, last = cmd_opts.line1 - 1, cmd_opts.line2 - 1
+  else
+    first = vim.api.nvim_win_get_cursor(0)[1] - 1
+    last = first
+  end
   local found = vim.tbl_filter(function(d)
-    return d.lnum <= range['end'].line and (d.end_lnum or d.lnum) >= range.start.line
+    return d.lnum <= last and (d.end_lnum or d.lnum) >= first
   end, vim.diagnostic.get(bufnr))
   return vim.lsp.diagnostic.from(found)
 end
 
 --- :CodexRewrite: rewrites the range (or the code under the cursor) following
---- `instruction`, asked with vim.ui.input() when nil.
+--- `instruction`; without one, the codex.runAction handler asks for it.
 ---@param instruction? string
 ---@param cmd_opts? table
 function M.rewrite(instruction, cmd_opts)
-  if instruction and instruction ~= '' then
-    code_action(KIND.rewrite, cmd_opts, { instruction = instruction })
-    return
+  if instruction and vim.trim(instruction) == '' then
+    instruction = nil
   end
-  vim.ui.input({ prompt = 'Codex rewrite: ' }, function(input)
-    if input and vim.trim(input) ~= '' then
-      code_action(KIND.rewrite, cmd_opts, { instruction = input })
-    end
-  end)
+  code_action(KIND.rewrite, cmd_opts, { instruction = instruction })
 end
 
 --- :CodexExplain: explains the range (or the code under the cursor); the
@@ -226,12 +153,18 @@ end
 --- :CodexFix: fixes the diagnostics on the line (or the range's lines).
 ---@param cmd_opts? table
 function M.fix(cmd_opts)
-  code_action(KIND.fix, cmd_opts, nil, diagnostics_in)
+  local diagnostics = diagnostics_in(vim.api.nvim_get_current_buf(), cmd_opts)
+  if #diagnostics == 0 then
+    notify('no diagnostics here to fix', vim.log.levels.WARN)
+    return
+  end
+  code_action(KIND.fix, cmd_opts, { diagnostics = diagnostics })
 end
 
---- Client side of `codex.runAction` (|vim.lsp.ClientConfig| `commands`): adds
---- the instruction a `rewrite` needs, then sends the command to the server,
---- which applies the edit with workspace/applyEdit.
+--- Client side of `codex.runAction` (|vim.lsp.ClientConfig| `commands`, run by
+--- Client:exec_cmd for every action that carries the command): a `rewrite`
+--- without instruction asks for it here, the only place; then the command
+--- goes to the server, which applies the edit with workspace/applyEdit.
 ---@param command lsp.Command
 ---@param ctx table
 function M._run_action_command(command, ctx)
@@ -253,7 +186,7 @@ function M._run_action_command(command, ctx)
     vim.ui.input({ prompt = 'Codex rewrite: ' }, function(input)
       if input and vim.trim(input) ~= '' then
         local cmd = vim.deepcopy(command)
-        cmd.arguments[1].instruction = input
+        cmd.arguments[1].instruction = vim.trim(input)
         send(cmd)
       end
     end)

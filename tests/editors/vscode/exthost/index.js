@@ -131,13 +131,13 @@ const suites = {
       assert.equal(rewrite.command.arguments[0].action, 'rewrite');
       assert.equal(rewrite.command.arguments[0].instruction, undefined);
     }],
-    ['Codex: Rewrite Selection… applies exactly the scripted edit', async () => {
+    ['Codex: Rewrite Selection… (instruction as argument, no prompt) applies exactly the scripted edit', async () => {
       const { doc, editor } = await open('src/rewrite.py');
       editor.selection = new vscode.Selection(0, 0, 2, 0);
-      const result = await vscode.commands.executeCommand('codex.rewriteSelection', 'put spaces around the plus');
+      // Runs the server's "Codex: Rewrite…" through editor.action.codeAction; an input box would stall this.
+      await vscode.commands.executeCommand('codex.rewriteSelection', 'put spaces around the plus');
       await waitFor('edited text', () => doc.getText() === cfg.expected['src/rewrite.py'], 30000);
       assert.equal(doc.getText(), cfg.expected['src/rewrite.py']);
-      assert.deepEqual(result, { applied: true });
       const reqs = await fakeRequests();
       const req = reqs.find((r) => JSON.stringify(r).includes('put spaces around the plus'));
       assert.ok(req, 'the fake model saw the instruction');
@@ -153,16 +153,18 @@ const suites = {
       const { doc, editor } = await open('src/rewrite.py');
       const before = doc.getText();
       editor.selection = new vscode.Selection(0, 0, 2, 0);
-      const pending = vscode.commands.executeCommand('codex.rewriteSelection', 'take your time over this');
+      const nMessages = api.messages.length;
+      await vscode.commands.executeCommand('codex.rewriteSelection', 'take your time over this');
       await waitFor('running state', () => api.status.running.size > 0, 10000);
       assert.equal(api.status.view().cancellable, true);
       assert.match(api.status.view().text, /sync~spin/);
       const t0 = Date.now();
       await vscode.commands.executeCommand('codex.cancel');
-      const result = await pending;
+      await waitFor('idle state', () => api.status.running.size === 0, 6000);
       assert.ok(Date.now() - t0 < 6000, 'cancelled well before the scripted 8 s delay');
-      await waitFor('idle state', () => api.status.running.size === 0, 5000);
-      assert.deepEqual(result, { applied: false, message: 'cancelled' });
+      // The cancelled call is a note, not an error: the middleware answered it as { applied: false }.
+      await waitFor('cancel noted', () => api.messages.slice(nMessages).includes('Codex: cancelled'), 5000);
+      await sleep(500);
       assert.equal(doc.getText(), before, 'document unchanged');
     }],
     ['hover shows the scripted explanation', async () => {
@@ -197,13 +199,22 @@ const suites = {
         coll.dispose();
       }
     }],
-    ['Codex: Explain Selection returns the scripted explanation', async () => {
-      const { editor } = await open('src/explain.py');
+    ['editor.action.codeAction with kind refactor.rewrite.codex.simplify (a keybinding) applies the resolved edit', async () => {
+      const { doc, editor } = await open('src/simplify.py');
       editor.selection = new vscode.Selection(0, 0, 2, 0);
-      const result = await vscode.commands.executeCommand('codex.explainSelection');
-      assert.ok(result && typeof result.markdown === 'string' && result.markdown.includes(cfg.expected.explanation), JSON.stringify(result));
+      await vscode.commands.executeCommand('editor.action.codeAction', { kind: 'refactor.rewrite.codex.simplify', apply: 'ifSingle' });
+      await waitFor('simplified text', () => doc.getText() === cfg.expected['src/simplify.py'], 30000);
+    }],
+    ['Codex: Explain Selection shows the scripted explanation', async () => {
+      const { doc, editor } = await open('src/explain.py');
+      const before = doc.getText();
+      assert.ok(!vscode.workspace.textDocuments.some((d) => d.uri.path.endsWith('.md')), 'no explanation shown yet');
+      editor.selection = new vscode.Selection(0, 0, 2, 0);
+      await vscode.commands.executeCommand('codex.explainSelection');
       // The server shows it with window/showDocument.
-      await waitFor('explanation document shown', () => vscode.workspace.textDocuments.some((d) => d.getText().includes(cfg.expected.explanation)), 10000);
+      const shown = await waitFor('explanation document shown', () => vscode.workspace.textDocuments.find((d) => d.uri.path.endsWith('.md') && d.getText().includes(cfg.expected.explanation)), 30000);
+      assert.ok(shown.getText().includes(cfg.expected.explanation));
+      assert.equal(doc.getText(), before, 'explain never edits');
     }],
   ],
 };

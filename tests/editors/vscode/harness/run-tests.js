@@ -118,11 +118,11 @@ async function runUiTest(o, ctx) {
     const page = browser.pages()[0] || (await browser.newPage());
     await uiTest.run({ page, url: lib.workbenchUrl(cs.base, ws), artifacts: ctx.artifacts, expected: ctx.expected, fakeUrl: ctx.fakeUrl, log: lib.log });
     const leak = keyLeakCheck('ui', dataDir);
-    return { passed: ['ui: lightbulb rewrite on the packaged extension', ...leak.passed], failed: leak.failed };
+    return { passed: ['ui: lightbulb and palette rewrite on the packaged extension', ...leak.passed], failed: leak.failed };
   } catch (e) {
     const page = browser.pages()[0];
     if (page) await page.screenshot({ path: path.join(ctx.artifacts, 'ui-failure.png') }).catch(() => undefined);
-    return { passed: [], failed: [{ name: 'ui: lightbulb rewrite on the packaged extension', error: String(e && e.stack ? e.stack : e) }] };
+    return { passed: [], failed: [{ name: 'ui: lightbulb and palette rewrite on the packaged extension', error: String(e && e.stack ? e.stack : e) }] };
   } finally {
     await browser.close().catch(() => undefined);
     try { process.kill(-cs.child.pid, 'SIGTERM'); } catch { /* gone */ }

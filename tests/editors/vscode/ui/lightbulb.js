@@ -2,7 +2,8 @@
 // code-server. Missing-key toast → "Set API Key" → type the key; open src/ui.py; put the cursor in the
 // function; open the code action menu (Ctrl+. = lightbulb/quick-fix menu); pick "Codex: Rewrite…";
 // type the instruction into the input box that the extension's middleware opens; check the edited
-// text on screen and the token usage in the status bar. Screenshots go to test-artifacts/vscode/.
+// text on screen and the token usage in the status bar; undo, then run "Codex: Rewrite Selection…"
+// from the command palette, which asks in the same box. Screenshots go to test-artifacts/vscode/.
 'use strict';
 const path = require('node:path');
 
@@ -86,13 +87,7 @@ exports.run = async function run({ page, url, artifacts, expected, log }) {
 
   // 5. The edit appears on screen.
   const want = 'return a * b';
-  for (let i = 0; ; i++) {
-    const text = await editorText(page);
-    if (text.includes(want)) break;
-    if (i > 300) throw new Error(`the editor never showed "${want}"; it shows:\n${text}`);
-    await page.waitForTimeout(100);
-  }
-  const text = await editorText(page);
+  const text = await waitForText(page, want);
   const wantAll = expected['src/ui.py'].trimEnd();
   if (text.trimEnd() !== wantAll) throw new Error(`editor text is\n${text}\nexpected\n${wantAll}`);
   step('edited text on screen');
@@ -102,4 +97,33 @@ exports.run = async function run({ page, url, artifacts, expected, log }) {
   await status.first().waitFor({ timeout: 15000 });
   step(`status bar: ${(await status.first().innerText()).replace(/\s+/g, ' ')}`);
   await shot(page, artifacts, 'ui-4-rewritten.png');
+
+  // 7. Undo, then the same through the command palette: "Codex: Rewrite Selection…" asks in the same box.
+  await page.locator('.monaco-editor .view-line', { hasText: want }).first().click();
+  await page.keyboard.press('Control+Z');
+  await waitForText(page, 'return a*b');
+  step('undone');
+  await page.keyboard.press('Control+Shift+P');
+  await input.waitFor({ state: 'visible', timeout: 15000 });
+  await input.fill('>Codex: Rewrite Selection');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Codex: Rewrite Selection' }).first().waitFor({ timeout: 15000 });
+  await input.press('Enter');
+  await page.locator('.quick-input-widget', { hasText: 'How should Codex rewrite' }).waitFor({ state: 'visible', timeout: 15000 });
+  step('the palette command asks for the instruction');
+  await input.fill('put spaces around the star');
+  await shot(page, artifacts, 'ui-5-palette-instruction.png');
+  await input.press('Enter');
+  await waitForText(page, want);
+  if ((await editorText(page)).trimEnd() !== wantAll) throw new Error(`editor text is\n${await editorText(page)}\nexpected\n${wantAll}`);
+  step('palette rewrite on screen');
+  await shot(page, artifacts, 'ui-6-palette-rewritten.png');
 };
+
+async function waitForText(page, want) {
+  for (let i = 0; ; i++) {
+    const text = await editorText(page);
+    if (text.includes(want)) return text;
+    if (i > 300) throw new Error(`the editor never showed "${want}"; it shows:\n${text}`);
+    await page.waitForTimeout(100);
+  }
+}
