@@ -1777,7 +1777,17 @@ fn check_docs(
         if !(is_codex_name || is_kind) {
             continue;
         }
+        // A refactor's kind is derived: the kind prefix, a dot, the action id.
+        let derived_kind = wire
+            .iter()
+            .filter(|n| n.what == "code action kind")
+            .any(|n| {
+                w.strip_prefix(n.name.as_str())
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .is_some_and(|id| ids.iter().any(|i| i.name == id))
+            });
         let known = wire.iter().any(|n| &n.name == w)
+            || derived_kind
             || w.strip_prefix("codex.")
                 .is_some_and(|s| setting_names.contains(s));
         if !known {
