@@ -6,6 +6,7 @@
 use crate::assist::{AssistError, PatchError, RebaseConflict};
 use crate::explain_cache::Abandoned;
 use crate::model::ModelError;
+use crate::workspace::Refusal;
 
 /// Every way an action can end without an edit (or an explanation without
 /// text). Each variant has one clear sentence for the user.
@@ -36,6 +37,13 @@ pub(crate) enum ActionError {
     HistoryLost,
     #[error("the document was closed while Codex was working")]
     Closed,
+    /// Closed and opened again (a revert, a checkout): the text the edit
+    /// was computed on is gone, whatever the new text looks like.
+    #[error("the document was reopened while Codex was working; run the action again")]
+    Reopened,
+    /// The workspace policy refused a read or a write the action needed.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// The model wants to create a file and the client cannot.
     #[error("Codex proposed creating {0}, but this editor does not support creating files")]
     CannotCreate(String),

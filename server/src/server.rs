@@ -10,9 +10,9 @@ use tower::Service;
 use tower_lsp_server::jsonrpc::{Request, Response, Result};
 use tower_lsp_server::ls_types::{
     CodeAction, CodeActionParams, CodeActionResponse, DidChangeConfigurationParams,
-    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
-    ExecuteCommandParams, Hover, HoverParams, InitializeParams, InitializeResult,
-    InitializedParams, LSPAny, WorkDoneProgressCancelParams,
+    DidChangeTextDocumentParams, DidChangeWorkspaceFoldersParams, DidCloseTextDocumentParams,
+    DidOpenTextDocumentParams, ExecuteCommandParams, Hover, HoverParams, InitializeParams,
+    InitializeResult, InitializedParams, LSPAny, WorkDoneProgressCancelParams,
 };
 use tower_lsp_server::{ClientSocket, ExitedError, LanguageServer, LspService};
 
@@ -58,6 +58,10 @@ impl LanguageServer for Server {
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
         handlers::lifecycle::did_change_configuration(&self.state, params).await;
+    }
+
+    async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
+        handlers::lifecycle::did_change_workspace_folders(&self.state, params);
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {

@@ -11,6 +11,7 @@
 //! an `Arc` swapped under a `RwLock` and cloned out.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use dashmap::DashMap;
@@ -18,6 +19,7 @@ use tokio::sync::Semaphore;
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::Uri;
 
+use crate::assist::Exclusions;
 use crate::assist::region::SyntaxCache;
 use crate::config::Settings;
 use crate::document::{Document, Snapshot};
@@ -28,6 +30,7 @@ use crate::memory::HeapTrimmer;
 use crate::model::{ModelClient, ModelError};
 use crate::progress::Jobs;
 use crate::text::PositionEncoding;
+use crate::workspace::{DocumentKey, WorkspacePolicy};
 
 /// Looks up an environment variable; injectable so tests need not mutate the
 /// process environment.
@@ -78,8 +81,23 @@ pub(crate) struct ClientFeatures {
 /// drops both together.
 #[derive(Debug)]
 struct OpenDocument {
+    /// The URI as the client spelled it in `didOpen`: edits name it so.
+    uri: Uri,
+    /// Changes on every `didOpen`, so nothing computed for an earlier open
+    /// of the same file can land in a later one.
+    generation: u64,
     document: Document,
     syntax: Arc<SyntaxCache>,
+}
+
+/// A snapshot of an open document, with who it is: what an action works
+/// on and what its edit is checked against.
+#[derive(Debug, Clone)]
+pub(crate) struct OpenSnapshot {
+    pub(crate) uri: Uri,
+    pub(crate) key: DocumentKey,
+    pub(crate) generation: u64,
+    pub(crate) snapshot: Snapshot,
 }
 
 /// The shared server state. Cheap to clone: one `Arc`.
@@ -94,11 +112,15 @@ pub(crate) struct Shared {
     pub(crate) jobs: Arc<Jobs>,
     /// Returns the memory of closed documents to the system.
     pub(crate) heap: HeapTrimmer,
-    documents: DashMap<Uri, OpenDocument>,
+    /// Open documents by identity (decoded, normalised path), so every
+    /// spelling of a URI finds the same one.
+    documents: DashMap<DocumentKey, OpenDocument>,
+    next_generation: AtomicU64,
     encoding: RwLock<PositionEncoding>,
     features: RwLock<ClientFeatures>,
     settings: RwLock<Arc<Settings>>,
-    workspace_root: RwLock<Option<PathBuf>>,
+    /// Every workspace folder (multi-root), kept current.
+    folders: RwLock<Vec<PathBuf>>,
     /// Settings errors found before the client could be told (initialize).
     deferred_messages: Mutex<Vec<String>>,
     /// The base layer of every later settings update.
@@ -133,10 +155,11 @@ impl State {
             jobs: Arc::default(),
             heap: HeapTrimmer::default(),
             documents: DashMap::new(),
+            next_generation: AtomicU64::new(0),
             encoding: RwLock::new(PositionEncoding::Utf16),
             features: RwLock::new(ClientFeatures::default()),
             settings: RwLock::new(Arc::new(Settings::default())),
-            workspace_root: RwLock::new(None),
+            folders: RwLock::default(),
             deferred_messages: Mutex::default(),
             initialization_options: Mutex::default(),
             model: OnceLock::new(),
@@ -193,14 +216,23 @@ impl Shared {
         let _ = self.model_permits();
     }
 
-    pub(crate) fn workspace_root(&self) -> Option<PathBuf> {
-        self.workspace_root.read().ok().and_then(|g| g.clone())
+    pub(crate) fn folders(&self) -> Vec<PathBuf> {
+        self.folders.read().map(|g| g.clone()).unwrap_or_default()
     }
 
-    pub(crate) fn set_workspace_root(&self, root: Option<PathBuf>) {
-        if let Ok(mut g) = self.workspace_root.write() {
-            *g = root;
+    /// Replaces the workspace folders (initialize, and every
+    /// `workspace/didChangeWorkspaceFolders`).
+    pub(crate) fn set_folders(&self, folders: Vec<PathBuf>) {
+        if let Ok(mut g) = self.folders.write() {
+            *g = folders;
         }
+    }
+
+    /// The workspace policy for the folders and exclusions in force: what
+    /// may be read for the model and written by it.
+    pub(crate) fn policy(&self) -> Result<WorkspacePolicy, crate::assist::AssistError> {
+        let exclusions = Exclusions::cached(&self.settings().exclude)?;
+        Ok(WorkspacePolicy::new(self.folders(), exclusions))
     }
 
     /// Queues a message to show once the client is initialized.
@@ -231,19 +263,25 @@ impl Shared {
             .unwrap_or_default()
     }
 
-    /// Opens (or reopens) a document, with a fresh syntax cache.
-    pub(crate) fn open(&self, uri: Uri, document: Document) {
+    /// Opens (or reopens) a document, with a fresh syntax cache and a new
+    /// generation; returns the text a reopen replaced, in bytes.
+    pub(crate) fn open(&self, uri: Uri, document: Document) -> Option<usize> {
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed) + 1;
         let entry = OpenDocument {
+            uri: uri.clone(),
+            generation,
             document,
             syntax: Arc::default(),
         };
-        self.documents.insert(uri, entry);
+        self.documents
+            .insert(from_proto::document_key(&uri), entry)
+            .map(|old| old.document.rope().len_bytes())
     }
 
     /// Closes a document, dropping its text and syntax cache; returns how
     /// many bytes of text were freed.
     pub(crate) fn close(&self, uri: &Uri) -> Option<usize> {
-        let (_, open) = self.documents.remove(uri)?;
+        let (_, open) = self.documents.remove(&from_proto::document_key(uri))?;
         Some(open.document.rope().len_bytes())
     }
 
@@ -253,15 +291,44 @@ impl Shared {
         uri: &Uri,
         f: impl FnOnce(&mut Document) -> R,
     ) -> Option<R> {
-        self.documents.get_mut(uri).map(|mut d| f(&mut d.document))
+        self.documents
+            .get_mut(&from_proto::document_key(uri))
+            .map(|mut d| f(&mut d.document))
     }
 
+    #[cfg(test)]
     pub(crate) fn with_document<R>(&self, uri: &Uri, f: impl FnOnce(&Document) -> R) -> Option<R> {
-        self.documents.get(uri).map(|d| f(&d.document))
+        self.documents
+            .get(&from_proto::document_key(uri))
+            .map(|d| f(&d.document))
+    }
+
+    /// Runs `f` on the open document `key` if it is still the same open
+    /// (`generation`); `None` when it was closed or reopened since.
+    pub(crate) fn with_generation<R>(
+        &self,
+        key: &DocumentKey,
+        generation: u64,
+        f: impl FnOnce(&Uri, &Document) -> R,
+    ) -> Option<R> {
+        self.documents
+            .get(key)
+            .filter(|d| d.generation == generation)
+            .map(|d| f(&d.uri, &d.document))
     }
 
     pub(crate) fn is_open(&self, uri: &Uri) -> bool {
-        self.documents.contains_key(uri)
+        self.documents.contains_key(&from_proto::document_key(uri))
+    }
+
+    /// A snapshot of the open document at `key`, with its identity.
+    pub(crate) fn open_snapshot(&self, key: &DocumentKey) -> Option<OpenSnapshot> {
+        self.documents.get(key).map(|d| OpenSnapshot {
+            uri: d.uri.clone(),
+            key: key.clone(),
+            generation: d.generation,
+            snapshot: d.document.snapshot(),
+        })
     }
 
     #[cfg(test)]
@@ -269,34 +336,29 @@ impl Shared {
         self.documents.len()
     }
 
-    pub(crate) fn snapshot(&self, uri: &Uri) -> Option<Snapshot> {
-        self.with_document(uri, Document::snapshot)
-    }
-
-    /// Snapshots of all open documents except `except`.
-    pub(crate) fn other_snapshots(&self, except: &Uri) -> Vec<(Uri, Snapshot)> {
+    /// Snapshots of all open files except `except`, by path.
+    pub(crate) fn other_snapshots(&self, except: &DocumentKey) -> Vec<(PathBuf, Snapshot)> {
         self.documents
             .iter()
             .filter(|e| e.key() != except)
-            .map(|e| (e.key().clone(), e.value().document.snapshot()))
+            .filter_map(|e| {
+                let path = e.key().path()?.to_path_buf();
+                Some((path, e.value().document.snapshot()))
+            })
             .collect()
     }
 
     /// The last syntax tree parsed for an open document (see
     /// `assist::region::target_region_cached`).
-    pub(crate) fn syntax_cache(&self, uri: &Uri) -> Option<Arc<SyntaxCache>> {
-        self.documents.get(uri).map(|d| Arc::clone(&d.syntax))
+    pub(crate) fn syntax_cache(&self, key: &DocumentKey) -> Option<Arc<SyntaxCache>> {
+        self.documents.get(key).map(|d| Arc::clone(&d.syntax))
     }
 
-    /// Whether the document's path matches the `exclude` globs (such files
-    /// are never sent to the model, so no action is offered for them).
+    /// Whether the workspace policy keeps this document from the model (so
+    /// no action is offered for it).
     pub(crate) fn is_excluded(&self, uri: &Uri) -> bool {
-        let settings = self.settings();
-        let root = self.workspace_root();
-        let path = from_proto::document_path(uri);
-        let rel = crate::assist::prompt::relative_path(root.as_deref(), &path);
-        match crate::assist::Exclusions::cached(&settings.exclude) {
-            Ok(exclusions) => exclusions.excluded(&rel).is_some(),
+        match self.policy() {
+            Ok(policy) => policy.excluded(&from_proto::document_path(uri)).is_some(),
             Err(_) => true, // unreachable with validated settings; refuse to be safe
         }
     }

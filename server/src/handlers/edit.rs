@@ -17,14 +17,14 @@ use tower_lsp_server::ls_types::{Uri, WorkspaceEdit};
 
 use super::model_call::{Prepared, Target, ask_model, prepare};
 use crate::assist::{self, ActionKind, FileChange, FileChangeKind, FileSource};
-use crate::document::Snapshot;
 use crate::failure::ActionError;
 use crate::lsp::ext::RunActionArgs;
 use crate::lsp::to_proto::{self, DocumentEdit, EditShape, NewFile};
 use crate::model::ModelError;
 use crate::progress::Job;
-use crate::state::State;
+use crate::state::{OpenSnapshot, State};
 use crate::text::TextEdit;
+use crate::workspace::{DocumentKey, WorkspacePolicy};
 
 /// Checks the arguments, then runs the action with progress (whose end
 /// reports what the call cost). Returns the edit, not yet applied.
@@ -83,27 +83,42 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
     result
 }
 
-/// Reads other files for the patch planner: open documents first (their
-/// snapshot is remembered, so their edits are rebased like the target's),
-/// then disk.
+/// What the patch planner read for a file other than the target: an open
+/// document (its edit is rebased like the target's) or the file on disk
+/// (its edit is converted against exactly the text that was read).
+enum Read {
+    Open(OpenSnapshot),
+    Disk(String),
+}
+
+/// Reads other files for the patch planner through the workspace policy:
+/// open documents by identity (however their URI is spelled) first, then
+/// the disk (regular files inside the folders, bounded).
 struct Sources<'a> {
     state: &'a State,
-    read: Mutex<HashMap<PathBuf, (Uri, Snapshot)>>,
+    policy: &'a WorkspacePolicy,
+    cap: u64,
+    read: Mutex<HashMap<PathBuf, Read>>,
 }
 
 impl FileSource for Sources<'_> {
     fn read(&self, path: &Path) -> Option<String> {
-        let uri = Uri::from_file_path(path)?;
-        match self.state.snapshot(&uri) {
-            Some(snapshot) => {
-                let text = snapshot.rope.to_string();
-                if let Ok(mut read) = self.read.lock() {
-                    read.insert(path.to_path_buf(), (uri, snapshot));
+        let key = DocumentKey::file(path);
+        let (text, read) = match self.state.open_snapshot(&key) {
+            Some(open) => (open.snapshot.rope.to_string(), Read::Open(open)),
+            None => match self.policy.read(path, self.cap) {
+                Ok(read) if !read.truncated => (read.text.clone(), Read::Disk(read.text)),
+                Ok(_) => return None,
+                Err(refusal) => {
+                    tracing::debug!(%refusal, "patch planner read refused");
+                    return None;
                 }
-                Some(text)
-            }
-            None => std::fs::read_to_string(path).ok(),
+            },
+        };
+        if let Ok(mut map) = self.read.lock() {
+            map.insert(path.to_path_buf(), read);
         }
+        Some(text)
     }
 }
 
@@ -113,9 +128,11 @@ fn edit_from_reply(
     reply: &str,
 ) -> Result<WorkspaceEdit, ActionError> {
     let patch = assist::parse_patch(reply)?;
-    let text = prepared.target.snapshot.rope.to_string();
+    let text = prepared.target.open.snapshot.rope.to_string();
     let sources = Sources {
         state,
+        policy: &prepared.policy,
+        cap: prepared.settings.max_file_bytes,
         read: Mutex::new(HashMap::new()),
     };
     let changes = assist::plan_edits(
@@ -124,39 +141,46 @@ fn edit_from_reply(
         &sources,
         prepared.root.as_deref(),
     )?;
+    // Every file the patch touches crosses the policy, the target included:
+    // the model's word that it "only changes the current file" is not a check.
+    for change in &changes {
+        prepared.policy.check_write(&change.path, &prepared.path)?;
+    }
     let read = sources.read.into_inner().unwrap_or_default();
-    build_workspace_edit(state, prepared, &read, changes)
+    build_workspace_edit(state, prepared, read, changes)
 }
 
-/// Rebases `edits` (computed on `snapshot`) onto the open document's
-/// current text; the version and rope come from the same guard, so the
-/// edit's positions and version always agree.
+/// Rebases `edits` (computed on `open`'s snapshot) onto the document's
+/// current text, if it is still the same open of it; the version and rope
+/// come from the same guard, so the edit's positions and version agree.
 fn rebase_open(
     state: &State,
-    uri: &Uri,
-    snapshot: &Snapshot,
+    open: &OpenSnapshot,
     edits: &[TextEdit],
 ) -> Result<DocumentEdit, ActionError> {
-    state
-        .with_document(uri, |doc| {
-            let since = doc
-                .changes_since(snapshot.revision)
-                .ok_or(ActionError::HistoryLost)?;
-            let edits = assist::rebase(edits, &since)?;
-            Ok(DocumentEdit {
-                uri: uri.clone(),
-                version: Some(doc.version()),
-                rope: doc.rope().clone(),
-                edits,
-            })
+    let rebased = state.with_generation(&open.key, open.generation, |uri, doc| {
+        let since = doc
+            .changes_since(open.snapshot.revision)
+            .ok_or(ActionError::HistoryLost)?;
+        let edits = assist::rebase(edits, &since)?;
+        Ok(DocumentEdit {
+            uri: uri.clone(),
+            version: Some(doc.version()),
+            rope: doc.rope().clone(),
+            edits,
         })
-        .ok_or(ActionError::Closed)?
+    });
+    match rebased {
+        Some(result) => result,
+        None if state.open_snapshot(&open.key).is_some() => Err(ActionError::Reopened),
+        None => Err(ActionError::Closed),
+    }
 }
 
 fn build_workspace_edit(
     state: &State,
     prepared: &Prepared,
-    read: &HashMap<PathBuf, (Uri, Snapshot)>,
+    mut read: HashMap<PathBuf, Read>,
     changes: Vec<FileChange>,
 ) -> Result<WorkspaceEdit, ActionError> {
     let features = state.features();
@@ -166,22 +190,25 @@ fn build_workspace_edit(
         match change.kind {
             FileChangeKind::Update { edits } if edits.is_empty() => {}
             FileChangeKind::Update { edits } => {
-                let target = &prepared.target;
                 if change.path == prepared.path {
-                    updates.push(rebase_open(state, &target.uri, &target.snapshot, &edits)?);
-                } else if let Some((uri, snapshot)) = read.get(&change.path) {
-                    updates.push(rebase_open(state, uri, snapshot, &edits)?);
-                } else {
-                    let uri = Uri::from_file_path(&change.path).ok_or_else(|| {
-                        ActionError::BadArguments(format!("bad path {}", change.path.display()))
-                    })?;
-                    let text = std::fs::read_to_string(&change.path).unwrap_or_default();
-                    updates.push(DocumentEdit {
-                        uri,
-                        version: None,
-                        rope: Rope::from_str(&text),
-                        edits,
-                    });
+                    updates.push(rebase_open(state, &prepared.target.open, &edits)?);
+                    continue;
+                }
+                match read.remove(&change.path) {
+                    Some(Read::Open(open)) => updates.push(rebase_open(state, &open, &edits)?),
+                    Some(Read::Disk(text)) => {
+                        let uri = Uri::from_file_path(&change.path).ok_or_else(|| {
+                            ActionError::BadArguments(format!("bad path {}", change.path.display()))
+                        })?;
+                        updates.push(DocumentEdit {
+                            uri,
+                            version: None,
+                            rope: Rope::from_str(&text),
+                            edits,
+                        });
+                    }
+                    // The planner updates only files it read.
+                    None => return Err(ActionError::NoChange),
                 }
             }
             FileChangeKind::Create { content } => {

@@ -64,9 +64,9 @@ pub(crate) async fn explain(
     let target = Target::new(state, uri, range)?;
     let settings = state.settings();
     let region = target.region.range.clone();
-    let rope = target.snapshot.rope.clone();
+    let rope = target.open.snapshot.rope.clone();
     let region_text = rope.byte_slice(region.clone()).to_string();
-    let key = explain_key(&settings, &target.snapshot.language_id, &region_text);
+    let key = explain_key(&settings, &target.open.snapshot.language_id, &region_text);
     let cache = state.explain_cache();
     let found = |markdown| {
         Some(Explanation {

@@ -1,10 +1,12 @@
 //! `initialize`, `initialized`, `shutdown` and settings updates.
 
+use std::path::PathBuf;
+
 use serde_json::Value;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
-    ConfigurationItem, DidChangeConfigurationParams, InitializeParams, InitializeResult,
-    MessageType, Registration, ServerInfo,
+    ConfigurationItem, DidChangeConfigurationParams, DidChangeWorkspaceFoldersParams,
+    InitializeParams, InitializeResult, MessageType, Registration, ServerInfo,
 };
 
 use crate::config::Settings;
@@ -16,7 +18,7 @@ pub(crate) fn initialize(state: &State, params: InitializeParams) -> Result<Init
     let encoding = from_proto::negotiate_encoding(&params.capabilities);
     state.set_encoding(encoding);
     state.set_features(capabilities::client_features(&params.capabilities));
-    state.set_workspace_root(from_proto::workspace_root(&params));
+    state.set_folders(from_proto::workspace_folders(&params));
     if let Some(options) = &params.initialization_options {
         state.set_initialization_options(options.clone());
         match Settings::from_json(options) {
@@ -27,7 +29,7 @@ pub(crate) fn initialize(state: &State, params: InitializeParams) -> Result<Init
             }
         }
     }
-    tracing::info!(?encoding, root = ?state.workspace_root(), "initialized");
+    tracing::info!(?encoding, folders = ?state.folders(), "initialized");
     Ok(InitializeResult {
         capabilities: capabilities::server_capabilities(encoding),
         server_info: Some(ServerInfo {
@@ -61,6 +63,35 @@ pub(crate) async fn initialized(state: &State) {
     if features.configuration {
         spawn_pull_configuration(state);
     }
+}
+
+/// `workspace/didChangeWorkspaceFolders`: folders added and removed (VS
+/// Code's "Add Folder to Workspace", Neovim's `:lua
+/// vim.lsp.buf.add_workspace_folder()`).
+pub(crate) fn did_change_workspace_folders(state: &State, params: DidChangeWorkspaceFoldersParams) {
+    let removed: Vec<PathBuf> = params
+        .event
+        .removed
+        .iter()
+        .filter_map(|f| from_proto::file_path(&f.uri))
+        .collect();
+    let mut folders: Vec<PathBuf> = state
+        .folders()
+        .into_iter()
+        .filter(|f| !removed.contains(f))
+        .collect();
+    for added in params
+        .event
+        .added
+        .iter()
+        .filter_map(|f| from_proto::file_path(&f.uri))
+    {
+        if !folders.contains(&added) {
+            folders.push(added);
+        }
+    }
+    tracing::info!(?folders, "workspace folders changed");
+    state.set_folders(folders);
 }
 
 /// Applies pushed settings, or pulls them when the client supports

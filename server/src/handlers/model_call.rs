@@ -11,7 +11,6 @@ use tower_lsp_server::ls_types::{Diagnostic, Range, Uri};
 use crate::assist::region::Region;
 use crate::assist::{self, ActionKind, ContextRequest, DiagnosticInfo, Prompt};
 use crate::config::Settings;
-use crate::document::Snapshot;
 use crate::failure::ActionError;
 use crate::lsp::ext::UsageReport;
 use crate::lsp::from_proto;
@@ -20,15 +19,15 @@ use crate::model::{
     ResponsesRequest,
 };
 use crate::progress::Job;
-use crate::state::State;
+use crate::state::{OpenSnapshot, State};
+use crate::workspace::WorkspacePolicy;
 
-/// Where an action applies: one snapshot of the document and the region in
-/// it. Everything computed for the action (cache key, prompt, edits) uses
-/// this one snapshot.
+/// Where an action applies: one snapshot of the document (with its
+/// identity and generation) and the region in it. Everything computed for
+/// the action (cache key, prompt, edits) uses this one snapshot.
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
-    pub(crate) uri: Uri,
-    pub(crate) snapshot: Snapshot,
+    pub(crate) open: OpenSnapshot,
     pub(crate) region: Region,
 }
 
@@ -37,8 +36,10 @@ impl Target {
     /// there is one, else the syntax node around the cursor (see
     /// [`assist::region`]), using the document's cached parse.
     pub(crate) fn new(state: &State, uri: &Uri, range: Range) -> Result<Self, ActionError> {
-        let snapshot = state.snapshot(uri).ok_or(ActionError::NotOpen)?;
-        let syntax = state.syntax_cache(uri).ok_or(ActionError::NotOpen)?;
+        let key = from_proto::document_key(uri);
+        let open = state.open_snapshot(&key).ok_or(ActionError::NotOpen)?;
+        let syntax = state.syntax_cache(&key).ok_or(ActionError::NotOpen)?;
+        let snapshot = &open.snapshot;
         let selection = from_proto::byte_range(&snapshot.rope, range, state.encoding());
         let cursor = selection.start;
         let selection = (!selection.is_empty()).then_some(selection);
@@ -50,11 +51,7 @@ impl Target {
             selection,
             cursor,
         );
-        Ok(Self {
-            uri: uri.clone(),
-            snapshot,
-            region,
-        })
+        Ok(Self { open, region })
     }
 }
 
@@ -63,7 +60,9 @@ impl Target {
 pub(crate) struct Prepared {
     pub(crate) target: Target,
     pub(crate) path: PathBuf,
+    /// The workspace folder holding the file, if any.
     pub(crate) root: Option<PathBuf>,
+    pub(crate) policy: WorkspacePolicy,
     pub(crate) settings: Arc<Settings>,
     pub(crate) action: ActionKind,
     pub(crate) prompt: Prompt,
@@ -84,24 +83,28 @@ pub(crate) async fn prepare(
 ) -> Result<Prepared, ActionError> {
     let settings = state.settings();
     let encoding = state.encoding();
-    let root = state.workspace_root();
-    let path = from_proto::document_path(&target.uri);
+    let policy = state.policy()?;
+    let path = from_proto::document_path(&target.open.uri);
+    policy.check_send(&path)?;
+    let root = policy.folder_of(&path).map(Path::to_path_buf);
+    let snapshot = &target.open.snapshot;
     let diagnostics: Vec<DiagnosticInfo> = diagnostic
         .iter()
-        .map(|d| from_proto::diagnostic(d, &target.snapshot.rope, encoding))
+        .map(|d| from_proto::diagnostic(d, &snapshot.rope, encoding))
         .collect();
     let agents_md = {
-        let root = root.clone();
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        tokio::task::spawn_blocking(move || assist::collect_agents_md(root.as_deref(), &dir))
+        let policy = policy.clone();
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || policy.agents_md(&path))
             .await
             .unwrap_or_default()
     };
     let other_documents = if settings.include_open_documents {
         state
-            .other_snapshots(&target.uri)
+            .other_snapshots(&target.open.key)
             .into_iter()
-            .map(|(u, s)| (from_proto::document_path(&u), s.rope.to_string()))
+            .filter(|(p, _)| policy.check_send(p).is_ok())
+            .map(|(p, s)| (p, s.rope.to_string()))
             .collect()
     } else {
         Vec::new()
@@ -109,8 +112,8 @@ pub(crate) async fn prepare(
     let prompt = assist::build_prompt(&ContextRequest {
         workspace_root: root.as_deref(),
         file_path: &path,
-        language_id: &target.snapshot.language_id,
-        text: &target.snapshot.rope,
+        language_id: &snapshot.language_id,
+        text: &snapshot.rope,
         region: target.region.clone(),
         action,
         instruction,
@@ -124,6 +127,7 @@ pub(crate) async fn prepare(
         target,
         path,
         root,
+        policy,
         settings,
         action,
         prompt,

@@ -19,10 +19,15 @@ pub(crate) fn did_open(state: &State, params: DidOpenTextDocumentParams) {
         bytes = doc.text.len(),
         "didOpen"
     );
-    state.open(
+    let replaced = state.open(
         doc.uri,
         Document::new(&doc.text, doc.version, doc.language_id),
     );
+    if let Some(bytes) = replaced {
+        // `didOpen` for an open document (eglot's revert-buffer): the new
+        // open replaces the old one, and edits computed for it are refused.
+        state.heap.freed(bytes);
+    }
 }
 
 /// Applies a batch of content changes; problems are logged, never fatal.

@@ -3,9 +3,9 @@
 
 use tower_lsp_server::ls_types::{
     ClientCapabilities, CodeActionKind, CodeActionOptions, CodeActionProviderCapability,
-    ExecuteCommandOptions, HoverProviderCapability, MarkupKind, ResourceOperationKind,
+    ExecuteCommandOptions, HoverProviderCapability, MarkupKind, OneOf, ResourceOperationKind,
     ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
-    WorkDoneProgressOptions,
+    WorkDoneProgressOptions, WorkspaceFoldersServerCapabilities, WorkspaceServerCapabilities,
 };
 
 use super::{ext, to_proto};
@@ -39,6 +39,14 @@ pub(crate) fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilit
             work_done_progress_options: WorkDoneProgressOptions::default(),
         }),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
+        // Every folder counts (multi-root), and changes are followed.
+        workspace: Some(WorkspaceServerCapabilities {
+            workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                supported: Some(true),
+                change_notifications: Some(OneOf::Left(true)),
+            }),
+            file_operations: None,
+        }),
         ..ServerCapabilities::default()
     }
 }

@@ -13,6 +13,7 @@ use tower_lsp_server::ls_types::{
 use crate::assist::{DiagnosticInfo, RelatedInfo};
 use crate::document::ContentChange;
 use crate::text::{self, LineCol, PositionEncoding};
+use crate::workspace::DocumentKey;
 
 /// Picks the position encoding: UTF-8 when offered (no conversion cost),
 /// else UTF-16 (mandatory for every client), else UTF-32.
@@ -60,16 +61,26 @@ pub(crate) fn content_change(event: TextDocumentContentChangeEvent) -> ContentCh
     }
 }
 
-/// The workspace root: the first workspace folder, else the deprecated
-/// `rootUri`, when it is a `file:` URI.
+/// The workspace folders: every `file:` folder of `workspaceFolders`, else
+/// the deprecated `rootUri`.
 #[allow(deprecated)]
-pub(crate) fn workspace_root(params: &InitializeParams) -> Option<PathBuf> {
-    let from_folders = params
-        .workspace_folders
-        .as_ref()
-        .and_then(|f| f.first())
-        .and_then(|f| file_path(&f.uri));
-    from_folders.or_else(|| params.root_uri.as_ref().and_then(file_path))
+pub(crate) fn workspace_folders(params: &InitializeParams) -> Vec<PathBuf> {
+    match &params.workspace_folders {
+        Some(folders) if !folders.is_empty() => {
+            folders.iter().filter_map(|f| file_path(&f.uri)).collect()
+        }
+        _ => params.root_uri.iter().filter_map(file_path).collect(),
+    }
+}
+
+/// Who a document is, however the client spelled its URI (percent-encoded
+/// or not, `.` segments): the decoded, normalised path of a `file:` URI,
+/// else the URI's text.
+pub(crate) fn document_key(uri: &Uri) -> DocumentKey {
+    match file_path(uri) {
+        Some(path) => DocumentKey::file(&path),
+        None => DocumentKey::Other(uri.as_str().to_owned()),
+    }
 }
 
 /// The local path of a `file:` URI; `None` for any other scheme
