@@ -1039,7 +1039,7 @@ fn regex_escape(text: &str) -> String {
 /// of a server: `assert_json_snapshot!(server, "name", value)` (any
 /// arguments after the server are insta's, redactions included). The
 /// calling crate needs `insta` with the `json` and `filters` features
-/// (`redactions` for redactions).
+/// (and `redactions` to use redactions).
 #[macro_export]
 macro_rules! assert_json_snapshot {
     ($server:expr, $($insta:tt)+) => {{
