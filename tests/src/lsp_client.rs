@@ -115,6 +115,9 @@ pub fn apply_lsp_edits(text: &str, edits: &[Value], encoding: &str) -> String {
 
 type Pending = Arc<Mutex<HashMap<i64, oneshot::Sender<Value>>>>;
 
+/// The method of [`LspClient::barrier`] requests: unknown to every server.
+pub const BARRIER_METHOD: &str = "codex-lsp-tests/barrier";
+
 /// How the fake editor answers `workspace/applyEdit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApplyEditAnswer {
@@ -452,15 +455,35 @@ impl LspClient {
             .collect()
     }
 
-    /// Waits (up to 10 s) for a `window/showMessage`, then 300 ms longer so
-    /// that a duplicate would be seen; returns every text shown.
-    pub async fn settled_messages(&self) -> Vec<String> {
+    /// Waits (up to 10 s) for a `window/showMessage`, then for a
+    /// [`LspClient::barrier`], so that a duplicate sent with it would be
+    /// seen; returns every text shown.
+    pub async fn settled_messages(&mut self) -> Vec<String> {
         self.wait_until(Duration::from_secs(10), |n, _| {
             n.iter().any(|m| m["method"] == "window/showMessage")
         })
         .await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.barrier().await;
         self.shown_messages()
+    }
+
+    /// One round trip through the server's dispatch loop: a request for a
+    /// method no server implements ([`BARRIER_METHOD`]), answered at once
+    /// with `MethodNotFound`.
+    ///
+    /// The server writes what it has queued for the client (notifications,
+    /// its own requests) before it takes the next message from its input,
+    /// so once the answer is here, everything the server sent before it
+    /// read the barrier has been received and recorded: in particular every
+    /// message a handler sent before answering a request whose answer the
+    /// caller already has. The barrier waits for a free request slot, like
+    /// any request.
+    pub async fn barrier(&mut self) {
+        let response = self.request(BARRIER_METHOD, Value::Null).await;
+        assert!(
+            response.get("error").is_some(),
+            "the barrier request was not refused: {response}"
+        );
     }
 
     /// All requests the server sent to the client so far.

@@ -59,6 +59,10 @@ pub struct RecordedRequest {
     /// "model's own time" ends here, for overhead measurements).
     #[serde(skip)]
     pub finished_at: Option<Instant>,
+    /// `response.output_text.delta` frames of a streamed answer handed to
+    /// the connection so far, for tests that act mid-stream.
+    #[serde(skip)]
+    pub deltas_sent: usize,
 }
 
 struct Inner {
@@ -288,6 +292,7 @@ fn record(
         received_at: Instant::now(),
         disconnected_at: None,
         finished_at: None,
+        deltas_sent: 0,
     });
     let index = inner.requests.len() - 1;
     drop(inner);
@@ -668,7 +673,14 @@ fn sse_response(call: &Call, guard: ResponseGuard) -> Response {
     let stream = futures_util::stream::unfold(state, |mut st| async move {
         loop {
             match st.steps.pop_front() {
-                Some(Step::Frame(frame)) => return Some((Ok(Bytes::from(frame)), st)),
+                Some(Step::Frame(frame)) => {
+                    if frame.starts_with("event: response.output_text.delta\n")
+                        && let Some(g) = &st.guard
+                    {
+                        g.shared.update(g.index, |r| r.deltas_sent += 1);
+                    }
+                    return Some((Ok(Bytes::from(frame)), st));
+                }
                 Some(Step::Sleep(d)) => tokio::time::sleep(d).await,
                 Some(Step::Hang) => std::future::pending::<()>().await,
                 Some(Step::Cut) => {

@@ -3,106 +3,30 @@
 //! Responses server over loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use codex_lsp_tests::lsp_client::{LspClient, apply_lsp_edits, file_uri, range};
-use codex_lsp_tests::{FakeResponses, Fault, Rule, Script};
+use codex_lsp_tests::assert_json_snapshot;
+use codex_lsp_tests::harness::{TestServer, TestServerBuilder, apply_lsp_edits, edits_for, range};
+use codex_lsp_tests::{Fault, Rule, Script};
 use serde_json::{Value, json};
 
 const SOURCE: &str = "fn add(a: i32, b: i32) -> i32 {\n    a+b\n}\n\nfn main() {\n    println!(\"{}\", add(1, 2));\n}\n";
 
 const SPACING_PATCH: &str = "*** Begin Patch\n*** Update File: src/lib.rs\n@@\n fn add(a: i32, b: i32) -> i32 {\n-    a+b\n+    a + b\n }\n*** End Patch\n";
 
-struct Harness {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    fake: FakeResponses,
-    client: LspClient,
-    uri: String,
+/// The editor of these tests: the harness defaults (command path, UTF-16,
+/// `documentChanges` with `create`, progress, `showDocument`) and a 20 s
+/// request timeout, with `src/lib.rs` open.
+fn editor() -> TestServerBuilder {
+    TestServer::builder().setting("requestTimeoutMs", 20000)
 }
 
-fn caps(resolve: bool, encoding: &str) -> Value {
-    let mut code_action = json!({
-        "codeActionLiteralSupport": { "codeActionKind": { "valueSet": ["quickfix", "refactor", "refactor.rewrite"] } },
-        "dataSupport": true
-    });
-    if resolve {
-        code_action["resolveSupport"] = json!({ "properties": ["edit"] });
-    }
-    json!({
-        "general": { "positionEncodings": [encoding] },
-        "workspace": { "applyEdit": true, "workspaceEdit": { "documentChanges": true, "resourceOperations": ["create"] } },
-        "textDocument": { "codeAction": code_action, "hover": { "contentFormat": ["markdown"] } },
-        "window": { "workDoneProgress": true, "showDocument": { "support": true } }
-    })
-}
-
-async fn start_with(script: Script, caps: Value, key: bool, file: (&str, &str)) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().canonicalize().unwrap();
-    let path = root.join(file.0);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, file.1).unwrap();
-    let fake = FakeResponses::start(script).await;
-    let env: Vec<(&str, &str)> = if key {
-        vec![("OPENAI_API_KEY", "test-key-e2e")]
-    } else {
-        vec![]
-    };
-    let mut client = LspClient::spawn(&env).unwrap();
-    let options = json!({ "baseUrl": fake.base_url(), "maxRetries": 0, "requestTimeoutMs": 20000 });
-    client.initialize(Some(&root), caps, options).await;
-    let uri = file_uri(&path);
-    let language = if file.0.ends_with(".rs") {
-        "rust"
-    } else {
-        "plaintext"
-    };
-    client.did_open(&uri, language, 1, file.1);
-    Harness {
-        _dir: dir,
-        root,
-        fake,
-        client,
-        uri,
-    }
-}
-
-async fn start(script: Script) -> Harness {
-    start_with(script, caps(false, "utf-16"), true, ("src/lib.rs", SOURCE)).await
-}
-
-fn run_args(h: &Harness, action: &str, range: Value) -> Value {
-    json!({ "action": action, "textDocument": { "uri": h.uri }, "range": range })
-}
-
-async fn execute(h: &mut Harness, args: Value) -> Value {
-    h.client
-        .request(
-            "workspace/executeCommand",
-            json!({ "command": "codex.runAction", "arguments": [args] }),
-        )
+async fn start(script: Script) -> TestServer {
+    editor()
+        .file("src/lib.rs", SOURCE)
+        .script(script)
+        .start()
         .await
-}
-
-async fn run(h: &mut Harness, action: &str, range: Value) -> Value {
-    let args = run_args(h, action, range);
-    execute(h, args).await
-}
-
-/// The edits of the last `workspace/applyEdit` for `uri`.
-fn applied_edits(h: &Harness) -> Vec<Value> {
-    let requests = h.client.server_requests_named("workspace/applyEdit");
-    let last = requests.last().expect("no workspace/applyEdit");
-    let changes = &last["params"]["edit"]["documentChanges"];
-    let doc = changes
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["textDocument"]["uri"] == h.uri)
-        .unwrap();
-    doc["edits"].as_array().unwrap().clone()
 }
 
 /// All text of the input items of a recorded request body.
@@ -182,21 +106,20 @@ async fn every_edit_action_kind_applies_its_scripted_edit() {
     ];
     let mut h = start(Script::reply(SPACING_PATCH)).await;
     for (i, (action, extra, patch, expected, prompt_mentions)) in cases.into_iter().enumerate() {
-        h.fake.set_script(Script::reply(patch));
-        let mut args = run_args(&h, action, range(1, 4, 1, 4));
+        h.set_script(Script::reply(patch));
+        let mut args = h.run_args(action, range(1, 4, 1, 4));
         for (k, v) in extra.as_object().unwrap() {
             args[k] = v.clone();
         }
-        let response = execute(&mut h, args).await;
+        let response = h.run_action_with(args).await;
         assert_eq!(
             response["result"]["applied"],
             true,
             "{action}: {response}\nmessages: {:?}",
-            h.client.shown_messages()
+            h.messages()
         );
-        let edited = apply_lsp_edits(SOURCE, &applied_edits(&h), "utf-16");
-        assert_eq!(edited, expected, "{action}");
-        let request = &h.fake.requests()[i];
+        assert_eq!(h.applied_text(SOURCE), expected, "{action}");
+        let request = &h.model_requests()[i];
         assert_eq!(request.path, "/v1/responses");
         assert_eq!(request.body["stream"], true);
         assert_eq!(request.body["store"], false);
@@ -211,34 +134,24 @@ async fn every_edit_action_kind_applies_its_scripted_edit() {
             "{action}: prompt lacks {prompt_mentions:?}"
         );
     }
+    // One workspace/applyEdit per action, none shown as a failure.
+    assert_eq!(h.applied_edits().len(), 6);
+    assert_eq!(h.messages(), Vec::<String>::new());
     // Versioned edit: the snapshot's version is carried.
-    let last = h
-        .client
-        .server_requests_named("workspace/applyEdit")
-        .pop()
-        .unwrap();
-    assert_eq!(
-        last["params"]["edit"]["documentChanges"][0]["textDocument"]["version"],
-        1
-    );
+    let last = h.last_applied_edit();
+    assert_eq!(last["documentChanges"][0]["textDocument"]["version"], 1);
+    assert_json_snapshot!(h, "fix_workspace_edit", last);
 }
 
 #[tokio::test]
 async fn resolve_path_returns_the_edit_in_resolve() {
-    let mut h = start_with(
-        Script::reply(SPACING_PATCH),
-        caps(true, "utf-16"),
-        true,
-        ("src/lib.rs", SOURCE),
-    )
-    .await;
-    let list = h
-        .client
-        .request("textDocument/codeAction", json!({
-            "textDocument": { "uri": h.uri }, "range": range(1, 4, 1, 4), "context": { "diagnostics": [] }
-        }))
+    let mut h = editor()
+        .resolve()
+        .file("src/lib.rs", SOURCE)
+        .reply(SPACING_PATCH)
+        .start()
         .await;
-    let actions = list["result"].as_array().unwrap().clone();
+    let actions = h.list_actions(range(1, 4, 1, 4)).await;
     let titles: Vec<&str> = actions
         .iter()
         .map(|a| a["title"].as_str().unwrap())
@@ -247,8 +160,9 @@ async fn resolve_path_returns_the_edit_in_resolve() {
         titles.contains(&"Codex: Simplify") && titles.contains(&"Codex: Rewrite…"),
         "{titles:?}"
     );
+    assert_json_snapshot!(h, "resolve_listing", actions);
     assert!(
-        h.fake.requests().is_empty(),
+        h.model_requests().is_empty(),
         "listing must not call the model"
     );
     let simplify = actions
@@ -268,11 +182,8 @@ async fn resolve_path_returns_the_edit_in_resolve() {
         rewrite["command"]["command"], "codex.runAction",
         "rewrite needs input: command path"
     );
-    let resolved = h.client.request("codeAction/resolve", simplify).await;
-    let edits = resolved["result"]["edit"]["documentChanges"][0]["edits"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let resolved = h.resolve(simplify).await;
+    let edits = edits_for(&resolved["result"]["edit"], &h.uri());
     assert_eq!(
         apply_lsp_edits(SOURCE, &edits, "utf-16"),
         SOURCE.replace("a+b", "a + b")
@@ -282,28 +193,22 @@ async fn resolve_path_returns_the_edit_in_resolve() {
         1,
         "minimal: one insertion-sized edit, got {edits:?}"
     );
-    assert!(
-        h.client
-            .server_requests_named("workspace/applyEdit")
-            .is_empty()
-    );
+    assert_json_snapshot!(h, "resolved_simplify", resolved["result"]);
+    h.assert_no_applied_edits().await;
 }
 
 #[tokio::test]
 async fn command_path_lists_commands_and_respects_only() {
     let mut h = start(Script::reply(SPACING_PATCH)).await;
     let diagnostic = json!({ "range": range(1, 4, 1, 7), "message": "bad spacing\nsecond line" });
-    let list = h
-        .client
-        .request(
-            "textDocument/codeAction",
-            json!({
-                "textDocument": { "uri": h.uri }, "range": range(1, 4, 1, 4),
-                "context": { "diagnostics": [diagnostic], "only": ["quickfix"] }
-            }),
+    let uri = h.uri();
+    let actions = h
+        .list_actions_in(
+            &uri,
+            range(1, 4, 1, 4),
+            json!({ "diagnostics": [diagnostic], "only": ["quickfix"] }),
         )
         .await;
-    let actions = list["result"].as_array().unwrap();
     assert_eq!(actions.len(), 1, "{actions:?}");
     assert_eq!(actions[0]["title"], "Fix with Codex: bad spacing");
     assert_eq!(actions[0]["kind"], "quickfix.codex");
@@ -316,27 +221,52 @@ async fn command_path_lists_commands_and_respects_only() {
         actions[0].get("tags").is_none(),
         "no tags without tagSupport"
     );
+    assert_json_snapshot!(h, "quickfix_only_listing", actions);
 }
 
 #[tokio::test]
 async fn ai_tag_is_added_when_the_client_supports_it() {
-    let mut c = caps(true, "utf-16");
-    c["textDocument"]["codeAction"]["tagSupport"] = json!({ "valueSet": [1] });
-    let mut h = start_with(
-        Script::reply(SPACING_PATCH),
-        c,
-        true,
-        ("src/lib.rs", SOURCE),
-    )
-    .await;
-    let list = h
-        .client
-        .request("textDocument/codeAction", json!({
-            "textDocument": { "uri": h.uri }, "range": range(1, 4, 1, 4), "context": { "diagnostics": [] }
-        }))
-        .await;
-    for action in list["result"].as_array().unwrap() {
-        assert_eq!(action["tags"], json!([1]), "{action}");
+    // Both paths: listed actions (with a quick fix among them) and the
+    // action a resolve returns carry `LLMGenerated`.
+    for resolve in [false, true] {
+        let mut builder = editor().tag_support().file("src/lib.rs", SOURCE);
+        if resolve {
+            builder = builder.resolve();
+        }
+        let mut h = builder.reply(SPACING_PATCH).start().await;
+        let diagnostic = json!({ "range": range(1, 4, 1, 7), "message": "bad spacing" });
+        let uri = h.uri();
+        let actions = h
+            .list_actions_in(
+                &uri,
+                range(1, 4, 1, 4),
+                json!({ "diagnostics": [diagnostic] }),
+            )
+            .await;
+        // Title, kind, tags and how the action runs.
+        let tagged: Vec<Value> = actions
+            .iter()
+            .map(|a| {
+                let runs = if a.get("data").is_some() {
+                    "resolve"
+                } else {
+                    "command"
+                };
+                json!([a["title"], a["kind"], a["tags"], runs])
+            })
+            .collect();
+        // The whole list, so an empty or shortened one fails.
+        assert_json_snapshot!(h, format!("tagged_listing_resolve_{resolve}"), tagged);
+        assert_eq!(actions.len(), 7, "{actions:?}");
+        for action in &actions {
+            assert_eq!(action["tags"], json!([1]), "resolve {resolve}: {action}");
+        }
+        if resolve {
+            let simplify = h.action(range(1, 4, 1, 4), "Codex: Simplify").await;
+            let resolved = h.resolve(simplify).await;
+            assert!(resolved["result"]["edit"].is_object(), "{resolved}");
+            assert_eq!(resolved["result"]["tags"], json!([1]), "{resolved}");
+        }
     }
 }
 
@@ -345,46 +275,58 @@ async fn multi_byte_text_in_every_encoding() {
     let source = "fn add(a: i32, b: i32) -> i32 {\n    /* 😀 日本 é */ a+b\n}\n";
     let patch = "*** Begin Patch\n*** Update File: src/lib.rs\n@@\n fn add(a: i32, b: i32) -> i32 {\n-    /* 😀 日本 é */ a+b\n+    /* 😀 日本 é */ a + b\n }\n*** End Patch\n";
     for encoding in ["utf-8", "utf-16", "utf-32"] {
-        let mut h = start_with(
-            Script::reply(patch),
-            caps(false, encoding),
-            true,
-            ("src/lib.rs", source),
-        )
-        .await;
-        let response = run(&mut h, "simplify", range(0, 3, 0, 3)).await;
+        let mut h = editor()
+            .encoding(encoding)
+            .file("src/lib.rs", source)
+            .reply(patch)
+            .start()
+            .await;
+        assert_eq!(h.encoding(), encoding, "negotiated");
+        let response = h.run_action("simplify", range(0, 3, 0, 3)).await;
         assert_eq!(
             response["result"]["applied"], true,
             "{encoding}: {response}"
         );
-        let edited = apply_lsp_edits(source, &applied_edits(&h), encoding);
+        let edited = apply_lsp_edits(
+            source,
+            &edits_for(&h.last_applied_edit(), &h.uri()),
+            encoding,
+        );
         assert_eq!(edited, source.replace("a+b", "a + b"), "{encoding}");
     }
 }
 
 #[tokio::test]
+async fn plain_changes_client_gets_an_unversioned_edit() {
+    let mut h = editor()
+        .plain_changes()
+        .file("src/lib.rs", SOURCE)
+        .reply(SPACING_PATCH)
+        .start()
+        .await;
+    let response = h.run_action("simplify", range(1, 4, 1, 4)).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    let edit = h.last_applied_edit();
+    assert!(edit.get("documentChanges").is_none(), "{edit}");
+    assert_eq!(h.applied_text(SOURCE), SOURCE.replace("a+b", "a + b"));
+    assert_json_snapshot!(h, "plain_changes_edit", edit);
+}
+
+#[tokio::test]
 async fn stale_document_inside_the_region_is_refused() {
     let mut h = start(Script::new(vec![Rule::reply(SPACING_PATCH).delay_ms(700)])).await;
-    let args = run_args(&h, "simplify", range(1, 4, 1, 4));
-    let (_, pending) = h.client.send_request(
-        "workspace/executeCommand",
-        json!({ "command": "codex.runAction", "arguments": [args] }),
-    );
-    assert!(h.fake.wait_for_requests(1, Duration::from_secs(10)).await);
+    let args = h.run_args("simplify", range(1, 4, 1, 4));
+    let (_, pending) = h.send_run_action(args);
+    h.wait_for_model_requests(1).await;
     // The user types inside the function while the model thinks.
-    h.client.did_change(&h.uri, 2, range(1, 5, 1, 5), "+0");
+    h.did_change(2, range(1, 5, 1, 5), "+0");
     let response = tokio::time::timeout(Duration::from_secs(20), pending)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(response["result"]["applied"], false, "{response}");
-    assert!(
-        h.client
-            .server_requests_named("workspace/applyEdit")
-            .is_empty(),
-        "no edit may be sent"
-    );
-    let shown = h.client.settled_messages().await;
+    h.assert_no_applied_edits().await;
+    let shown = h.wait_for_messages(1).await;
     assert!(
         shown
             .iter()
@@ -396,82 +338,60 @@ async fn stale_document_inside_the_region_is_refused() {
 #[tokio::test]
 async fn stale_document_outside_the_region_is_rebased() {
     let mut h = start(Script::new(vec![Rule::reply(SPACING_PATCH).delay_ms(700)])).await;
-    let args = run_args(&h, "simplify", range(1, 4, 1, 4));
-    let (_, pending) = h.client.send_request(
-        "workspace/executeCommand",
-        json!({ "command": "codex.runAction", "arguments": [args] }),
-    );
-    assert!(h.fake.wait_for_requests(1, Duration::from_secs(10)).await);
+    let args = h.run_args("simplify", range(1, 4, 1, 4));
+    let (_, pending) = h.send_run_action(args);
+    h.wait_for_model_requests(1).await;
     // A comment is added above the function: the edit must shift by a line.
-    h.client
-        .did_change(&h.uri, 2, range(0, 0, 0, 0), "// hello 😀\n");
+    h.did_change(2, range(0, 0, 0, 0), "// hello 😀\n");
     let response = tokio::time::timeout(Duration::from_secs(20), pending)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(response["result"]["applied"], true, "{response}");
     let current = format!("// hello 😀\n{SOURCE}");
-    let edited = apply_lsp_edits(&current, &applied_edits(&h), "utf-16");
-    assert_eq!(edited, current.replace("a+b", "a + b"));
-    let version = &h.client.server_requests_named("workspace/applyEdit")[0]["params"]["edit"]["documentChanges"]
-        [0]["textDocument"]["version"];
+    assert_eq!(h.applied_text(&current), current.replace("a+b", "a + b"));
+    let edits = h.applied_edits();
+    assert_eq!(edits.len(), 1);
+    let version = &edits[0]["documentChanges"][0]["textDocument"]["version"];
     assert_eq!(*version, 2, "the rebased edit targets the current version");
 }
 
 #[tokio::test]
 async fn cancel_request_mid_stream_closes_the_connection_and_edits_nothing() {
     let mut h = start(Script::new(vec![Rule::reply(SPACING_PATCH).chunks(4, 300)])).await;
-    let args = run_args(&h, "simplify", range(1, 4, 1, 4));
-    let (id, pending) = h.client.send_request(
-        "workspace/executeCommand",
-        json!({ "command": "codex.runAction", "arguments": [args] }),
-    );
-    assert!(h.fake.wait_for_requests(1, Duration::from_secs(10)).await);
-    tokio::time::sleep(Duration::from_millis(400)).await; // some deltas have streamed
-    h.client.notify("$/cancelRequest", json!({ "id": id }));
+    let args = h.run_args("simplify", range(1, 4, 1, 4));
+    let (id, pending) = h.send_run_action(args);
+    h.wait_for_model_requests(1).await;
+    // Some deltas have streamed: the server reports text received.
+    h.wait_for_streamed_text().await;
+    h.notify("$/cancelRequest", json!({ "id": id }));
     let response = tokio::time::timeout(Duration::from_secs(10), pending)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(response["error"]["code"], -32800, "{response}");
+    h.wait_for_disconnect().await;
+    let request = &h.model_requests()[0];
     assert!(
-        h.fake
-            .wait_for_disconnect(Duration::from_secs(5))
-            .await
-            .is_some(),
-        "the fake server saw no disconnect"
+        !request.completed,
+        "the answer was streamed to the end before the cancel"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        h.client
-            .server_requests_named("workspace/applyEdit")
-            .is_empty()
-    );
+    h.assert_no_applied_edits().await;
 }
 
 #[tokio::test]
 async fn progress_cancel_aborts_the_model_request() {
     let mut h = start(Script::new(vec![Rule::reply(SPACING_PATCH).chunks(4, 300)])).await;
-    let args = run_args(&h, "simplify", range(1, 4, 1, 4));
-    let (_, pending) = h.client.send_request(
-        "workspace/executeCommand",
-        json!({ "command": "codex.runAction", "arguments": [args] }),
-    );
-    let running = h
-        .client
-        .wait_until(Duration::from_secs(10), |n, _| {
-            n.iter()
-                .any(|m| m["method"] == "codex/status" && m["params"]["state"] == "running")
-        })
+    let args = h.run_args("simplify", range(1, 4, 1, 4));
+    let (_, pending) = h.send_run_action(args);
+    let status = h
+        .wait_for_notification("codex/status", |m| m["params"]["state"] == "running")
         .await;
-    assert!(running);
     // Cancel mid-stream (a cancel before the request is sent just never connects).
-    assert!(h.fake.wait_for_requests(1, Duration::from_secs(10)).await);
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let status = h.client.notifications_named("codex/status")[0].clone();
+    h.wait_for_model_requests(1).await;
+    h.wait_for_streamed_text().await;
     let token = status["params"]["progressToken"].clone();
-    h.client
-        .notify("window/workDoneProgress/cancel", json!({ "token": token }));
+    h.notify("window/workDoneProgress/cancel", json!({ "token": token }));
     let response = tokio::time::timeout(Duration::from_secs(10), pending)
         .await
         .unwrap()
@@ -480,30 +400,22 @@ async fn progress_cancel_aborts_the_model_request() {
         response.get("error").is_some() || response["result"]["applied"] == false,
         "{response}"
     );
+    h.wait_for_disconnect().await;
     assert!(
-        h.fake
-            .wait_for_disconnect(Duration::from_secs(5))
-            .await
-            .is_some()
+        !h.model_requests()[0].completed,
+        "the answer was streamed to the end before the cancel"
     );
-    assert!(
-        h.client
-            .server_requests_named("workspace/applyEdit")
-            .is_empty()
-    );
+    h.assert_no_applied_edits().await;
+    assert_eq!(h.messages(), Vec::<String>::new(), "a cancel is no failure");
 }
 
 #[tokio::test]
 async fn malformed_reply_edits_nothing_and_says_so_once() {
     let mut h = start(Script::reply("You should add spaces around the plus sign.")).await;
-    let response = run(&mut h, "simplify", range(1, 4, 1, 4)).await;
+    let response = h.run_action("simplify", range(1, 4, 1, 4)).await;
     assert_eq!(response["result"]["applied"], false);
-    assert!(
-        h.client
-            .server_requests_named("workspace/applyEdit")
-            .is_empty()
-    );
-    let shown = h.client.settled_messages().await;
+    h.assert_no_applied_edits().await;
+    let shown = h.wait_for_messages(1).await;
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert!(shown[0].contains("could not be used"), "{shown:?}");
 }
@@ -519,84 +431,74 @@ async fn model_faults_give_one_clear_message_and_no_edit() {
         (Fault::CutMidStream, "stream"),
         (Fault::ResponseFailed, "failed"),
     ];
+    let mut shown_all = Vec::new();
     for (fault, needle) in cases {
         let mut h = start(Script::new(vec![Rule::fault(fault)])).await;
-        let response = run(&mut h, "simplify", range(1, 4, 1, 4)).await;
+        let response = h.run_action("simplify", range(1, 4, 1, 4)).await;
         assert_eq!(
             response["result"]["applied"], false,
             "{fault:?}: {response}"
         );
-        assert!(
-            h.client
-                .server_requests_named("workspace/applyEdit")
-                .is_empty()
-        );
-        let shown = h.client.settled_messages().await;
+        h.assert_no_applied_edits().await;
+        let shown = h.wait_for_messages(1).await;
         assert_eq!(shown.len(), 1, "{fault:?}: {shown:?}");
         assert!(
             shown[0].to_lowercase().contains(needle),
             "{fault:?}: {shown:?}"
         );
-        assert!(!shown[0].contains("test-key-e2e"));
+        assert!(!shown[0].contains(codex_lsp_tests::harness::DEFAULT_API_KEY));
+        shown_all.push(json!({ "fault": format!("{fault:?}"), "message": shown[0] }));
     }
+    insta::assert_json_snapshot!("fault_messages", shown_all);
 }
 
 #[tokio::test]
 async fn excluded_file_is_never_sent() {
-    let mut h = start_with(
-        Script::reply(SPACING_PATCH),
-        caps(false, "utf-16"),
-        true,
-        (".env", "OPENAI_API_KEY=sk-secret\n"),
-    )
-    .await;
-    let list = h
-        .client
-        .request("textDocument/codeAction", json!({
-            "textDocument": { "uri": h.uri }, "range": range(0, 0, 0, 0), "context": { "diagnostics": [] }
-        }))
+    let mut h = editor()
+        .file(".env", "OPENAI_API_KEY=sk-secret\n")
+        .reply(SPACING_PATCH)
+        .start()
         .await;
-    assert_eq!(
-        list["result"],
-        json!([]),
-        "no actions offered for an excluded file"
+    let actions = h.list_actions(range(0, 0, 0, 0)).await;
+    assert!(
+        actions.is_empty(),
+        "no actions offered for an excluded file: {actions:?}"
     );
-    let response = run(&mut h, "simplify", range(0, 0, 0, 0)).await;
+    let response = h.run_action("simplify", range(0, 0, 0, 0)).await;
     assert_eq!(response["result"]["applied"], false);
-    let shown = h.client.settled_messages().await;
+    let shown = h.wait_for_messages(1).await;
     assert!(shown.iter().any(|m| m.contains("exclude")), "{shown:?}");
     assert!(
-        h.fake.requests().is_empty(),
+        h.model_requests().is_empty(),
         "the fake server received {:?}",
-        h.fake.requests()
+        h.model_requests()
     );
 }
 
 #[tokio::test]
 async fn missing_api_key_says_how_to_set_it() {
-    let mut h = start_with(
-        Script::reply(SPACING_PATCH),
-        caps(false, "utf-16"),
-        false,
-        ("src/lib.rs", SOURCE),
-    )
-    .await;
-    let response = run(&mut h, "simplify", range(1, 4, 1, 4)).await;
+    let mut h = editor()
+        .no_api_key()
+        .file("src/lib.rs", SOURCE)
+        .reply(SPACING_PATCH)
+        .start()
+        .await;
+    let response = h.run_action("simplify", range(1, 4, 1, 4)).await;
     assert_eq!(response["result"]["applied"], false);
-    let shown = h.client.settled_messages().await;
+    let shown = h.wait_for_messages(1).await;
     assert!(
         shown.len() == 1 && shown[0].contains("OPENAI_API_KEY"),
         "{shown:?}"
     );
-    assert!(h.fake.requests().is_empty());
+    assert!(h.model_requests().is_empty());
 }
 
 #[tokio::test]
 async fn rewrite_without_instruction_is_invalid_params() {
     let mut h = start(Script::reply(SPACING_PATCH)).await;
-    let response = run(&mut h, "rewrite", range(1, 4, 1, 4)).await;
+    let response = h.run_action("rewrite", range(1, 4, 1, 4)).await;
     assert_eq!(response["error"]["code"], -32602, "{response}");
-    assert!(h.fake.requests().is_empty());
+    assert!(h.model_requests().is_empty());
 }
 
 /// A realistic 300-line module: 30 small functions.
@@ -613,17 +515,26 @@ fn module_source() -> String {
 #[tokio::test]
 async fn two_actions_on_one_file_share_a_cacheable_prefix() {
     let source = module_source();
-    let mut h = start_with(
-        Script::reply(SPACING_PATCH),
-        caps(false, "utf-16"),
-        true,
-        ("src/lib.rs", &source),
-    )
-    .await;
+    let mut h = editor()
+        .file("src/lib.rs", &source)
+        .reply(SPACING_PATCH)
+        .start()
+        .await;
     // Two different actions on two different functions of the same file.
-    run(&mut h, "simplify", range(5, 8, 5, 8)).await;
-    run(&mut h, "document", range(105, 8, 105, 8)).await;
-    let requests = h.fake.requests();
+    h.run_action("simplify", range(5, 8, 5, 8)).await;
+    h.run_action("document", range(105, 8, 105, 8)).await;
+    // The scripted patch fits neither function (this test is about the
+    // prompts): each action says so once and edits nothing.
+    let shown = h.messages();
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(
+        shown
+            .iter()
+            .all(|m| m.contains("does not match `src/lib.rs`")),
+        "{shown:?}"
+    );
+    assert!(h.applied_edits().is_empty());
+    let requests = h.model_requests();
     assert_eq!(requests.len(), 2);
     let (a, b) = (input_text(&requests[0].body), input_text(&requests[1].body));
     let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
@@ -643,7 +554,7 @@ async fn two_actions_on_one_file_share_a_cacheable_prefix() {
         requests[1].body["prompt_cache_key"]
     );
     // The fake server reports the shared prefix as cached input tokens.
-    let idle = h.client.notifications_named("codex/status").pop().unwrap();
+    let idle = h.notifications("codex/status").pop().unwrap();
     assert!(
         idle["params"]["usage"]["cachedTokens"].as_u64().unwrap() > 0,
         "{idle}"
@@ -653,12 +564,11 @@ async fn two_actions_on_one_file_share_a_cacheable_prefix() {
 #[tokio::test]
 async fn progress_reports_begin_and_end_with_usage() {
     let mut h = start(Script::reply(SPACING_PATCH)).await;
-    run(&mut h, "simplify", range(1, 4, 1, 4)).await;
-    let creates = h
-        .client
-        .server_requests_named("window/workDoneProgress/create");
+    h.run_action("simplify", range(1, 4, 1, 4)).await;
+    assert_eq!(h.applied_text(SOURCE), SOURCE.replace("a+b", "a + b"));
+    let creates = h.server_requests("window/workDoneProgress/create");
     assert_eq!(creates.len(), 1);
-    let progress = h.client.notifications_named("$/progress");
+    let progress = h.notifications("$/progress");
     assert_eq!(
         progress.first().unwrap()["params"]["value"]["kind"],
         "begin"
@@ -676,11 +586,35 @@ async fn progress_reports_begin_and_end_with_usage() {
             .contains("cached"),
         "{end}"
     );
-    let idle = h.client.notifications_named("codex/status").pop().unwrap();
+    let idle = h.notifications("codex/status").pop().unwrap();
     assert_eq!(idle["params"]["state"], "idle");
     assert!(
         idle["params"]["usage"]["inputTokens"].as_u64().unwrap() > 0,
         "{idle}"
     );
-    let _ = &h.root;
+}
+
+#[tokio::test]
+async fn without_progress_support_no_progress_is_sent() {
+    let mut h = editor()
+        .no_progress()
+        .file("src/lib.rs", SOURCE)
+        .reply(SPACING_PATCH)
+        .start()
+        .await;
+    let response = h.run_action("simplify", range(1, 4, 1, 4)).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    assert_eq!(h.applied_text(SOURCE), SOURCE.replace("a+b", "a + b"));
+    assert!(
+        h.server_requests("window/workDoneProgress/create")
+            .is_empty()
+    );
+    assert!(h.notifications("$/progress").is_empty());
+    // The status notifications remain.
+    let states: Vec<Value> = h
+        .notifications("codex/status")
+        .iter()
+        .map(|s| s["params"]["state"].clone())
+        .collect();
+    assert_eq!(states, [json!("running"), json!("idle")]);
 }

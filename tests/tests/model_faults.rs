@@ -5,11 +5,10 @@
 //! the configured timeouts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use codex_lsp_tests::lsp_client::{LspClient, file_uri};
-use codex_lsp_tests::{FakeResponses, Fault, Rule, Script};
+use codex_lsp_tests::harness::{self, TestServer};
+use codex_lsp_tests::{Fault, Rule};
 use serde_json::{Value, json};
 
 const SOURCE: &str = "fn add(a: i32, b: i32) -> i32 {\n    a+b\n}\n";
@@ -61,101 +60,58 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn caps(resolve: bool) -> Value {
-    let mut code_action = json!({
-        "codeActionLiteralSupport": { "codeActionKind": { "valueSet": ["quickfix", "refactor"] } },
-        "dataSupport": true
-    });
+/// The editor of these tests: `documentChanges` without resource
+/// operations, progress, no `showDocument`; resolve support on the resolve
+/// path. Two retries and short timeouts unless `options` say otherwise.
+async fn start(rule: Rule, resolve: bool, options: Value) -> TestServer {
+    let mut builder = TestServer::builder()
+        .create_files(false)
+        .show_document(false)
+        .api_key(KEY)
+        .file("src/lib.rs", SOURCE)
+        .rule(rule)
+        .settings(json!({
+            "maxRetries": MAX_RETRIES,
+            "requestTimeoutMs": REQUEST_TIMEOUT_MS,
+            "streamIdleTimeoutMs": IDLE_TIMEOUT_MS,
+        }))
+        .settings(options);
     if resolve {
-        code_action["resolveSupport"] = json!({ "properties": ["edit"] });
+        builder = builder.resolve();
     }
-    json!({
-        "general": { "positionEncodings": ["utf-16"] },
-        "workspace": { "applyEdit": true, "workspaceEdit": { "documentChanges": true } },
-        "textDocument": { "codeAction": code_action },
-        "window": { "workDoneProgress": true }
-    })
-}
-
-struct Harness {
-    _dir: tempfile::TempDir,
-    fake: FakeResponses,
-    client: LspClient,
-    uri: String,
-}
-
-async fn start(rule: Rule, resolve: bool, options: Value) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let root: PathBuf = dir.path().canonicalize().unwrap();
-    let path = root.join("src/lib.rs");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, SOURCE).unwrap();
-    let fake = FakeResponses::start(Script::new(vec![rule])).await;
-    let mut client = LspClient::spawn(&[("OPENAI_API_KEY", KEY)]).unwrap();
-    let mut opts = json!({
-        "baseUrl": fake.base_url(),
-        "maxRetries": MAX_RETRIES,
-        "requestTimeoutMs": REQUEST_TIMEOUT_MS,
-        "streamIdleTimeoutMs": IDLE_TIMEOUT_MS,
-    });
-    for (k, v) in options.as_object().unwrap() {
-        opts[k] = v.clone();
-    }
-    client.initialize(Some(&root), caps(resolve), opts).await;
-    let uri = file_uri(&path);
-    client.did_open(&uri, "rust", 1, SOURCE);
-    Harness {
-        _dir: dir,
-        fake,
-        client,
-        uri,
-    }
+    builder.start().await
 }
 
 fn range() -> Value {
-    json!({ "start": { "line": 1, "character": 4 }, "end": { "line": 1, "character": 4 } })
+    harness::range(1, 4, 1, 4)
 }
 
 /// Runs the action on one path; returns the response and how long the
 /// model call took: from the fake's receipt of the first request to the
 /// response (building the first prompt loads the tokenizer, which takes
 /// seconds in debug builds and is no model wait).
-async fn run_action(h: &mut Harness, resolve: bool) -> (Value, Duration) {
+async fn run_action(h: &mut TestServer, resolve: bool) -> (Value, Duration) {
     let response = if resolve {
-        let list = h
-            .client
-            .request(
-                "textDocument/codeAction",
-                json!({ "textDocument": { "uri": h.uri }, "range": range(), "context": { "diagnostics": [] } }),
-            )
-            .await;
-        let action = list["result"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["title"] == "Codex: Simplify")
-            .cloned()
-            .unwrap();
+        let action = h.action(range(), "Codex: Simplify").await;
         assert!(action.get("edit").is_none() || action["edit"].is_null());
-        h.client.request("codeAction/resolve", action).await
+        h.request("codeAction/resolve", action).await
     } else {
-        h.client
-            .request(
-                "workspace/executeCommand",
-                json!({ "command": "codex.runAction", "arguments": [
-                    { "action": "simplify", "textDocument": { "uri": h.uri }, "range": range() }
-                ] }),
-            )
-            .await
+        let args = h.run_args("simplify", range());
+        h.request(
+            "workspace/executeCommand",
+            json!({ "command": "codex.runAction", "arguments": [args] }),
+        )
+        .await
     };
     let answered = Instant::now();
-    let first = h.fake.requests().first().map(|r| r.received_at);
+    let first = h.model_requests().first().map(|r| r.received_at);
     let elapsed = first.map_or(Duration::ZERO, |t| answered.duration_since(t));
     (response, elapsed)
 }
 
-/// Checks one case on one path; returns a line for the report.
-async fn check(case: &Case, resolve: bool) -> String {
+/// Checks one case on one path; returns a line for the report and a row
+/// (case, requests, message) for the snapshot.
+async fn check(case: &Case, resolve: bool) -> (String, Value) {
     let rule = if case.with_reply {
         Rule::reply(PATCH).chunks(8, 0).with_fault(case.fault)
     } else {
@@ -163,10 +119,13 @@ async fn check(case: &Case, resolve: bool) -> String {
     };
     let mut h = start(rule, resolve, json!({})).await;
     let (response, elapsed) = run_action(&mut h, resolve).await;
-    let label = format!(
-        "{:?}{} via {}",
+    let case_name = format!(
+        "{:?}{}",
         case.fault,
-        if case.with_reply { " (with text)" } else { "" },
+        if case.with_reply { " (with text)" } else { "" }
+    );
+    let label = format!(
+        "{case_name} via {}",
         if resolve { "resolve" } else { "command" }
     );
     // Answered, with a result and no edit.
@@ -179,14 +138,13 @@ async fn check(case: &Case, resolve: bool) -> String {
     } else {
         assert_eq!(response["result"]["applied"], false, "{label}: {response}");
     }
+    h.barrier().await;
     assert!(
-        h.client
-            .server_requests_named("workspace/applyEdit")
-            .is_empty(),
+        h.applied_edits().is_empty(),
         "{label}: workspace/applyEdit was sent"
     );
     // Exactly one clear message.
-    let shown = h.client.settled_messages().await;
+    let shown = h.wait_for_messages(1).await;
     assert_eq!(shown.len(), 1, "{label}: {shown:?}");
     let message = &shown[0];
     assert!(message.starts_with("Codex: "), "{label}: {message}");
@@ -204,7 +162,7 @@ async fn check(case: &Case, resolve: bool) -> String {
         );
     }
     // Retries within policy.
-    let requests = h.fake.requests();
+    let requests = h.model_requests();
     assert_eq!(
         requests.len(),
         case.requests,
@@ -220,17 +178,22 @@ async fn check(case: &Case, resolve: bool) -> String {
         requests.len(),
         elapsed.as_secs_f64()
     );
-    h.client.shutdown().await;
-    line
+    let row = json!({ "case": case_name, "requests": requests.len(), "message": message });
+    assert_eq!(h.shutdown().await, Some(0), "{label}: exit code");
+    (line, row)
 }
 
 async fn every_fault(resolve: bool) {
     let cases = cases();
     // Cases are independent (own fake, own server): run them side by side.
-    let lines = futures_util::future::join_all(cases.iter().map(|c| check(c, resolve))).await;
-    for line in lines {
+    let results = futures_util::future::join_all(cases.iter().map(|c| check(c, resolve))).await;
+    let mut rows = Vec::new();
+    for (line, row) in results {
         println!("{line}");
+        rows.push(row);
     }
+    // The same messages on both paths.
+    insta::assert_json_snapshot!("every_fault", rows);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -254,7 +217,7 @@ async fn a_hang_ends_at_the_request_timeout_even_with_a_long_idle_timeout() {
     .await;
     let (response, elapsed) = run_action(&mut h, false).await;
     assert_eq!(response["result"]["applied"], false, "{response}");
-    let shown = h.client.settled_messages().await;
+    let shown = h.wait_for_messages(1).await;
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert!(shown[0].contains("requestTimeoutMs"), "{shown:?}");
     assert!(
@@ -265,10 +228,10 @@ async fn a_hang_ends_at_the_request_timeout_even_with_a_long_idle_timeout() {
         elapsed < Duration::from_millis(1500) + Duration::from_secs(5),
         "{elapsed:?}"
     );
-    assert_eq!(h.fake.requests().len(), 1);
+    assert_eq!(h.model_requests().len(), 1);
     // The hung connection was closed, not leaked.
     assert!(
-        h.fake
+        h.fake()
             .wait_for_disconnect(Duration::from_secs(5))
             .await
             .is_some(),
@@ -294,9 +257,9 @@ async fn retries_never_run_past_the_request_timeout() {
     .await;
     let (response, elapsed) = run_action(&mut h, false).await;
     assert_eq!(response["result"]["applied"], false, "{response}");
-    let shown = h.client.settled_messages().await;
+    let shown = h.wait_for_messages(1).await;
     assert_eq!(shown.len(), 1, "{shown:?}");
-    assert_eq!(h.fake.requests().len(), 1, "retried past the budget");
+    assert_eq!(h.model_requests().len(), 1, "retried past the budget");
     assert!(
         elapsed < Duration::from_secs(2) + Duration::from_secs(5),
         "{elapsed:?}"
