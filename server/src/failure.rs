@@ -17,9 +17,6 @@ pub(crate) enum ActionError {
     BadArguments(String),
     #[error("the document is not open")]
     NotOpen,
-    /// Explanations are refused for excluded files before any work.
-    #[error("this file is excluded by the `exclude` setting")]
-    Excluded,
     /// Context building refused or failed (excluded file, binary, too big).
     #[error(transparent)]
     Assist(#[from] AssistError),

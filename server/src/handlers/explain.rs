@@ -15,6 +15,7 @@ use crate::assist::{self, ActionKind};
 use crate::config::Settings;
 use crate::explain_cache::ExplainKey;
 use crate::failure::ActionError;
+use crate::lsp::from_proto;
 use crate::state::State;
 
 /// The cache key of the explanation of a region: its text, the language,
@@ -81,9 +82,11 @@ pub(crate) async fn explain(
     if mode == ExplainMode::CachedOnly {
         return Ok(None);
     }
-    if state.is_excluded(uri) {
-        return Err(Arc::new(ActionError::Excluded));
-    }
+    // Refused before the model is asked, naming the pattern.
+    let policy = state.policy().map_err(ActionError::from)?;
+    policy
+        .check_send(&from_proto::document_path(uri))
+        .map_err(ActionError::from)?;
     let state = state.clone();
     let markdown = cache
         .get_or_compute(key, move || async move {
