@@ -251,9 +251,13 @@ impl WorkspacePolicy {
                     cap = AGENTS_MAX_BYTES,
                     "AGENTS.md truncated"
                 );
-                text.push_str(&format!(
-                    "\n[This AGENTS.md was truncated: project instructions are limited to {AGENTS_MAX_BYTES} bytes in all.]\n"
-                ));
+                // First, so no later cut of the text can drop it.
+                text.insert_str(
+                    0,
+                    &format!(
+                        "[This AGENTS.md was truncated: project instructions are limited to {AGENTS_MAX_BYTES} bytes in all.]\n"
+                    ),
+                );
             }
             out.push(AgentsFile { path, text });
         }

@@ -24,7 +24,7 @@ use crate::model::ModelError;
 use crate::progress::Job;
 use crate::state::{OpenSnapshot, State};
 use crate::text::TextEdit;
-use crate::workspace::{DocumentKey, WorkspacePolicy};
+use crate::workspace::{DocumentKey, Refusal, WorkspacePolicy};
 
 /// Checks the arguments, then runs the action with progress (whose end
 /// reports what the call cost). Returns the edit, not yet applied.
@@ -99,6 +99,9 @@ struct Sources<'a> {
     policy: &'a WorkspacePolicy,
     cap: u64,
     read: Mutex<HashMap<PathBuf, Read>>,
+    /// Why reads were refused, so the user hears the reason rather than
+    /// "does not exist".
+    refused: Mutex<Vec<Refusal>>,
 }
 
 impl FileSource for Sources<'_> {
@@ -111,6 +114,9 @@ impl FileSource for Sources<'_> {
                 Ok(_) => return None,
                 Err(refusal) => {
                     tracing::debug!(%refusal, "patch planner read refused");
+                    if let Ok(mut refused) = self.refused.lock() {
+                        refused.push(refusal);
+                    }
                     return None;
                 }
             },
@@ -134,13 +140,24 @@ fn edit_from_reply(
         policy: &prepared.policy,
         cap: prepared.settings.max_file_bytes,
         read: Mutex::new(HashMap::new()),
+        refused: Mutex::new(Vec::new()),
     };
-    let changes = assist::plan_edits(
+    let planned = assist::plan_edits(
         &patch,
         (&prepared.path, &text),
         &sources,
         prepared.root.as_deref(),
-    )?;
+    );
+    let changes = match planned {
+        Ok(changes) => changes,
+        Err(err) => {
+            let refused = sources.refused.into_inner().unwrap_or_default();
+            return Err(match refused.into_iter().next() {
+                Some(refusal) => refusal.into(),
+                None => err.into(),
+            });
+        }
+    };
     // Every file the patch touches crosses the policy, the target included:
     // the model's word that it "only changes the current file" is not a check.
     for change in &changes {
