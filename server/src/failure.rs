@@ -32,6 +32,9 @@ pub(crate) enum ActionError {
     /// longer reaches back to the snapshot: treated as stale.
     #[error("the document changed too much while Codex was working")]
     HistoryLost,
+    /// The code the action was listed for was edited before it ran.
+    #[error("the code changed after the action was listed; run it again")]
+    ListedRangeChanged,
     #[error("the document was closed while Codex was working")]
     Closed,
     /// Closed and opened again (a revert, a checkout): the text the edit

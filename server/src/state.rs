@@ -10,11 +10,13 @@
 //! a `DashMap` whose guards are dropped before any await, and settings are
 //! an `Arc` swapped under a `RwLock` and cloned out.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use dashmap::DashMap;
+use ropey::Rope;
 use tokio::sync::Semaphore;
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::Uri;
@@ -29,7 +31,7 @@ use crate::lsp::from_proto;
 use crate::memory::HeapTrimmer;
 use crate::model::{ModelClient, ModelError};
 use crate::progress::Jobs;
-use crate::text::PositionEncoding;
+use crate::text::{PositionEncoding, TextEdit};
 use crate::workspace::{DocumentKey, WorkspacePolicy};
 
 /// Looks up an environment variable; injectable so tests need not mutate the
@@ -88,6 +90,32 @@ struct OpenDocument {
     generation: u64,
     document: Document,
     syntax: Arc<SyntaxCache>,
+    /// The text at recent client versions (ropes share structure, so this
+    /// is cheap), newest last: an action listed at one version and picked
+    /// after a formatter or auto-import changed the text has its range
+    /// mapped from the text it was listed on.
+    versions: VecDeque<(i32, u64, Rope)>,
+}
+
+/// How many recent versions keep their text for mapping listed ranges.
+const LISTED_VERSIONS: usize = 32;
+
+impl OpenDocument {
+    fn remember_version(&mut self) {
+        let doc = &self.document;
+        if self
+            .versions
+            .back()
+            .is_some_and(|(v, r, _)| *v == doc.version() && *r == doc.revision())
+        {
+            return;
+        }
+        if self.versions.len() == LISTED_VERSIONS {
+            self.versions.pop_front();
+        }
+        self.versions
+            .push_back((doc.version(), doc.revision(), doc.rope().clone()));
+    }
 }
 
 /// A snapshot of an open document, with who it is: what an action works
@@ -98,6 +126,15 @@ pub(crate) struct OpenSnapshot {
     pub(crate) key: DocumentKey,
     pub(crate) generation: u64,
     pub(crate) snapshot: Snapshot,
+}
+
+/// Why a range listed at an earlier version cannot be found in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListedRange {
+    /// The text at that version is no longer kept (or never was).
+    Forgotten,
+    /// The changes since touch the range itself.
+    Changed,
 }
 
 /// The shared server state. Cheap to clone: one `Arc`.
@@ -267,12 +304,14 @@ impl Shared {
     /// generation; returns the text a reopen replaced, in bytes.
     pub(crate) fn open(&self, uri: Uri, document: Document) -> Option<usize> {
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed) + 1;
-        let entry = OpenDocument {
+        let mut entry = OpenDocument {
             uri: uri.clone(),
             generation,
             document,
             syntax: Arc::default(),
+            versions: VecDeque::new(),
         };
+        entry.remember_version();
         self.documents
             .insert(from_proto::document_key(&uri), entry)
             .map(|old| old.document.rope().len_bytes())
@@ -293,7 +332,11 @@ impl Shared {
     ) -> Option<R> {
         self.documents
             .get_mut(&from_proto::document_key(uri))
-            .map(|mut d| f(&mut d.document))
+            .map(|mut d| {
+                let result = f(&mut d.document);
+                d.remember_version();
+                result
+            })
     }
 
     #[cfg(test)]
@@ -317,18 +360,68 @@ impl Shared {
             .map(|d| f(&d.uri, &d.document))
     }
 
+    /// The client's current version of an open document.
+    pub(crate) fn version(&self, uri: &Uri) -> Option<i32> {
+        self.documents
+            .get(&from_proto::document_key(uri))
+            .map(|d| d.document.version())
+    }
+
     pub(crate) fn is_open(&self, uri: &Uri) -> bool {
         self.documents.contains_key(&from_proto::document_key(uri))
     }
 
     /// A snapshot of the open document at `key`, with its identity.
     pub(crate) fn open_snapshot(&self, key: &DocumentKey) -> Option<OpenSnapshot> {
-        self.documents.get(key).map(|d| OpenSnapshot {
-            uri: d.uri.clone(),
-            key: key.clone(),
-            generation: d.generation,
-            snapshot: d.document.snapshot(),
-        })
+        self.documents.get(key).map(|d| snapshot_of(key, &d))
+    }
+
+    /// A snapshot of the open document at `key` and a range in it: `range`
+    /// gives the byte range on the text at client version `listed` (the
+    /// version an action was listed at), mapped through the changes since
+    /// onto the snapshot's text; on the current text when `listed` is
+    /// `None` or current.
+    pub(crate) fn snapshot_with_range(
+        &self,
+        key: &DocumentKey,
+        listed: Option<i32>,
+        range: impl Fn(&Rope) -> std::ops::Range<usize>,
+    ) -> Option<(OpenSnapshot, Result<std::ops::Range<usize>, ListedRange>)> {
+        let d = self.documents.get(key)?;
+        let open = snapshot_of(key, &d);
+        let current = d.document.version();
+        let mapped = match listed {
+            None => Ok(range(d.document.rope())),
+            Some(v) if v == current => Ok(range(d.document.rope())),
+            Some(v) => match d
+                .versions
+                .iter()
+                .rev()
+                .find(|(version, _, _)| *version == v)
+            {
+                None => Err(ListedRange::Forgotten),
+                Some((_, revision, rope)) => {
+                    let bytes = range(rope);
+                    match d.document.changes_since(*revision) {
+                        None => Err(ListedRange::Forgotten),
+                        Some(changes) => {
+                            let as_edit = [TextEdit {
+                                range: bytes,
+                                new_text: String::new(),
+                            }];
+                            match crate::assist::rebase(&as_edit, &changes) {
+                                Ok(mut moved) => match moved.pop() {
+                                    Some(edit) => Ok(edit.range),
+                                    None => Err(ListedRange::Changed),
+                                },
+                                Err(_) => Err(ListedRange::Changed),
+                            }
+                        }
+                    }
+                }
+            },
+        };
+        Some((open, mapped))
     }
 
     #[cfg(test)]
@@ -390,5 +483,14 @@ impl Shared {
 
     pub(crate) fn explain_cache(&self) -> &Arc<ExplainCache<ActionError>> {
         &self.explain_cache
+    }
+}
+
+fn snapshot_of(key: &DocumentKey, d: &OpenDocument) -> OpenSnapshot {
+    OpenSnapshot {
+        uri: d.uri.clone(),
+        key: key.clone(),
+        generation: d.generation,
+        snapshot: d.document.snapshot(),
     }
 }

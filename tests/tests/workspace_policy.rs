@@ -8,8 +8,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use codex_lsp_tests::harness::{TestServer, file_uri, range};
 use codex_lsp_tests::Rule;
+use codex_lsp_tests::harness::{TestServer, file_uri, range};
 use serde_json::{Value, json};
 
 const UTIL: &str = "def add(a, b):\n    return a+b\n";
@@ -385,4 +385,54 @@ async fn an_untitled_buffer_can_be_edited_with_a_folder_open() {
     let response = simplify(&mut h, uri).await;
     assert_eq!(response["result"]["applied"], true, "{response}");
     assert_eq!(touched(&h.last_applied_edit()), vec![uri.to_owned()]);
+}
+
+/// The `<task>` part of the prompt of the model request `n`.
+fn task_of(h: &TestServer, n: usize) -> String {
+    let input = serde_json::to_string(&h.model_requests()[n].body["input"]).unwrap();
+    let start = input.find("<task>").unwrap();
+    let end = input.find("Action:").unwrap();
+    input[start..end].to_owned()
+}
+
+// Defect 17: an action picked after lines were inserted above it (an
+// auto-import, a formatter) works on the code it was listed for; when the
+// code itself changed, it is refused.
+#[tokio::test]
+async fn an_action_listed_before_an_insertion_above_works_on_its_own_function() {
+    const TWO: &str = "def a():\n    return 1\n\ndef b():\n    return 2\n";
+    let patch = "*** Begin Patch\n*** Update File: two.py\n@@\n def b():\n-    return 2\n+    return 20\n*** End Patch\n";
+    let mut h = TestServer::builder()
+        .file_as("two.py", "python", TWO)
+        .reply(patch)
+        .start()
+        .await;
+    // Listed with the cursor in `b` (line 4) at version 1.
+    let simplify = h.action(range(4, 4, 4, 4), "Codex: Simplify").await;
+    let args = simplify["command"]["arguments"][0].clone();
+    assert_eq!(args["version"], 1, "{simplify}");
+    // Three imports inserted at the top: line 4 is now in `a`.
+    h.did_change(2, range(0, 0, 0, 0), "import os\nimport re\nimport sys\n");
+    let response = h.run_action_with(args.clone()).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    let task = task_of(&h, 0);
+    assert!(
+        task.contains("def b()") && !task.contains("def a()"),
+        "{task}"
+    );
+    h.last_applied_edit();
+
+    // Now the selected code itself changes before the action runs.
+    let simplify = h.action(range(6, 0, 7, 12), "Codex: Simplify").await;
+    let args = simplify["command"]["arguments"][0].clone();
+    h.did_change(3, range(7, 11, 7, 12), "30");
+    let response = h.run_action_with(args).await;
+    assert_eq!(response["result"]["applied"], false, "{response}");
+    let shown = h.wait_for_message("changed").await;
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(
+        h.model_requests().len(),
+        1,
+        "refused before the model is asked"
+    );
 }

@@ -39,6 +39,7 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
     let resolve = features.code_action_resolve_edit && features.code_action_literals;
     let mut actions = Vec::new();
 
+    let version = state.version(&uri);
     let text_document = TextDocumentIdentifier { uri: uri.clone() };
     let args = |action: ActionKind, diagnostic: Option<&Diagnostic>| RunActionArgs {
         action,
@@ -46,6 +47,7 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
         range: params.range,
         instruction: None,
         diagnostic: diagnostic.cloned(),
+        version,
     };
     let listed = |title: String,
                   kind: String,

@@ -51,7 +51,7 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
             "a fix needs the `diagnostic`".to_owned(),
         ));
     }
-    let target = Target::new(state, &args.text_document.uri, args.range)?;
+    let target = Target::new(state, &args.text_document.uri, args.range, args.version)?;
     let prepared = prepare(state, target, action, instruction, args.diagnostic.as_ref()).await?;
 
     let mut job = Job::begin(

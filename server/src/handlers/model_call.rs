@@ -19,7 +19,7 @@ use crate::model::{
     ResponsesRequest,
 };
 use crate::progress::Job;
-use crate::state::{OpenSnapshot, State};
+use crate::state::{ListedRange, OpenSnapshot, State};
 use crate::workspace::WorkspacePolicy;
 
 /// Where an action applies: one snapshot of the document (with its
@@ -35,12 +35,31 @@ impl Target {
     /// Snapshots the open document and finds the region: the selection when
     /// there is one, else the syntax node around the cursor (see
     /// [`assist::region`]), using the document's cached parse.
-    pub(crate) fn new(state: &State, uri: &Uri, range: Range) -> Result<Self, ActionError> {
+    ///
+    /// `listed` is the document version `range` refers to (listed actions
+    /// carry it): when the text changed since (a formatter, an auto-import),
+    /// the range is mapped through the changes, or the action is refused
+    /// when the changes touch the range itself.
+    pub(crate) fn new(
+        state: &State,
+        uri: &Uri,
+        range: Range,
+        listed: Option<i32>,
+    ) -> Result<Self, ActionError> {
         let key = from_proto::document_key(uri);
-        let open = state.open_snapshot(&key).ok_or(ActionError::NotOpen)?;
+        let encoding = state.encoding();
+        let (open, selection) = state
+            .snapshot_with_range(&key, listed, |rope| {
+                from_proto::byte_range(rope, range, encoding)
+            })
+            .ok_or(ActionError::NotOpen)?;
+        let selection = match selection {
+            Ok(selection) => selection,
+            Err(ListedRange::Forgotten) => return Err(ActionError::HistoryLost),
+            Err(ListedRange::Changed) => return Err(ActionError::ListedRangeChanged),
+        };
         let syntax = state.syntax_cache(&key).ok_or(ActionError::NotOpen)?;
         let snapshot = &open.snapshot;
-        let selection = from_proto::byte_range(&snapshot.rope, range, state.encoding());
         let cursor = selection.start;
         let selection = (!selection.is_empty()).then_some(selection);
         let region = assist::region::target_region_cached(

@@ -64,6 +64,11 @@ pub(crate) struct RunActionArgs {
     /// The diagnostic to fix, required for `fix`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) diagnostic: Option<Diagnostic>,
+    /// The document version `range` (and the diagnostic) refer to; listed
+    /// actions carry it. When the text changed since, the range is mapped
+    /// through the changes, or the action refused if they touch it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) version: Option<i32>,
 }
 
 /// What `codex.runAction` answers once the action ended.
