@@ -436,3 +436,36 @@ async fn an_action_listed_before_an_insertion_above_works_on_its_own_function() 
         "refused before the model is asked"
     );
 }
+
+// Defect 20: a quick fix's related locations are named as the prompt names
+// files (folder-relative; only the file name outside every folder), with
+// columns in characters, never the client's raw UTF-16 offset.
+#[tokio::test]
+async fn related_locations_are_relative_and_count_characters() {
+    let patch = "*** Begin Patch\n*** Update File: util.py\n@@\n def add(a, b):\n-    return a+b\n+    return a + b\n*** End Patch\n";
+    let mut h = TestServer::builder()
+        .file_as("util.py", "python", UTIL)
+        .file_as("types.py", "python", "s = \"😀😀\"; Foo = 1\n")
+        .reply(patch)
+        .start()
+        .await;
+    let outside = file_uri(&h.temp_dir().join("site/lib.py"));
+    // `Foo` is at character 12 (UTF-16 column 14: each emoji is two units).
+    let diagnostic = json!({
+        "range": range(1, 11, 1, 12), "severity": 1, "message": "unsupported operand",
+        "relatedInformation": [
+            { "location": { "uri": h.uri_of("types.py"), "range": range(0, 14, 0, 17) }, "message": "Foo defined here" },
+            { "location": { "uri": outside, "range": range(4, 2, 4, 5) }, "message": "library code" }
+        ]
+    });
+    let mut args = h.run_args("fix", range(1, 11, 1, 12));
+    args["diagnostic"] = diagnostic;
+    let response = h.run_action_with(args).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    h.last_applied_edit();
+    let input = serde_json::to_string(&h.model_requests()[0].body["input"]).unwrap();
+    assert!(input.contains("types.py:1:13"), "{input}");
+    assert!(input.contains("lib.py:5"), "{input}");
+    let temp = h.temp_dir().display().to_string();
+    assert!(!input.contains(&temp), "an absolute path was sent: {input}");
+}

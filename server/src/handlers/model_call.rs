@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
-use tower_lsp_server::ls_types::{Diagnostic, Range, Uri};
+use tower_lsp_server::ls_types::{Diagnostic, Position, Range, Uri};
 
 use crate::assist::region::Region;
 use crate::assist::{self, ActionKind, ContextRequest, DiagnosticInfo, Prompt};
@@ -107,9 +107,10 @@ pub(crate) async fn prepare(
     policy.check_send(&path)?;
     let root = policy.folder_of(&path).map(Path::to_path_buf);
     let snapshot = &target.open.snapshot;
+    let locate = |uri: &Uri, at: Position| related_location(state, &policy, uri, at);
     let diagnostics: Vec<DiagnosticInfo> = diagnostic
         .iter()
-        .map(|d| from_proto::diagnostic(d, &snapshot.rope, encoding))
+        .map(|d| from_proto::diagnostic(d, &snapshot.rope, encoding, &locate))
         .collect();
     let agents_md = {
         let policy = policy.clone();
@@ -152,6 +153,36 @@ pub(crate) async fn prepare(
         prompt,
         endpoint,
     })
+}
+
+/// How a diagnostic's related location is named to the model: the path as
+/// the policy shows it (folder-relative, or only the file name outside every
+/// folder, as the prompt names the file itself), the 1-based line, and the
+/// 1-based column in characters when the text is at hand (an open
+/// document), since the client's column counts in its position encoding.
+fn related_location(state: &State, policy: &WorkspacePolicy, uri: &Uri, at: Position) -> String {
+    let path = from_proto::document_path(uri);
+    let shown = match policy.folder_of(&path) {
+        Some(_) => policy.display(&path),
+        None => path.file_name().map_or_else(
+            || policy.display(&path),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+    };
+    let line = at.line + 1;
+    let column = state
+        .open_snapshot(&from_proto::document_key(uri))
+        .map(|open| {
+            let rope = &open.snapshot.rope;
+            let offset = from_proto::byte_range(rope, Range::new(at, at), state.encoding()).start;
+            let char_idx = rope.byte_to_char(offset);
+            let line_start = rope.line_to_char(rope.char_to_line(char_idx));
+            char_idx - line_start + 1
+        });
+    match column {
+        Some(column) => format!("{shown}:{line}:{column}"),
+        None => format!("{shown}:{line}"),
+    }
 }
 
 /// A finished model call: the reply text and what it cost.

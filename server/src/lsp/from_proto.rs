@@ -100,11 +100,14 @@ pub(crate) fn document_path(uri: &Uri) -> PathBuf {
 }
 
 /// A diagnostic the client sent, as the prompt describes it: its range in
-/// bytes of `rope`, severity, code, source, message and related locations.
+/// bytes of `rope`, severity, code, source, message and related locations,
+/// each named by `locate` (which decides how much of a path and which
+/// column may be shown to the model).
 pub(crate) fn diagnostic(
     d: &Diagnostic,
     rope: &Rope,
     encoding: PositionEncoding,
+    locate: &dyn Fn(&Uri, Position) -> String,
 ) -> DiagnosticInfo {
     let severity = d.severity.map(|s| {
         match s {
@@ -124,12 +127,7 @@ pub(crate) fn diagnostic(
         .iter()
         .flatten()
         .map(|r| RelatedInfo {
-            location: format!(
-                "{}:{}:{}",
-                document_path(&r.location.uri).display(),
-                r.location.range.start.line + 1,
-                r.location.range.start.character + 1
-            ),
+            location: locate(&r.location.uri, r.location.range.start),
             message: r.message.clone(),
         })
         .collect();
@@ -173,14 +171,15 @@ mod tests {
             }]),
             ..Diagnostic::default()
         };
-        let info = diagnostic(&d, &rope, PositionEncoding::Utf16);
+        let locate = |uri: &Uri, p: Position| format!("{}:{}", uri.path(), p.line + 1);
+        let info = diagnostic(&d, &rope, PositionEncoding::Utf16, &locate);
         // "let é = 1;\n" is 12 bytes (é is two), so line 1 column 8 is byte 20.
         assert_eq!(info.range, 20..21);
         assert_eq!(info.severity.as_deref(), Some("error"));
         assert_eq!(info.code.as_deref(), Some("425"));
         assert_eq!(info.source.as_deref(), Some("rustc"));
         assert_eq!(info.related.len(), 1);
-        assert_eq!(info.related[0].location, "/w/b.rs:4:5");
+        assert_eq!(info.related[0].location, "/w/b.rs:4");
         assert_eq!(document_path(&file), PathBuf::from("/w/a.rs"));
     }
 
