@@ -517,7 +517,7 @@ async fn binary_and_non_utf8_files_named_by_a_patch_are_refused() {
         ),
         (
             "*** Begin Patch\n*** Update File: src/latin1.rs\n@@\n-fn b() {}\n+fn b() { evil() }\n*** End Patch\n",
-            "cannot be read",
+            "is not UTF-8 text",
         ),
     ];
     for (i, (patch, needle)) in cases.into_iter().enumerate() {
