@@ -837,7 +837,9 @@ fn names_module<'a>(resolved: &Ref, followed: &[String], roots: &[&'a str]) -> O
 // ---------------------------------------------------------------------------
 
 const PROTOCOL_CRATES: &[&str] = &["tower_lsp_server", "ls_types", "lsp_types"];
-const EDGE_MODULES: &[&str] = &["lsp", "handlers", "server", "state", "session"];
+const EDGE_MODULES: &[&str] = &[
+    "lsp", "handlers", "server", "state", "session", "progress", "failure",
+];
 const HTTP_CRATES: &[&str] = &["reqwest", "eventsource_stream"];
 
 fn is_core(rel: &str) -> bool {
@@ -847,6 +849,7 @@ fn is_core(rel: &str) -> bool {
             SRC.to_owned() + "text.rs",
             SRC.to_owned() + "document.rs",
             SRC.to_owned() + "config.rs",
+            SRC.to_owned() + "workspace.rs",
         ]
         .iter()
         .any(|f| f == rel)
