@@ -179,6 +179,21 @@ pub fn range_at(rope: &Rope, range: Range<LineCol>, encoding: PositionEncoding) 
     a.min(b)..a.max(b)
 }
 
+/// Whether a byte range is a cursor rather than a selection: empty, or on
+/// one line and within one grapheme (Helix's block cursor is always a
+/// one-character selection; an emoji with modifiers is one grapheme of
+/// several characters).
+pub fn is_cursor_like(rope: &Rope, range: Range<usize>) -> bool {
+    use unicode_segmentation::UnicodeSegmentation;
+    let end = range.end.min(rope.len_bytes());
+    let start = range.start.min(end);
+    if start == end {
+        return true;
+    }
+    let text: String = rope.byte_slice(start..end).chars().collect();
+    !text.contains(['\n', '\r']) && text.graphemes(true).count() <= 1
+}
+
 /// Snaps a byte offset back to the nearest character boundary of `text`.
 pub fn floor_char_boundary(text: &str, offset: usize) -> usize {
     let mut offset = offset.min(text.len());
@@ -255,6 +270,21 @@ mod tests {
                 "{text:?} {off} {enc:?}"
             );
         }
+    }
+
+    #[test]
+    fn cursors_are_empty_or_one_grapheme_on_one_line() {
+        let rope = Rope::from_str("ab\n👍🏽x\n");
+        let family = "👍🏽".len();
+        assert!(is_cursor_like(&rope, 1..1));
+        assert!(is_cursor_like(&rope, 0..1));
+        assert!(
+            is_cursor_like(&rope, 3..3 + family),
+            "one grapheme, two chars"
+        );
+        assert!(!is_cursor_like(&rope, 0..2));
+        assert!(!is_cursor_like(&rope, 1..3), "crosses a line break");
+        assert!(!is_cursor_like(&rope, 3..4 + family));
     }
 
     #[test]

@@ -51,7 +51,19 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
             "a fix needs the `diagnostic`".to_owned(),
         ));
     }
-    let target = Target::new(state, &args.text_document.uri, args.range, args.version)?;
+    // A fix targets the node around its diagnostic, whatever range the
+    // client listed it for.
+    let (range, at_cursor) = match (&args.diagnostic, action) {
+        (Some(diagnostic), ActionKind::Fix) => (diagnostic.range, true),
+        _ => (args.range, false),
+    };
+    let target = Target::new(
+        state,
+        &args.text_document.uri,
+        range,
+        args.version,
+        at_cursor,
+    )?;
     let prepared = prepare(state, target, action, instruction, args.diagnostic.as_ref()).await?;
 
     let mut job = Job::begin(

@@ -62,7 +62,7 @@ pub(crate) async fn explain(
     range: Range,
     mode: ExplainMode,
 ) -> Result<Option<Explanation>, Arc<ActionError>> {
-    let target = Target::new(state, uri, range, None)?;
+    let target = Target::new(state, uri, range, None, false)?;
     let settings = state.settings();
     let region = target.region.range.clone();
     let rope = target.open.snapshot.rope.clone();

@@ -20,6 +20,7 @@ use crate::model::{
 };
 use crate::progress::Job;
 use crate::state::{ListedRange, OpenSnapshot, State};
+use crate::text;
 use crate::workspace::WorkspacePolicy;
 
 /// Where an action applies: one snapshot of the document (with its
@@ -40,11 +41,17 @@ impl Target {
     /// carry it): when the text changed since (a formatter, an auto-import),
     /// the range is mapped through the changes, or the action is refused
     /// when the changes touch the range itself.
+    ///
+    /// A range within one grapheme on one line is a cursor, not a
+    /// selection (Helix's block cursor, VS Code's one-token quick-fix
+    /// range); with `at_cursor` (a fix: the range is the diagnostic's) it
+    /// always is, so the region is the node around it.
     pub(crate) fn new(
         state: &State,
         uri: &Uri,
         range: Range,
         listed: Option<i32>,
+        at_cursor: bool,
     ) -> Result<Self, ActionError> {
         let key = from_proto::document_key(uri);
         let encoding = state.encoding();
@@ -61,7 +68,8 @@ impl Target {
         let syntax = state.syntax_cache(&key).ok_or(ActionError::NotOpen)?;
         let snapshot = &open.snapshot;
         let cursor = selection.start;
-        let selection = (!selection.is_empty()).then_some(selection);
+        let cursor_like = at_cursor || text::is_cursor_like(&snapshot.rope, selection.clone());
+        let selection = (!cursor_like).then_some(selection);
         let region = assist::region::target_region_cached(
             &syntax,
             snapshot.revision,
