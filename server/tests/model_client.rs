@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use codex_lsp::config::Effort;
 use codex_lsp::model::{
     ApiKey, Auth, CallPolicy, Endpoint, InputItem, ModelClient, ModelError, ModelReply, Progress,
-    Reasoning, ResponsesRequest, TextConfig, TextFormat,
+    Reasoning, ResponsesRequest, TextConfig, TextFormat, Usage,
 };
 use codex_lsp_tests::{FakeResponses, Fault, RecordedRequest, Rule, Script};
 use tokio_util::sync::CancellationToken;
@@ -809,5 +809,83 @@ async fn compatible_server_quirks_are_tolerated() {
             (Err(got), Err(want)) => assert_eq!(got, want, "{name}"),
             (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
         }
+    }
+}
+
+#[tokio::test]
+async fn usage_numbers_as_floats_or_garbage_never_fail_a_reply() {
+    // Some compatible servers write token counts as JSON floats; others send
+    // odd shapes. The text has arrived by then: usage must never fail it.
+    let delta = r#"{"type":"response.output_text.delta","delta":"ok!"}"#;
+    let completed = |usage: &str| {
+        format!(
+            r#"{{"type":"response.completed","response":{{"id":"resp_u","status":"completed","output":[{{"type":"message","content":[{{"type":"output_text","text":"ok!"}}]}}],"usage":{usage}}}}}"#
+        )
+    };
+    let floats = r#"{"input_tokens":10.0,"input_tokens_details":{"cached_tokens":4.0,"cache_write_tokens":0.0},"output_tokens":7.0,"output_tokens_details":{"reasoning_tokens":3.0},"total_tokens":17.0}"#;
+    // (name, content type, body, expected usage)
+    let cases: Vec<(&str, &str, String, Usage)> = vec![
+        (
+            "integral floats",
+            "text/event-stream",
+            format!("data: {delta}\n\ndata: {}\n\n", completed(floats)),
+            Usage {
+                input_tokens: 10,
+                cached_tokens: 4,
+                output_tokens: 7,
+                reasoning_tokens: 3,
+            },
+        ),
+        (
+            "integral floats in a JSON body",
+            "application/json",
+            format!(
+                r#"{{"id":"resp_j","object":"response","status":"completed","output":[{{"type":"message","content":[{{"type":"output_text","text":"ok!"}}]}}],"usage":{floats}}}"#
+            ),
+            Usage {
+                input_tokens: 10,
+                cached_tokens: 4,
+                output_tokens: 7,
+                reasoning_tokens: 3,
+            },
+        ),
+        (
+            "numbers as strings, fractions, negatives, null details",
+            "text/event-stream",
+            format!(
+                "data: {delta}\n\ndata: {}\n\n",
+                completed(
+                    r#"{"input_tokens":"12","input_tokens_details":null,"output_tokens":1.5,"output_tokens_details":{"reasoning_tokens":-2}}"#
+                )
+            ),
+            Usage {
+                input_tokens: 12,
+                ..Usage::default()
+            },
+        ),
+        (
+            "usage that is not an object",
+            "text/event-stream",
+            format!("data: {delta}\n\ndata: {}\n\n", completed(r#""n/a""#)),
+            Usage::default(),
+        ),
+    ];
+    for (name, content_type, body, want) in cases {
+        let base_url = canned_server(content_type, body).await;
+        let endpoint = Endpoint {
+            base_url,
+            auth: Auth::None,
+        };
+        let policy = CallPolicy {
+            max_retries: 0,
+            ..policy()
+        };
+        let reply = ModelClient::new()
+            .unwrap()
+            .respond(&endpoint, &request("hi"), &policy, &mut |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(reply.text, "ok!", "{name}");
+        assert_eq!(reply.usage, want, "{name}");
     }
 }

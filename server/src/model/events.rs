@@ -33,39 +33,31 @@ pub struct ModelReply {
     pub response_id: String,
 }
 
-/// `usage` as sent; every field optional.
-#[derive(Debug, Default, Deserialize)]
-struct WireUsage {
-    input_tokens: Option<u64>,
-    input_tokens_details: Option<WireInputDetails>,
-    output_tokens: Option<u64>,
-    output_tokens_details: Option<WireOutputDetails>,
+/// A token count as sent: an integer, or what compatible servers write
+/// instead (an integral float such as `10.0`, a numeric string). Anything
+/// else (fractions, negatives, other types) counts as absent.
+fn token_count(value: Option<&Value>) -> Option<u64> {
+    match value? {
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0 && *f <= 2f64.powi(53))
+                .map(|f| f as u64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct WireInputDetails {
-    cached_tokens: Option<u64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct WireOutputDetails {
-    reasoning_tokens: Option<u64>,
-}
-
-impl From<WireUsage> for Usage {
-    fn from(w: WireUsage) -> Self {
-        Self {
-            input_tokens: w.input_tokens.unwrap_or(0),
-            cached_tokens: w
-                .input_tokens_details
-                .and_then(|d| d.cached_tokens)
-                .unwrap_or(0),
-            output_tokens: w.output_tokens.unwrap_or(0),
-            reasoning_tokens: w
-                .output_tokens_details
-                .and_then(|d| d.reasoning_tokens)
-                .unwrap_or(0),
-        }
+/// `usage` as sent, read field by field: usage only informs logs and the
+/// status display, so an odd or missing number must never fail a reply whose
+/// text arrived. Missing or unreadable counts are zero.
+fn usage_from_value(usage: &Value) -> Usage {
+    let count = |pointer: &str| token_count(usage.pointer(pointer)).unwrap_or(0);
+    Usage {
+        input_tokens: count("/input_tokens"),
+        cached_tokens: count("/input_tokens_details/cached_tokens"),
+        output_tokens: count("/output_tokens"),
+        reasoning_tokens: count("/output_tokens_details/reasoning_tokens"),
     }
 }
 
@@ -107,21 +99,35 @@ struct WireIncomplete {
     reason: Option<String>,
 }
 
-/// The `Response` object (terminal events and non-streaming bodies).
+/// The `Response` object (terminal events and non-streaming bodies). Every
+/// field is read on its own and a field of an unexpected shape counts as
+/// absent (see [`lenient`]): a compatible server's odd `id` or `usage` must
+/// not throw away an answer that arrived.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct WireResponse {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     status: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     output: Option<Vec<Value>>,
+    /// Kept raw and read leniently ([`usage_from_value`]).
     #[serde(default)]
-    usage: Option<WireUsage>,
-    #[serde(default)]
+    usage: Option<Value>,
+    #[serde(default, deserialize_with = "lenient")]
     error: Option<WireError>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     incomplete_details: Option<WireIncomplete>,
+}
+
+/// Deserialises a field as `T`, or `None` when it has another shape.
+fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).ok())
 }
 
 /// The texts found in a response's `output` items.
@@ -335,7 +341,11 @@ impl Accumulator {
             .unwrap_or_default();
         Ok(ModelReply {
             text,
-            usage: response.usage.map(Usage::from).unwrap_or_default(),
+            usage: response
+                .usage
+                .as_ref()
+                .map(usage_from_value)
+                .unwrap_or_default(),
             response_id,
         })
     }
