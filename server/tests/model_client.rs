@@ -698,6 +698,15 @@ async fn cancellation_token_aborts_the_call() {
 /// Serves one canned HTTP response per connection on 127.0.0.1, for wire
 /// quirks of compatible servers that the fake does not produce.
 async fn canned_server(content_type: &'static str, body: String) -> String {
+    canned_server_status("200 OK", content_type, body).await
+}
+
+/// [`canned_server`] with another status line, e.g. `"429 Too Many Requests"`.
+async fn canned_server_status(
+    status: &'static str,
+    content_type: &'static str,
+    body: String,
+) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -730,7 +739,7 @@ async fn canned_server(content_type: &'static str, body: String) -> String {
                     }
                 }
                 let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\nconnection: close\r\n\r\n"
+                    "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\nconnection: close\r\n\r\n"
                 );
                 socket.write_all(head.as_bytes()).await.unwrap();
                 socket.write_all(body.as_bytes()).await.unwrap();
@@ -887,5 +896,71 @@ async fn usage_numbers_as_floats_or_garbage_never_fail_a_reply() {
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         assert_eq!(reply.text, "ok!", "{name}");
         assert_eq!(reply.usage, want, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn error_bodies_in_sse_framing_are_parsed_like_json_ones() {
+    // Some gateways frame even an error answer as server-sent events.
+    let quota = r#"{"type":"error","sequence_number":0,"error":{"type":"insufficient_quota","code":"insufficient_quota","message":"You exceeded your current quota.","param":null}}"#;
+    let invalid = r#"{"error":{"message":"Unsupported value: 'minimal'.","type":"invalid_request_error","param":"reasoning.effort","code":"unsupported_value"}}"#;
+    let failed = r#"{"error":{"message":"The server had an error.","type":"server_error","code":"server_error"}}"#;
+    // (name, status line, content type, body, expected)
+    let cases: Vec<(&str, &str, &str, String, ModelError)> = vec![
+        (
+            "429 with an SSE error event",
+            "429 Too Many Requests",
+            "text/event-stream",
+            format!("event: error\ndata: {quota}\n\n"),
+            ModelError::QuotaExceeded {
+                message: "You exceeded your current quota.".into(),
+            },
+        ),
+        (
+            "400 with a data-only frame, CRLF",
+            "400 Bad Request",
+            "text/event-stream",
+            format!(": note\r\ndata: {invalid}\r\n\r\n"),
+            ModelError::BadRequest {
+                code: Some("unsupported_value".into()),
+                message: "Unsupported value: 'minimal'.".into(),
+            },
+        ),
+        (
+            "400 labelled JSON but framed as SSE",
+            "400 Bad Request",
+            "application/json",
+            format!("data: {invalid}\n\n"),
+            ModelError::BadRequest {
+                code: Some("unsupported_value".into()),
+                message: "Unsupported value: 'minimal'.".into(),
+            },
+        ),
+        (
+            "200 labelled JSON whose body is an SSE error",
+            "200 OK",
+            "application/json",
+            format!("data: {failed}\n\n"),
+            ModelError::Failed {
+                code: Some("server_error".into()),
+                message: "The server had an error.".into(),
+            },
+        ),
+    ];
+    for (name, status, content_type, body, want) in cases {
+        let base_url = canned_server_status(status, content_type, body).await;
+        let endpoint = Endpoint {
+            base_url,
+            auth: Auth::None,
+        };
+        let policy = CallPolicy {
+            max_retries: 0,
+            ..policy()
+        };
+        let result = ModelClient::new()
+            .unwrap()
+            .respond(&endpoint, &request("hi"), &policy, &mut |_| {})
+            .await;
+        assert_eq!(result, Err(want), "{name}");
     }
 }

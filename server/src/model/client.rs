@@ -15,7 +15,7 @@ use super::ModelError;
 use super::endpoint::{ApiKey, CallPolicy, Endpoint};
 use super::events::{
     Accumulator, ModelReply, Step, classify_api_error, finish_response_body, handle_sse_data,
-    parse_error_body, parse_response_body,
+    looks_like_sse, parse_error_body, parse_response_body, read_sse_chunks,
 };
 use super::request::ResponsesRequest;
 use super::retry::{
@@ -269,6 +269,11 @@ impl ModelClient {
             let text = response.text().await.map_err(|e| ModelError::Transport {
                 message: error_chain(&e),
             })?;
+            // Mislabelled: an event stream (often just an error event) sent
+            // as `application/json`. Read it as the stream it is.
+            if looks_like_sse(&text) {
+                return Ok(read_sse_chunks(std::iter::once(text.as_bytes()))?);
+            }
             return Ok(finish_response_body(parse_response_body(&text)?)?);
         }
         self.read_stream(response, policy, on_progress, delivered)

@@ -208,41 +208,89 @@ pub(crate) fn classify_api_error(code: Option<String>, message: String) -> Model
     }
 }
 
-/// Parses an HTTP error body leniently: OpenAI's `{"error":{…}}`, OpenRouter's
-/// variant, or plain text.
+/// Parses an HTTP error body leniently: OpenAI's `{"error":{…}}`,
+/// OpenRouter's variant, a flat `{"type":"error",…}` event, the same framed
+/// as server-sent events (`data: {"error":…}`, which some gateways send even
+/// for a non-2xx answer), or plain text.
 pub(crate) fn parse_error_body(body: &str) -> WireError {
-    #[derive(Deserialize)]
-    struct Envelope {
-        error: Option<Value>,
-        message: Option<String>,
-    }
     let trimmed = body.trim();
-    if let Ok(env) = serde_json::from_str::<Envelope>(trimmed) {
-        match env.error {
-            Some(Value::String(s)) => {
-                return WireError {
-                    message: Some(s),
-                    ..WireError::default()
-                };
-            }
-            Some(v @ Value::Object(_)) => {
-                if let Ok(e) = serde_json::from_value::<WireError>(v) {
-                    return e;
-                }
-            }
-            _ => {}
-        }
-        if let Some(m) = env.message {
-            return WireError {
-                message: Some(m),
-                ..WireError::default()
-            };
-        }
+    if let Ok(value) = serde_json::from_str::<Value>(trimmed)
+        && let Some(error) = error_from_value(&value)
+    {
+        return error;
+    }
+    if looks_like_sse(trimmed)
+        && let Some(error) = sse_data_lines(trimmed).find_map(|data| {
+            serde_json::from_str::<Value>(data)
+                .ok()
+                .and_then(|v| error_from_value(&v))
+        })
+    {
+        return error;
     }
     WireError {
         message: Some(trimmed.chars().take(300).collect()),
         ..WireError::default()
     }
+}
+
+/// The error a JSON error body or event describes, in any of the shapes
+/// [`parse_error_body`] accepts; `None` when it describes none.
+fn error_from_value(value: &Value) -> Option<WireError> {
+    match value.get("error") {
+        Some(Value::String(s)) => {
+            return Some(WireError {
+                message: Some(s.clone()),
+                ..WireError::default()
+            });
+        }
+        Some(v @ Value::Object(_)) => {
+            if let Ok(e) = serde_json::from_value::<WireError>(v.clone()) {
+                return Some(e);
+            }
+        }
+        _ => {}
+    }
+    match value.get("type").and_then(Value::as_str) {
+        // Flat `error` event: its `type` is the event's, not the error's.
+        Some("error") => {
+            let mut e = serde_json::from_value::<WireError>(value.clone()).ok()?;
+            e.kind = None;
+            return Some(e);
+        }
+        Some("response.failed") => {
+            return value
+                .pointer("/response/error")
+                .filter(|e| e.is_object())
+                .and_then(|e| serde_json::from_value::<WireError>(e.clone()).ok());
+        }
+        _ => {}
+    }
+    value
+        .get("message")
+        .and_then(Value::as_str)
+        .map(|m| WireError {
+            message: Some(m.to_owned()),
+            ..WireError::default()
+        })
+}
+
+/// Whether a body is framed as server-sent events rather than plain JSON:
+/// its first line is an SSE field (`data:`, `event:`, `id:`, `retry:`) or a
+/// comment (`:`).
+pub(crate) fn looks_like_sse(body: &str) -> bool {
+    let first = body.trim_start().lines().next().unwrap_or("");
+    [":", "data:", "event:", "id:", "retry:"]
+        .iter()
+        .any(|p| first.starts_with(p))
+}
+
+/// The `data:` values of an SSE-framed body, one per line.
+fn sse_data_lines(body: &str) -> impl Iterator<Item = &str> {
+    body.lines()
+        .filter_map(|l| l.trim_end_matches('\r').strip_prefix("data:"))
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
 }
 
 /// What one stream event means for the caller.
@@ -654,6 +702,17 @@ mod tests {
             (r#"{"error":"plain string"}"#, None, "plain string"),
             (r#"{"message":"top level"}"#, None, "top level"),
             ("<html>Bad Gateway</html>", None, "<html>Bad Gateway</html>"),
+            (
+                "event: error\ndata: {\"type\":\"error\",\"code\":null,\"message\":\"flat\"}\n\n",
+                None,
+                "flat",
+            ),
+            (
+                "data: {\"type\":\"response.failed\",\"response\":{\"error\":{\"code\":\"server_error\",\"message\":\"boom\"}}}\n\n",
+                Some("server_error"),
+                "boom",
+            ),
+            ("data: not json\n\n", None, "data: not json"),
         ];
         for (body, code, message) in cases {
             let e = parse_error_body(body);
