@@ -964,3 +964,66 @@ async fn error_bodies_in_sse_framing_are_parsed_like_json_ones() {
         assert_eq!(result, Err(want), "{name}");
     }
 }
+
+#[tokio::test]
+async fn commentary_messages_are_not_glued_onto_the_answer() {
+    const PATCH: &str =
+        "*** Begin Patch\n*** Update File: a.py\n@@\n-x = 1\n+x = 2\n*** End Patch\n";
+    // gpt-5.3-codex and later label a preamble `commentary` and the answer
+    // `final_answer`: only the answer is the reply. Without labels, separate
+    // messages are separate lines, never glued mid-line.
+    let cases = [
+        (
+            Rule::reply(PATCH).preamble("I'll bump x to 2.", true),
+            PATCH.to_owned(),
+        ),
+        (
+            Rule::reply("The function returns the sum.").preamble("Reading the code.", false),
+            "Reading the code.\nThe function returns the sum.".to_owned(),
+        ),
+    ];
+    for (rule, want) in cases {
+        for stream in [true, false] {
+            let server = FakeResponses::start(Script::new(vec![rule.clone()])).await;
+            let mut req = request("Fix it");
+            req.stream = stream;
+            let (result, _) = call_with(&server, &req, &policy()).await;
+            assert_eq!(result.unwrap().text, want, "stream {stream}, {rule:?}");
+        }
+    }
+
+    // A compatible server that leaves `output` empty in response.completed:
+    // the streamed items decide, phases included.
+    let added = |i: u32, phase: &str| {
+        format!(
+            r#"data: {{"type":"response.output_item.added","output_index":{i},"item":{{"id":"msg_{i}","type":"message","status":"in_progress","content":[],"role":"assistant","phase":"{phase}"}}}}"#
+        )
+    };
+    let delta = |i: u32, d: &str| {
+        format!(
+            r#"data: {{"type":"response.output_text.delta","item_id":"msg_{i}","output_index":{i},"content_index":0,"delta":{}}}"#,
+            serde_json::json!(d)
+        )
+    };
+    let body = [
+        added(0, "commentary"),
+        delta(0, "Let me look."),
+        added(1, "final_answer"),
+        delta(1, "*** Begin Patch\n"),
+        delta(1, "*** End Patch\n"),
+        r#"data: {"type":"response.completed","response":{"id":"resp_e","status":"completed","output":[]}}"#
+            .to_owned(),
+    ]
+    .join("\n\n")
+        + "\n\n";
+    let endpoint = Endpoint {
+        base_url: canned_server("text/event-stream", body).await,
+        auth: Auth::None,
+    };
+    let reply = ModelClient::new()
+        .unwrap()
+        .respond(&endpoint, &request("hi"), &policy(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(reply.text, "*** Begin Patch\n*** End Patch\n");
+}

@@ -133,9 +133,49 @@ where
 /// The texts found in a response's `output` items.
 #[derive(Debug, Default)]
 struct OutputTexts {
-    text: String,
-    found_text: bool,
+    /// One entry per message item that has `output_text` parts.
+    messages: Vec<MessageText>,
     refusal: String,
+}
+
+/// The text of one assistant message item and its `phase`, if labelled.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct MessageText {
+    phase: Option<String>,
+    text: String,
+}
+
+/// The answer among a response's messages. gpt-5.3-codex and later send a
+/// preamble labelled `phase: "commentary"` before the answer, labelled
+/// `final_answer`: glued together, a sentence ends up before
+/// `*** Begin Patch` on the same line and hovers show the preamble. So the
+/// `final_answer` messages are the answer when there are any; otherwise every
+/// message that is not commentary (all of them if that leaves none), one
+/// after the other on separate lines.
+fn select_answer(messages: &[MessageText]) -> String {
+    let phase_is = |m: &MessageText, p: &str| m.phase.as_deref() == Some(p);
+    let finals: Vec<&MessageText> = messages
+        .iter()
+        .filter(|m| phase_is(m, "final_answer"))
+        .collect();
+    let chosen: Vec<&MessageText> = if !finals.is_empty() {
+        finals
+    } else if messages.iter().any(|m| !phase_is(m, "commentary")) {
+        messages
+            .iter()
+            .filter(|m| !phase_is(m, "commentary"))
+            .collect()
+    } else {
+        messages.iter().collect()
+    };
+    let mut out = String::new();
+    for m in chosen.iter().filter(|m| !m.text.is_empty()) {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&m.text);
+    }
+    out
 }
 
 impl WireResponse {
@@ -149,12 +189,21 @@ impl WireResponse {
             let Some(parts) = item.get("content").and_then(Value::as_array) else {
                 continue;
             };
+            let mut message: Option<MessageText> = None;
             for part in parts {
                 match part.get("type").and_then(Value::as_str) {
                     Some("output_text") => {
                         if let Some(t) = part.get("text").and_then(Value::as_str) {
-                            out.text.push_str(t);
-                            out.found_text = true;
+                            message
+                                .get_or_insert_with(|| MessageText {
+                                    phase: item
+                                        .get("phase")
+                                        .and_then(Value::as_str)
+                                        .map(str::to_owned),
+                                    text: String::new(),
+                                })
+                                .text
+                                .push_str(t);
                         }
                     }
                     Some("refusal") => {
@@ -165,6 +214,7 @@ impl WireResponse {
                     _ => {}
                 }
             }
+            out.messages.extend(message);
         }
         out
     }
@@ -307,13 +357,70 @@ pub(crate) enum Step {
 /// Folds stream events into a reply.
 #[derive(Debug, Default)]
 pub(crate) struct Accumulator {
-    deltas: String,
-    done_texts: String,
+    /// Message items as streamed, in order of first appearance: the
+    /// fallback when the final response leaves `output` empty.
+    items: Vec<StreamedItem>,
     refusal: String,
     response_id: Option<String>,
 }
 
+/// One message item as streamed.
+#[derive(Debug, Default)]
+struct StreamedItem {
+    id: Option<String>,
+    output_index: Option<u64>,
+    phase: Option<String>,
+    deltas: String,
+    done: String,
+}
+
 impl Accumulator {
+    /// The streamed item an event belongs to, by `item_id`, else by
+    /// `output_index`, else the latest one (servers that send neither).
+    fn item_mut(&mut self, id: Option<&str>, output_index: Option<u64>) -> &mut StreamedItem {
+        let found = self.items.iter().position(|it| match (id, &it.id) {
+            (Some(id), Some(known)) => id == known,
+            _ => output_index.is_some() && output_index == it.output_index,
+        });
+        let at = match found {
+            Some(at) => at,
+            None if id.is_none() && output_index.is_none() && !self.items.is_empty() => {
+                self.items.len() - 1
+            }
+            None => {
+                self.items.push(StreamedItem {
+                    id: id.map(str::to_owned),
+                    output_index,
+                    ..StreamedItem::default()
+                });
+                self.items.len() - 1
+            }
+        };
+        let item = &mut self.items[at];
+        if item.id.is_none() {
+            item.id = id.map(str::to_owned);
+        }
+        if item.output_index.is_none() {
+            item.output_index = output_index;
+        }
+        item
+    }
+
+    /// What was streamed, per message item (its `done` text, else its deltas).
+    fn streamed_messages(&self) -> Vec<MessageText> {
+        self.items
+            .iter()
+            .map(|it| MessageText {
+                phase: it.phase.clone(),
+                text: if it.done.is_empty() {
+                    it.deltas.clone()
+                } else {
+                    it.done.clone()
+                },
+            })
+            .collect()
+    }
+
     /// Handles one SSE `data` payload. `[DONE]` and blank data are the
     /// caller's business.
     pub(crate) fn handle(&mut self, data: &str) -> Result<Step, ModelError> {
@@ -322,17 +429,37 @@ impl Accumulator {
         })?;
         let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
         let field = |name: &str| event.get(name).and_then(Value::as_str);
+        let output_index = event.get("output_index").and_then(Value::as_u64);
         match kind {
             "response.output_text.delta" => {
                 let delta = field("delta").unwrap_or("");
                 if delta.is_empty() {
                     return Ok(Step::Continue);
                 }
-                self.deltas.push_str(delta);
+                self.item_mut(field("item_id"), output_index)
+                    .deltas
+                    .push_str(delta);
                 Ok(Step::Delta(delta.to_owned()))
             }
             "response.output_text.done" => {
-                self.done_texts.push_str(field("text").unwrap_or(""));
+                let text = field("text").unwrap_or("");
+                self.item_mut(field("item_id"), output_index)
+                    .done
+                    .push_str(text);
+                Ok(Step::Continue)
+            }
+            "response.output_item.added" | "response.output_item.done" => {
+                let Some(item) = event.get("item") else {
+                    return Ok(Step::Continue);
+                };
+                if item.get("type").and_then(Value::as_str) == Some("message") {
+                    let id = item.get("id").and_then(Value::as_str);
+                    let phase = item.get("phase").and_then(Value::as_str).map(str::to_owned);
+                    let streamed = self.item_mut(id, output_index);
+                    if phase.is_some() {
+                        streamed.phase = phase;
+                    }
+                }
                 Ok(Step::Continue)
             }
             "response.refusal.delta" => {
@@ -365,12 +492,11 @@ impl Accumulator {
     /// what was streamed when the server leaves `output` empty.
     pub(crate) fn finish(&mut self, response: WireResponse) -> Result<ModelReply, ModelError> {
         let texts = response.output_texts();
-        let text = if texts.found_text {
-            texts.text
-        } else if !self.done_texts.is_empty() {
-            std::mem::take(&mut self.done_texts)
-        } else if !self.deltas.is_empty() {
-            std::mem::take(&mut self.deltas)
+        let streamed = self.streamed_messages();
+        let text = if !texts.messages.is_empty() {
+            select_answer(&texts.messages)
+        } else if streamed.iter().any(|m| !m.text.is_empty()) {
+            select_answer(&streamed)
         } else {
             let refusal = if texts.refusal.is_empty() {
                 std::mem::take(&mut self.refusal)
@@ -398,10 +524,10 @@ impl Accumulator {
         })
     }
 
-    /// The answer text streamed so far.
+    /// The answer text streamed so far, all items.
     #[cfg(test)]
-    fn streamed(&self) -> &str {
-        &self.deltas
+    fn streamed(&self) -> String {
+        self.items.iter().map(|it| it.deltas.as_str()).collect()
     }
 }
 
@@ -597,6 +723,37 @@ mod tests {
             let reply = reply.unwrap().unwrap();
             assert_eq!(reply.text, want);
             assert_eq!(reply.usage, Usage::default());
+        }
+    }
+
+    #[test]
+    fn the_answer_among_several_messages() {
+        let m = |phase: Option<&str>, text: &str| MessageText {
+            phase: phase.map(str::to_owned),
+            text: text.to_owned(),
+        };
+        let cases = [
+            (vec![m(None, "a"), m(None, "b\n"), m(None, "c")], "a\nb\nc"),
+            (
+                vec![
+                    m(Some("commentary"), "Looking."),
+                    m(Some("final_answer"), "x"),
+                ],
+                "x",
+            ),
+            (
+                vec![m(Some("commentary"), "Looking."), m(None, "unlabelled")],
+                "unlabelled",
+            ),
+            (
+                vec![m(Some("commentary"), "only a preamble")],
+                "only a preamble",
+            ),
+            (vec![m(None, ""), m(None, "b")], "b"),
+            (vec![], ""),
+        ];
+        for (messages, want) in cases {
+            assert_eq!(select_answer(&messages), want, "{messages:?}");
         }
     }
 
