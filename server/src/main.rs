@@ -117,5 +117,6 @@ fn main() -> ExitCode {
     // The stdin reader may still wait in a blocking read (clients need not
     // close stdin after `exit`): do not wait for it.
     runtime.shutdown_background();
-    ExitCode::SUCCESS
+    // LSP: 0 when `exit` followed `shutdown`, 1 otherwise.
+    codex_lsp::lsp::transport::last_exit_code().map_or(ExitCode::SUCCESS, ExitCode::from)
 }
