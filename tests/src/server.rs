@@ -1131,7 +1131,8 @@ fn common_prefix(a: &str, b: &str) -> usize {
 }
 
 /// Plausible usage: ~4 bytes per token; cached = shared prompt prefix with
-/// the previous request; reasoning tokens by effort.
+/// the previous request, the rest written to the cache; reasoning tokens by
+/// effort.
 fn usage_json(request: &Value, body_len: usize, cached_chars: usize, reply_chars: usize) -> Value {
     let input = (body_len as u64).div_ceil(4).max(1);
     let cached = (cached_chars as u64 / 4).min(input);
@@ -1145,7 +1146,9 @@ fn usage_json(request: &Value, body_len: usize, cached_chars: usize, reply_chars
     let output = (reply_chars as u64).div_ceil(4) + reasoning;
     json!({
         "input_tokens": input,
-        "input_tokens_details": {"cached_tokens": cached},
+        // The live API sends both and the SDK requires both (since mid-2026):
+        // what was not read from the cache is written to it.
+        "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": input - cached},
         "output_tokens": output,
         "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": input + output
