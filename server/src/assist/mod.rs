@@ -3,6 +3,7 @@
 //!
 //! Reading order: [`action`] (the catalogue of code actions), [`region`]
 //! (where an action applies), [`privacy`] (exclusions and redaction),
+//! [`bounded_read`] (reading workspace files the server did not choose),
 //! [`tokens`] (the o200k budget counter), [`prompt`] (context building),
 //! [`patch`] (parsing the `apply_patch` reply), [`apply`] (hunks onto the
 //! snapshot), [`diff`] (minimal edits), [`plan`] (paths, workspace safety and
@@ -11,6 +12,7 @@
 
 pub mod action;
 pub mod apply;
+pub mod bounded_read;
 pub mod diff;
 pub mod error;
 pub mod explain;
@@ -24,6 +26,7 @@ pub mod tokens;
 
 pub use action::ActionKind;
 pub use apply::apply_hunks;
+pub use bounded_read::{BoundedText, ReadRefused, read_bounded};
 pub use diff::minimal_edits;
 pub use error::AssistError;
 pub use explain::clean_explanation;

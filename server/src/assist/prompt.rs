@@ -29,6 +29,7 @@ use ropey::{Rope, RopeSlice};
 use sha2::{Digest, Sha256};
 
 use crate::assist::action::ActionKind;
+use crate::assist::bounded_read::{ReadRefused, read_bounded};
 use crate::assist::error::{AssistError, display_path};
 use crate::assist::privacy::{Exclusions, looks_binary, redact};
 use crate::assist::region::{Region, RegionKind};
@@ -78,6 +79,9 @@ pub struct AgentsFile {
     pub path: PathBuf,
     /// Its text.
     pub text: String,
+    /// The file went on past what was read (the total cap was reached), so
+    /// the prompt says the model sees only its beginning.
+    pub truncated: bool,
 }
 
 /// Everything needed to build the prompt for one action.
@@ -150,10 +154,16 @@ pub fn relative_path(root: Option<&Path>, path: &Path) -> String {
 
 /// Reads AGENTS.md from the workspace root down to the file's folder (root
 /// first, nearest last), stopping at [`AGENTS_MAX_BYTES`] in total like Codex
-/// does. Unreadable or binary files are skipped.
+/// does. Each file is read with [`read_bounded`]: at most the room left (a
+/// huge file costs no more than the cap), only regular files (a FIFO or
+/// `/dev/stdin` is never opened for a blocking read), and only inside the
+/// workspace root (the file's folder without one) once symbolic links are
+/// resolved. Missing, refused, binary and blank files are skipped; refusals
+/// and truncation are logged.
 pub fn collect_agents_md(workspace_root: Option<&Path>, file_dir: &Path) -> Vec<AgentsFile> {
     let mut dirs = Vec::new();
-    match workspace_root.and_then(|r| file_dir.strip_prefix(r).ok().map(|rel| (r, rel))) {
+    let root = match workspace_root.and_then(|r| file_dir.strip_prefix(r).ok().map(|rel| (r, rel)))
+    {
         Some((root, rel)) => {
             let mut dir = root.to_path_buf();
             dirs.push(dir.clone());
@@ -161,26 +171,47 @@ pub fn collect_agents_md(workspace_root: Option<&Path>, file_dir: &Path) -> Vec<
                 dir.push(c);
                 dirs.push(dir.clone());
             }
+            root.to_path_buf()
         }
-        None => dirs.push(file_dir.to_path_buf()),
-    }
+        None => {
+            dirs.push(file_dir.to_path_buf());
+            file_dir.to_path_buf()
+        }
+    };
+    let roots = [root];
     let mut out = Vec::new();
     let mut total = 0;
     for dir in dirs {
-        let path = dir.join("AGENTS.md");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        if looks_binary(&text) || text.trim().is_empty() {
-            continue;
-        }
         let room = AGENTS_MAX_BYTES.saturating_sub(total);
         if room == 0 {
             break;
         }
-        let text = truncate(&text, room).to_owned();
-        total += text.len();
-        out.push(AgentsFile { path, text });
+        let path = dir.join("AGENTS.md");
+        let read = match read_bounded(&path, &roots, room) {
+            Ok(read) => read,
+            Err(ReadRefused::Missing { .. }) => continue,
+            Err(refused) => {
+                tracing::warn!(%refused, "AGENTS.md skipped");
+                continue;
+            }
+        };
+        if looks_binary(&read.text) || read.text.trim().is_empty() {
+            continue;
+        }
+        if read.truncated {
+            tracing::info!(
+                path = %path.display(),
+                sent_bytes = read.text.len(),
+                cap_bytes = AGENTS_MAX_BYTES,
+                "AGENTS.md truncated: the AGENTS.md files exceed the cap"
+            );
+        }
+        total += read.text.len();
+        out.push(AgentsFile {
+            path,
+            text: read.text,
+            truncated: read.truncated,
+        });
     }
     out
 }
@@ -574,6 +605,13 @@ pub fn build_prompt(req: &ContextRequest<'_>) -> Result<Prompt, AssistError> {
     })
 }
 
+/// The note closing an AGENTS.md the model sees only the beginning of.
+fn truncation_note() -> String {
+    format!(
+        "[… AGENTS.md truncated: AGENTS.md files are capped at {AGENTS_MAX_BYTES} bytes in total …]\n"
+    )
+}
+
 fn render_agents(req: &ContextRequest<'_>) -> Result<String, AssistError> {
     let mut out = String::new();
     let mut total = 0;
@@ -584,13 +622,21 @@ fn render_agents(req: &ContextRequest<'_>) -> Result<String, AssistError> {
         }
         let body = truncate(&file.text, room);
         total += body.len();
+        // Cut here or when read: either way the model must not take the
+        // beginning for the whole of the project's instructions.
+        let truncated = file.truncated || body.len() < file.text.len();
         let rel = relative_path(req.workspace_root, &file.path);
         let _ = write!(
             out,
-            "<agents_md path=\"{}\">\n{}{}</agents_md>\n\n",
+            "<agents_md path=\"{}\">\n{}{}{}</agents_md>\n\n",
             escape_attr(&rel),
             redact(body),
-            if body.ends_with('\n') { "" } else { "\n" }
+            if body.ends_with('\n') { "" } else { "\n" },
+            if truncated {
+                truncation_note()
+            } else {
+                String::new()
+            }
         );
     }
     Ok(out)
