@@ -37,6 +37,6 @@ pub use prompt::{
     AgentsFile, ContextRequest, DiagnosticInfo, Prompt, RelatedInfo, build_prompt,
     collect_agents_md, instructions,
 };
-pub use rebase::{RebaseConflict, rebase};
+pub use rebase::{RebaseConflict, rebase, rebase_guarded};
 pub use region::{Region, RegionKind, target_region};
 pub use tokens::count_tokens;
