@@ -61,11 +61,15 @@ pub enum Provider {
     None,
 }
 
-/// Reasoning effort levels accepted by Codex models.
+/// Reasoning effort levels of the Responses API. Which ones a model takes
+/// depends on its family (see [`Effort::supported_by`]); Codex models take
+/// `low` to `xhigh`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Effort {
-    /// Fastest; for small mechanical edits.
+    /// No reasoning at all (gpt-5.1 and later general models only).
+    None,
+    /// Fastest; for small mechanical edits (gpt-5 general models only).
     Minimal,
     /// Small edits and explanations.
     Low,
@@ -75,6 +79,76 @@ pub enum Effort {
     High,
     /// Hardest problems, on models that support it.
     Xhigh,
+}
+
+/// What is known about the efforts a model family takes, from its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ModelFamily {
+    /// Any id containing `codex`: `low`, `medium`, `high`, `xhigh`.
+    Codex,
+    /// `gpt-5`, `gpt-5-mini`, `gpt-5-2025-08-07`, ...: `minimal` but not `none`.
+    Gpt5,
+    /// `gpt-5.1`, `gpt-5.2`, ...: `none` but not `minimal`.
+    Gpt5Point,
+    /// Anything else (local servers, Azure deployment names): not guessed at.
+    Unknown,
+}
+
+impl ModelFamily {
+    fn of(model: &str) -> Self {
+        let id = model.trim().to_ascii_lowercase();
+        // OpenRouter-style ids carry the vendor: `openai/gpt-5.1-codex`.
+        let id = id.rsplit('/').next().unwrap_or(&id);
+        if id.contains("codex") {
+            return Self::Codex;
+        }
+        match id.strip_prefix("gpt-5") {
+            Some(rest) if rest.is_empty() || rest.starts_with('-') => Self::Gpt5,
+            Some(rest)
+                if rest
+                    .strip_prefix('.')
+                    .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit())) =>
+            {
+                Self::Gpt5Point
+            }
+            _ => Self::Unknown,
+        }
+    }
+}
+
+impl Effort {
+    /// The wire name (`none`, `minimal`, `low`, `medium`, `high`, `xhigh`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Minimal => "minimal",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Xhigh => "xhigh",
+        }
+    }
+
+    /// Whether `model` accepts this effort, as far as its id tells. The API
+    /// answers an unsupported effort with 400 `unsupported_value` only when
+    /// an action runs, so settings are checked up front where the family is
+    /// known (Codex models: low to xhigh; gpt-5: minimal but no none; gpt-5.1
+    /// and later: none but no minimal); other ids are not guessed at.
+    /// `Err` holds the efforts the family takes, for the message.
+    pub fn supported_by(self, model: &str) -> Result<(), &'static str> {
+        match (ModelFamily::of(model), self) {
+            (ModelFamily::Codex, Self::None | Self::Minimal) => {
+                Err("Codex models take low, medium, high or xhigh")
+            }
+            (ModelFamily::Gpt5, Self::None) => {
+                Err("gpt-5 models take minimal, low, medium or high")
+            }
+            (ModelFamily::Gpt5Point, Self::Minimal) => {
+                Err("gpt-5.1 and later take none, low, medium, high or xhigh")
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Reasoning effort for each action kind.
@@ -298,6 +372,27 @@ impl Settings {
         if self.max_concurrent_requests == 0 || self.max_concurrent_requests > 64 {
             return bad("maxConcurrentRequests", "must be between 1 and 64");
         }
+        let e = &self.reasoning_effort;
+        for (name, effort) in [
+            ("rewrite", e.rewrite),
+            ("simplify", e.simplify),
+            ("document", e.document),
+            ("errorHandling", e.error_handling),
+            ("tests", e.tests),
+            ("fix", e.fix),
+            ("explain", e.explain),
+        ] {
+            if let Err(takes) = effort.supported_by(&self.model) {
+                return bad(
+                    &format!("reasoningEffort.{name}"),
+                    &format!(
+                        "`{}` is not supported by the model `{}` ({takes}; see codex.model)",
+                        effort.as_str(),
+                        self.model.trim()
+                    ),
+                );
+            }
+        }
         for (i, pattern) in self.exclude.iter().enumerate() {
             if let Err(e) = globset::Glob::new(pattern) {
                 return bad(
@@ -410,6 +505,62 @@ mod tests {
                 err.path.starts_with(path) || err.to_string().contains(&path["codex.".len()..]),
                 "{value} gave {err}"
             );
+        }
+    }
+
+    #[test]
+    fn reasoning_efforts_are_checked_against_the_model_family() {
+        // (settings, Err(setting named) or Ok)
+        let cases = [
+            // Codex models answer `minimal` and `none` with 400 unsupported_value.
+            (
+                json!({"reasoningEffort": {"fix": "minimal"}}),
+                Err("codex.reasoningEffort.fix"),
+            ),
+            (
+                json!({"model": "gpt-5.1-codex-max", "reasoningEffort": {"explain": "none"}}),
+                Err("codex.reasoningEffort.explain"),
+            ),
+            (
+                json!({"model": "openai/gpt-5-codex", "reasoningEffort": {"errorHandling": "minimal"}}),
+                Err("codex.reasoningEffort.errorHandling"),
+            ),
+            (
+                json!({"reasoningEffort": {"fix": "xhigh", "simplify": "low"}}),
+                Ok(()),
+            ),
+            // gpt-5 takes `minimal` but not `none`; gpt-5.1 and later the reverse.
+            (
+                json!({"model": "gpt-5", "reasoningEffort": {"simplify": "minimal"}}),
+                Ok(()),
+            ),
+            (
+                json!({"model": "gpt-5-mini", "reasoningEffort": {"simplify": "none"}}),
+                Err("codex.reasoningEffort.simplify"),
+            ),
+            (
+                json!({"model": "gpt-5.1", "reasoningEffort": {"document": "none"}}),
+                Ok(()),
+            ),
+            (
+                json!({"model": "gpt-5.2", "reasoningEffort": {"tests": "minimal"}}),
+                Err("codex.reasoningEffort.tests"),
+            ),
+            // Unknown models (local servers, Azure deployment names) are not guessed at.
+            (
+                json!({"model": "my-deployment", "reasoningEffort": {"rewrite": "minimal", "fix": "none"}}),
+                Ok(()),
+            ),
+        ];
+        for (value, want) in cases {
+            match (Settings::from_json(&value), want) {
+                (Ok(_), Ok(())) => {}
+                (Err(err), Err(path)) => {
+                    assert_eq!(err.path, path, "{value}");
+                    assert!(err.message.contains("model"), "{value}: {err}");
+                }
+                (got, want) => panic!("{value}: got {got:?}, want {want:?}"),
+            }
         }
     }
 

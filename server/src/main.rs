@@ -109,7 +109,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(codex_lsp::run(
+    let code = runtime.block_on(codex_lsp::run(
         tokio::io::stdin(),
         tokio::io::stdout(),
         codex_lsp::ServerOptions::default(),
@@ -117,5 +117,6 @@ fn main() -> ExitCode {
     // The stdin reader may still wait in a blocking read (clients need not
     // close stdin after `exit`): do not wait for it.
     runtime.shutdown_background();
-    ExitCode::SUCCESS
+    // LSP: 0 when `exit` followed `shutdown`, 1 otherwise.
+    ExitCode::from(code)
 }

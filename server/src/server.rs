@@ -139,16 +139,19 @@ fn build_with(
     (service, socket)
 }
 
-/// Serves LSP over the given byte streams until the client exits. The
-/// transport makes sure malformed messages cannot stop the server and every
-/// request gets an answer.
-pub async fn run<I, O>(stdin: I, stdout: O, options: ServerOptions)
+/// Serves LSP over the given byte streams until the client exits, and
+/// returns the process exit code LSP asks for: 0 when `exit` followed
+/// `shutdown`, 1 otherwise. The transport makes sure malformed messages
+/// cannot stop the server and every request gets an answer.
+pub async fn run<I, O>(stdin: I, stdout: O, options: ServerOptions) -> u8
 where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin,
 {
     let (service, socket) = build_service(options);
-    transport::serve(stdin, stdout, socket, service, CONCURRENCY_LEVEL).await;
+    transport::serve(stdin, stdout, socket, service, CONCURRENCY_LEVEL)
+        .await
+        .exit_code()
 }
 
 #[cfg(test)]

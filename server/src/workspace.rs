@@ -178,7 +178,10 @@ impl WorkspacePolicy {
     pub fn read(&self, path: &Path, cap: u64) -> Result<BoundedText, Refusal> {
         self.check_inside(path)?;
         self.check_send(path)?;
-        read_regular_bounded(path, cap).map_err(|e| e.named(self.display(path)))
+        // The resolved path, opened without following a link: a link
+        // swapped in after the checks above is refused, not followed.
+        let resolved = canonical(path).unwrap_or_else(|| path.to_path_buf());
+        read_regular_bounded(&resolved, cap).map_err(|e| e.named(self.display(path)))
     }
 
     /// Whether the model's patch may write `path`, for an action on
@@ -240,26 +243,26 @@ impl WorkspacePolicy {
                     continue;
                 }
             };
-            let mut text = read.text;
+            let text = read.text;
             if text.contains('\0') || text.trim().is_empty() {
                 continue;
             }
             room = room.saturating_sub(text.len() as u64);
             if read.truncated {
-                tracing::warn!(
+                // The prompt closes it with a note, so the model does not
+                // take the beginning for the whole.
+                tracing::info!(
                     path = %path.display(),
-                    cap = AGENTS_MAX_BYTES,
-                    "AGENTS.md truncated"
-                );
-                // First, so no later cut of the text can drop it.
-                text.insert_str(
-                    0,
-                    &format!(
-                        "[This AGENTS.md was truncated: project instructions are limited to {AGENTS_MAX_BYTES} bytes in all.]\n"
-                    ),
+                    sent_bytes = text.len(),
+                    cap_bytes = AGENTS_MAX_BYTES,
+                    "AGENTS.md truncated: the AGENTS.md files exceed the cap"
                 );
             }
-            out.push(AgentsFile { path, text });
+            out.push(AgentsFile {
+                path,
+                text,
+                truncated: read.truncated,
+            });
         }
         out
     }
@@ -328,9 +331,11 @@ fn canonical(path: &Path) -> Option<PathBuf> {
 }
 
 /// Reads at most `cap` bytes of a regular file. The file is opened
-/// non-blocking and checked after opening (so a FIFO or device swapped in
-/// between a check and the open is still refused, and a FIFO never blocks);
-/// a cut-off multi-byte character at the cap is dropped.
+/// non-blocking and without following a final symbolic link, and checked
+/// after opening (so a FIFO or device swapped in between a check and the
+/// open is still refused, and opening a FIFO never waits for a writer); at
+/// most `cap + 1` bytes are read (the extra one only tells that the file
+/// was longer), and a multi-byte character cut by the cap is dropped.
 pub fn read_regular_bounded(path: &Path, cap: u64) -> Result<BoundedText, Refusal> {
     let unnamed = String::new;
     let mut options = std::fs::OpenOptions::new();
@@ -338,7 +343,7 @@ pub fn read_regular_bounded(path: &Path, cap: u64) -> Result<BoundedText, Refusa
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
     }
     let file = options.open(path).map_err(|e| Refusal::Unreadable {
         path: unnamed(),

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use codex_lsp::assist::tokens::count_exact;
 use codex_lsp::assist::{
-    ActionKind, AgentsFile, AssistError, ContextRequest, DiagnosticInfo, Prompt, RelatedInfo,
-    build_prompt, collect_agents_md, instructions, redact, target_region,
+    ActionKind, AgentsFile, AssistError, ContextRequest, DiagnosticInfo, Exclusions, Prompt,
+    RelatedInfo, build_prompt, instructions, redact, target_region,
 };
 use codex_lsp::config::Settings;
+use codex_lsp::workspace::WorkspacePolicy;
 use ropey::Rope;
 
 const SMALL: &str = r#"//! Inventory helpers.
@@ -57,6 +58,7 @@ fn request<'a>(
         agents_md: vec![AgentsFile {
             path: root.join("AGENTS.md"),
             text: "Run `cargo test` before committing.\nPrefer iterators.\n".to_owned(),
+            truncated: false,
         }],
         other_documents: Vec::new(),
         settings,
@@ -389,6 +391,7 @@ fn everything_sent_is_redacted() {
         agents_md: vec![AgentsFile {
             path: root.join("AGENTS.md"),
             text: "deploy with xoxb-123456789012-abcdefghijklmnop\n".into(),
+            truncated: false,
         }],
         other_documents: vec![(root.join("b.py"), "KEY = 'AKIAIOSFODNN7EXAMPLE'\n".into())],
         settings: &settings,
@@ -426,10 +429,19 @@ fn agents_md_root_first_and_capped() {
     assert!(total <= 32 * 1024);
     assert_eq!(found.len(), 1, "the cap is reached by the root file");
 
-    // Without a workspace only the file's own folder is read.
+    // Outside every workspace folder no AGENTS.md is read at all (the
+    // workspace policy: a file outside the folders gets no AGENTS.md walk).
     let found = collect_agents_md(None, &root.join("crates/core"));
-    assert_eq!(found.len(), 1);
-    assert_eq!(found[0].text, "core rules\n");
+    assert!(found.is_empty(), "{found:?}");
+}
+
+/// The AGENTS.md files for a file in `dir`, read through the workspace
+/// policy with `root` as the only folder.
+fn collect_agents_md(root: Option<&Path>, dir: &Path) -> Vec<AgentsFile> {
+    let exclusions = std::sync::Arc::new(Exclusions::new(&[]).unwrap());
+    // As the editor names them: a folder through a link stays that path.
+    let folders = root.map(Path::to_path_buf);
+    WorkspacePolicy::new(folders, exclusions).agents_md(&dir.join("file.rs"))
 }
 
 #[test]
@@ -443,4 +455,107 @@ fn cache_key_is_per_workspace() {
     assert_ne!(a, c);
     assert_eq!(d, cache_key(None, Path::new("/tmp/x/b.rs")));
     assert!(a.starts_with("codex-lsp-") && a.len() == "codex-lsp-".len() + 24);
+}
+
+/// `collect_agents_md` on a thread, `None` if it has not returned in 5 s
+/// (a FIFO or a terminal blocks a plain read forever).
+fn collect_with_timeout(root: PathBuf, dir: PathBuf) -> Option<Vec<AgentsFile>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(collect_agents_md(Some(&root), &dir));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(5)).ok()
+}
+
+#[cfg(unix)]
+#[test]
+fn agents_md_is_read_only_from_regular_files_inside_the_root() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("rules.md"), "OUTSIDE the workspace\n").unwrap();
+    // (case, what AGENTS.md is made of, whether its text is read)
+    type Setup = fn(&Path, &Path);
+    let cases: [(&str, Setup, bool); 5] = [
+        (
+            "a symlink to a file outside the root",
+            |at, outside| symlink(outside.join("rules.md"), at).unwrap(),
+            false,
+        ),
+        (
+            "a symlink to a directory outside the root, then the file",
+            |at, outside| {
+                let parent = at.parent().unwrap();
+                std::fs::write(outside.join("AGENTS.md"), "OUTSIDE via a folder\n").unwrap();
+                std::fs::remove_dir_all(parent).unwrap();
+                symlink(outside, parent).unwrap();
+            },
+            false,
+        ),
+        (
+            "a FIFO (nobody writes to it)",
+            |at, _| {
+                let made = Command::new("mkfifo").arg(at).status().unwrap();
+                assert!(made.success());
+            },
+            false,
+        ),
+        (
+            "a symlink to /dev/stdin (the server's own LSP input)",
+            |at, _| symlink("/dev/stdin", at).unwrap(),
+            false,
+        ),
+        (
+            "a symlink to a file inside the root",
+            |at, _| {
+                let root = at.parent().unwrap().parent().unwrap();
+                std::fs::write(root.join("shared-rules.md"), "INSIDE rules\n").unwrap();
+                symlink(root.join("shared-rules.md"), at).unwrap();
+            },
+            true,
+        ),
+    ];
+    use std::process::Command;
+    for (i, (case, setup, read)) in cases.into_iter().enumerate() {
+        let root = dir.path().join(format!("ws{i}"));
+        let sub = root.join("sub");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(root.join("AGENTS.md"), "root rules\n").unwrap();
+        setup(&sub.join("AGENTS.md"), &outside);
+        let found = collect_with_timeout(root.clone(), sub.clone())
+            .unwrap_or_else(|| panic!("{case}: collect_agents_md blocked"));
+        let texts: Vec<&str> = found.iter().map(|a| a.text.as_str()).collect();
+        assert_eq!(texts[0], "root rules\n", "{case}");
+        assert!(
+            !texts.iter().any(|t| t.contains("OUTSIDE")),
+            "{case}: read {texts:?}"
+        );
+        assert_eq!(texts.len(), if read { 2 } else { 1 }, "{case}: {texts:?}");
+    }
+}
+
+#[test]
+fn a_truncated_agents_md_is_noted_in_the_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let file = root.join("src/lib.rs");
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    let rules = "- Keep functions short.\n".repeat(2_000); // ~48 KiB
+    std::fs::write(root.join("AGENTS.md"), &rules).unwrap();
+    let found = collect_agents_md(Some(root), &root.join("src"));
+    assert_eq!(found.len(), 1);
+    assert!(found[0].text.len() <= 32 * 1024);
+    let rope = Rope::from_str(SMALL);
+    let settings = Settings::default();
+    let mut req = request(root, &file, &rope, ActionKind::Simplify, &settings, &[]);
+    req.agents_md = found;
+    let p = build_prompt(&req).unwrap();
+    assert!(
+        p.input.contains(
+            "[… AGENTS.md truncated: AGENTS.md files are capped at 32768 bytes in total …]"
+        ),
+        "no truncation note in {}",
+        &p.input[..600]
+    );
 }

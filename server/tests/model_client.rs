@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use codex_lsp::config::Effort;
 use codex_lsp::model::{
     ApiKey, Auth, CallPolicy, Endpoint, InputItem, ModelClient, ModelError, ModelReply, Progress,
-    Reasoning, ResponsesRequest, TextConfig, TextFormat,
+    Reasoning, ResponsesRequest, TextConfig, TextFormat, Usage,
 };
 use codex_lsp_tests::{FakeResponses, Fault, RecordedRequest, Rule, Script};
 use tokio_util::sync::CancellationToken;
@@ -698,6 +698,15 @@ async fn cancellation_token_aborts_the_call() {
 /// Serves one canned HTTP response per connection on 127.0.0.1, for wire
 /// quirks of compatible servers that the fake does not produce.
 async fn canned_server(content_type: &'static str, body: String) -> String {
+    canned_server_status("200 OK", content_type, body).await
+}
+
+/// [`canned_server`] with another status line, e.g. `"429 Too Many Requests"`.
+async fn canned_server_status(
+    status: &'static str,
+    content_type: &'static str,
+    body: String,
+) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -730,7 +739,7 @@ async fn canned_server(content_type: &'static str, body: String) -> String {
                     }
                 }
                 let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\nconnection: close\r\n\r\n"
+                    "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\nconnection: close\r\n\r\n"
                 );
                 socket.write_all(head.as_bytes()).await.unwrap();
                 socket.write_all(body.as_bytes()).await.unwrap();
@@ -810,4 +819,211 @@ async fn compatible_server_quirks_are_tolerated() {
             (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn usage_numbers_as_floats_or_garbage_never_fail_a_reply() {
+    // Some compatible servers write token counts as JSON floats; others send
+    // odd shapes. The text has arrived by then: usage must never fail it.
+    let delta = r#"{"type":"response.output_text.delta","delta":"ok!"}"#;
+    let completed = |usage: &str| {
+        format!(
+            r#"{{"type":"response.completed","response":{{"id":"resp_u","status":"completed","output":[{{"type":"message","content":[{{"type":"output_text","text":"ok!"}}]}}],"usage":{usage}}}}}"#
+        )
+    };
+    let floats = r#"{"input_tokens":10.0,"input_tokens_details":{"cached_tokens":4.0,"cache_write_tokens":0.0},"output_tokens":7.0,"output_tokens_details":{"reasoning_tokens":3.0},"total_tokens":17.0}"#;
+    // (name, content type, body, expected usage)
+    let cases: Vec<(&str, &str, String, Usage)> = vec![
+        (
+            "integral floats",
+            "text/event-stream",
+            format!("data: {delta}\n\ndata: {}\n\n", completed(floats)),
+            Usage {
+                input_tokens: 10,
+                cached_tokens: 4,
+                output_tokens: 7,
+                reasoning_tokens: 3,
+            },
+        ),
+        (
+            "integral floats in a JSON body",
+            "application/json",
+            format!(
+                r#"{{"id":"resp_j","object":"response","status":"completed","output":[{{"type":"message","content":[{{"type":"output_text","text":"ok!"}}]}}],"usage":{floats}}}"#
+            ),
+            Usage {
+                input_tokens: 10,
+                cached_tokens: 4,
+                output_tokens: 7,
+                reasoning_tokens: 3,
+            },
+        ),
+        (
+            "numbers as strings, fractions, negatives, null details",
+            "text/event-stream",
+            format!(
+                "data: {delta}\n\ndata: {}\n\n",
+                completed(
+                    r#"{"input_tokens":"12","input_tokens_details":null,"output_tokens":1.5,"output_tokens_details":{"reasoning_tokens":-2}}"#
+                )
+            ),
+            Usage {
+                input_tokens: 12,
+                ..Usage::default()
+            },
+        ),
+        (
+            "usage that is not an object",
+            "text/event-stream",
+            format!("data: {delta}\n\ndata: {}\n\n", completed(r#""n/a""#)),
+            Usage::default(),
+        ),
+    ];
+    for (name, content_type, body, want) in cases {
+        let base_url = canned_server(content_type, body).await;
+        let endpoint = Endpoint {
+            base_url,
+            auth: Auth::None,
+        };
+        let policy = CallPolicy {
+            max_retries: 0,
+            ..policy()
+        };
+        let reply = ModelClient::new()
+            .unwrap()
+            .respond(&endpoint, &request("hi"), &policy, &mut |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(reply.text, "ok!", "{name}");
+        assert_eq!(reply.usage, want, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn error_bodies_in_sse_framing_are_parsed_like_json_ones() {
+    // Some gateways frame even an error answer as server-sent events.
+    let quota = r#"{"type":"error","sequence_number":0,"error":{"type":"insufficient_quota","code":"insufficient_quota","message":"You exceeded your current quota.","param":null}}"#;
+    let invalid = r#"{"error":{"message":"Unsupported value: 'minimal'.","type":"invalid_request_error","param":"reasoning.effort","code":"unsupported_value"}}"#;
+    let failed = r#"{"error":{"message":"The server had an error.","type":"server_error","code":"server_error"}}"#;
+    // (name, status line, content type, body, expected)
+    let cases: Vec<(&str, &str, &str, String, ModelError)> = vec![
+        (
+            "429 with an SSE error event",
+            "429 Too Many Requests",
+            "text/event-stream",
+            format!("event: error\ndata: {quota}\n\n"),
+            ModelError::QuotaExceeded {
+                message: "You exceeded your current quota.".into(),
+            },
+        ),
+        (
+            "400 with a data-only frame, CRLF",
+            "400 Bad Request",
+            "text/event-stream",
+            format!(": note\r\ndata: {invalid}\r\n\r\n"),
+            ModelError::BadRequest {
+                code: Some("unsupported_value".into()),
+                message: "Unsupported value: 'minimal'.".into(),
+            },
+        ),
+        (
+            "400 labelled JSON but framed as SSE",
+            "400 Bad Request",
+            "application/json",
+            format!("data: {invalid}\n\n"),
+            ModelError::BadRequest {
+                code: Some("unsupported_value".into()),
+                message: "Unsupported value: 'minimal'.".into(),
+            },
+        ),
+        (
+            "200 labelled JSON whose body is an SSE error",
+            "200 OK",
+            "application/json",
+            format!("data: {failed}\n\n"),
+            ModelError::Failed {
+                code: Some("server_error".into()),
+                message: "The server had an error.".into(),
+            },
+        ),
+    ];
+    for (name, status, content_type, body, want) in cases {
+        let base_url = canned_server_status(status, content_type, body).await;
+        let endpoint = Endpoint {
+            base_url,
+            auth: Auth::None,
+        };
+        let policy = CallPolicy {
+            max_retries: 0,
+            ..policy()
+        };
+        let result = ModelClient::new()
+            .unwrap()
+            .respond(&endpoint, &request("hi"), &policy, &mut |_| {})
+            .await;
+        assert_eq!(result, Err(want), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn commentary_messages_are_not_glued_onto_the_answer() {
+    const PATCH: &str =
+        "*** Begin Patch\n*** Update File: a.py\n@@\n-x = 1\n+x = 2\n*** End Patch\n";
+    // gpt-5.3-codex and later label a preamble `commentary` and the answer
+    // `final_answer`: only the answer is the reply. Without labels, separate
+    // messages are separate lines, never glued mid-line.
+    let cases = [
+        (
+            Rule::reply(PATCH).preamble("I'll bump x to 2.", true),
+            PATCH.to_owned(),
+        ),
+        (
+            Rule::reply("The function returns the sum.").preamble("Reading the code.", false),
+            "Reading the code.\nThe function returns the sum.".to_owned(),
+        ),
+    ];
+    for (rule, want) in cases {
+        for stream in [true, false] {
+            let server = FakeResponses::start(Script::new(vec![rule.clone()])).await;
+            let mut req = request("Fix it");
+            req.stream = stream;
+            let (result, _) = call_with(&server, &req, &policy()).await;
+            assert_eq!(result.unwrap().text, want, "stream {stream}, {rule:?}");
+        }
+    }
+
+    // A compatible server that leaves `output` empty in response.completed:
+    // the streamed items decide, phases included.
+    let added = |i: u32, phase: &str| {
+        format!(
+            r#"data: {{"type":"response.output_item.added","output_index":{i},"item":{{"id":"msg_{i}","type":"message","status":"in_progress","content":[],"role":"assistant","phase":"{phase}"}}}}"#
+        )
+    };
+    let delta = |i: u32, d: &str| {
+        format!(
+            r#"data: {{"type":"response.output_text.delta","item_id":"msg_{i}","output_index":{i},"content_index":0,"delta":{}}}"#,
+            serde_json::json!(d)
+        )
+    };
+    let body = [
+        added(0, "commentary"),
+        delta(0, "Let me look."),
+        added(1, "final_answer"),
+        delta(1, "*** Begin Patch\n"),
+        delta(1, "*** End Patch\n"),
+        r#"data: {"type":"response.completed","response":{"id":"resp_e","status":"completed","output":[]}}"#
+            .to_owned(),
+    ]
+    .join("\n\n")
+        + "\n\n";
+    let endpoint = Endpoint {
+        base_url: canned_server("text/event-stream", body).await,
+        auth: Auth::None,
+    };
+    let reply = ModelClient::new()
+        .unwrap()
+        .respond(&endpoint, &request("hi"), &policy(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(reply.text, "*** Begin Patch\n*** End Patch\n");
 }

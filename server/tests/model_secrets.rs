@@ -56,17 +56,30 @@ impl log::Log for LogBridge {
     fn flush(&self) {}
 }
 
+/// The process-wide capture: one global subscriber and `log` bridge for
+/// every test of this binary (tests may run at once; each only checks that
+/// its own secrets are absent, so sharing the buffer is harmless).
+fn capture() -> Capture {
+    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+    CAPTURE
+        .get_or_init(|| {
+            let capture = Capture::default();
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(capture.clone())
+                .try_init()
+                .unwrap();
+            log::set_logger(Box::leak(Box::new(LogBridge(capture.clone())))).unwrap();
+            log::set_max_level(log::LevelFilter::Trace);
+            capture
+        })
+        .clone()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_key_never_appears_in_trace_output() {
-    let capture = Capture::default();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(capture.clone())
-        .try_init()
-        .unwrap();
-    log::set_logger(Box::leak(Box::new(LogBridge(capture.clone())))).unwrap();
-    log::set_max_level(log::LevelFilter::Trace);
+    let capture = capture();
 
     let server = FakeResponses::start(Script::new(vec![
         Rule::fault(Fault::Http500).matching("retry-me").times(1),
@@ -170,5 +183,65 @@ async fn the_api_key_never_appears_in_trace_output() {
             !lower.contains("bearer sk") && !lower.contains("api-key: sk"),
             "auth header value in: {line}"
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_in_the_base_url_never_appear_in_logs_or_messages() {
+    const USER: &str = "alice-LOGIN-4242";
+    const PASSWORD: &str = "Pw-SECRET-9876";
+    let capture = capture();
+    let server = FakeResponses::start(Script::new(vec![
+        Rule::fault(Fault::Http401).matching("deny-me"),
+        Rule::reply("ok"),
+    ]))
+    .await;
+    let client = ModelClient::new().unwrap();
+    let policy = CallPolicy {
+        max_retries: 0,
+        ..CallPolicy::default()
+    };
+    let with_credentials = |base: &str| base.replacen("://", &format!("://{USER}:{PASSWORD}@"), 1);
+    let endpoints = [
+        // A gateway that takes basic-auth credentials in the URL.
+        with_credentials(&server.base_url()),
+        // Nothing listens there: a transport error.
+        with_credentials("http://127.0.0.1:9/v1"),
+        // Not a URL at all: the endpoint error quotes the setting.
+        with_credentials("https://bad host/v1"),
+    ];
+    let mut messages = Vec::new();
+    for base_url in endpoints {
+        let endpoint = Endpoint {
+            base_url,
+            auth: Auth::None,
+        };
+        tracing::debug!(?endpoint, "endpoint in use");
+        for tag in ["ok", "deny-me"] {
+            let request =
+                ResponsesRequest::new("gpt-5.2-codex", vec![InputItem::user_text(tag.to_owned())]);
+            let result = client
+                .respond(&endpoint, &request, &policy, &mut |_| {})
+                .await;
+            if let Err(e) = &result {
+                tracing::error!(error = ?e, message = %e.user_message(), "call failed");
+                messages.push(format!("{e} | {e:?} | {}", e.user_message()));
+            }
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(messages.len(), 5, "{messages:#?}");
+
+    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("sending model request"),
+        "debug logs captured"
+    );
+    for needle in [USER, PASSWORD] {
+        for m in &messages {
+            assert!(!m.contains(needle), "{needle:?} in the error {m}");
+        }
+        let leaked: Vec<&str> = text.lines().filter(|l| l.contains(needle)).collect();
+        assert!(leaked.is_empty(), "{needle:?} logged: {leaked:#?}");
     }
 }

@@ -153,3 +153,105 @@ async fn pulled_configuration_errors_are_reported() {
     );
     assert_eq!(client.shutdown().await, Some(0));
 }
+
+/// Runs the binary over raw stdio: `initialize`, then `tail` (requests
+/// with ids, `exit` as a notification), then closes stdin if `close`;
+/// returns the exit code.
+fn exit_code_after(tail: &[&str], close: bool) -> Option<i32> {
+    use codex_lsp_tests::lsp_client::frame;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+
+    let mut child = Command::new(BIN)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let send = |stdin: &mut std::process::ChildStdin, message: Value| {
+        stdin.write_all(&frame(&message)).unwrap();
+        stdin.flush().unwrap();
+    };
+    // Reads frames until the answer to request `id`.
+    let answer = |stdout: &mut BufReader<std::process::ChildStdout>, id: i64| loop {
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            assert!(stdout.read_line(&mut line).unwrap() > 0, "stdout closed");
+            let line = line.trim();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.strip_prefix("Content-Length:") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        stdout.read_exact(&mut body).unwrap();
+        let message: Value = serde_json::from_slice(&body).unwrap();
+        if message["id"] == id && message.get("method").is_none() {
+            return message;
+        }
+    };
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}),
+    );
+    answer(&mut stdout, 1);
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+    );
+    for (i, method) in tail.iter().enumerate() {
+        if *method == "exit" {
+            send(&mut stdin, json!({"jsonrpc": "2.0", "method": "exit"}));
+        } else {
+            let id = i as i64 + 2;
+            send(
+                &mut stdin,
+                json!({"jsonrpc": "2.0", "id": id, "method": method}),
+            );
+            answer(&mut stdout, id);
+        }
+    }
+    // Clients need not close stdin after `exit`; keep it open unless asked.
+    let _stdin = if close {
+        drop(stdin);
+        None
+    } else {
+        Some(stdin)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not exit after {tail:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn exit_code_follows_the_shutdown_handshake() {
+    // LSP: `exit` after `shutdown` exits with 0, without it with 1. The
+    // input ending without `shutdown` is no clean end either.
+    let cases: [(&[&str], bool, i32); 5] = [
+        (&["shutdown", "exit"], false, 0),
+        (&["exit"], false, 1),
+        (&["exit"], true, 1),
+        (&["shutdown"], true, 0),
+        (&[], true, 1),
+    ];
+    for (tail, close, want) in cases {
+        assert_eq!(
+            exit_code_after(tail, close),
+            Some(want),
+            "after {tail:?}, stdin closed: {close}"
+        );
+    }
+}

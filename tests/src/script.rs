@@ -55,6 +55,14 @@ pub struct Rule {
     /// The model's answer text.
     #[serde(default)]
     pub reply: String,
+    /// Text of an assistant message sent before the answer, as a separate
+    /// output item (gpt-5.3-codex and later send such preambles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preamble: Option<String>,
+    /// Label the messages with `phase`, as gpt-5.3-codex and later do: the
+    /// preamble `commentary`, the answer `final_answer`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub phases: bool,
     /// Wait before sending the response headers.
     #[serde(default)]
     pub delay_ms: u64,
@@ -100,6 +108,8 @@ impl Default for Rule {
             name: None,
             matches: None,
             reply: String::new(),
+            preamble: None,
+            phases: false,
             delay_ms: 0,
             chunk_size: default_chunk_size(),
             chunk_delay_ms: 0,
@@ -134,6 +144,14 @@ impl Rule {
     /// `cutMidStream`, `malformedJson`).
     pub fn with_fault(mut self, fault: Fault) -> Self {
         self.fault = Some(fault);
+        self
+    }
+
+    /// Sends `text` as an earlier assistant message; with `phases` both
+    /// messages carry `phase` (`commentary`, then `final_answer`).
+    pub fn preamble(mut self, text: impl Into<String>, phases: bool) -> Self {
+        self.preamble = Some(text.into());
+        self.phases = phases;
         self
     }
 

@@ -781,44 +781,64 @@ fn sse_steps(call: &Call) -> VecDeque<Step> {
         _ => {}
     }
 
+    // A preamble message first, whole, as its own output item.
+    let mut output = Vec::new();
+    if let Some(preamble) = &rule.preamble {
+        let id = format!("msg_fake_{}_preamble", call.n);
+        let pieces = chunks(preamble, rule.chunk_size);
+        let item = message_item(
+            &id,
+            "completed",
+            preamble,
+            rule.phases.then_some("commentary"),
+        );
+        push_message(
+            &mut steps,
+            &mut seq,
+            &MessageFrames {
+                item: &item,
+                output_index: 0,
+                pieces: &pieces,
+                chunk_delay_ms: rule.chunk_delay_ms,
+                malformed: false,
+                cut: false,
+            },
+        );
+        steps.push_back(frame(
+            "response.output_item.done",
+            &mut seq,
+            json!({"output_index": 0, "item": item}),
+        ));
+        output.push(item);
+    }
+    let index = output.len();
+    let phase = rule.phases.then_some("final_answer");
+
     let pieces = chunks(&rule.reply, rule.chunk_size);
     let cut_at = match rule.fault {
         Some(Fault::CutMidStream | Fault::Incomplete) => pieces.len().div_ceil(2),
         _ => pieces.len(),
     };
     let sent_text: String = pieces.iter().take(cut_at).map(String::as_str).collect();
-    let item_in_progress = json!({"id": msg_id, "type": "message", "status": "in_progress", "content": [], "role": "assistant"});
-    steps.push_back(frame(
-        "response.output_item.added",
+    let incomplete = rule.fault == Some(Fault::Incomplete);
+    let item_status = if incomplete {
+        "incomplete"
+    } else {
+        "completed"
+    };
+    let item = message_item(&msg_id, item_status, &sent_text, phase);
+    push_message(
+        &mut steps,
         &mut seq,
-        json!({"output_index": 0, "item": item_in_progress}),
-    ));
-    steps.push_back(frame(
-        "response.content_part.added",
-        &mut seq,
-        json!({"item_id": msg_id, "output_index": 0, "content_index": 0,
-               "part": {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}}),
-    ));
-    for (i, piece) in pieces.iter().take(cut_at).enumerate() {
-        if i > 0 && rule.chunk_delay_ms > 0 {
-            steps.push_back(Step::Sleep(Duration::from_millis(rule.chunk_delay_ms)));
-        }
-        steps.push_back(frame(
-            "response.output_text.delta",
-            &mut seq,
-            json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "delta": piece, "logprobs": []}),
-        ));
-        if i == 0 && rule.fault == Some(Fault::MalformedJson) {
-            steps.push_back(Step::Frame(
-                "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\n\n".to_owned(),
-            ));
-        }
-    }
-    if rule.fault == Some(Fault::MalformedJson) && pieces.is_empty() {
-        steps.push_back(Step::Frame(
-            "event: response.output_text.delta\ndata: {oops\n\n".to_owned(),
-        ));
-    }
+        &MessageFrames {
+            item: &item,
+            output_index: index,
+            pieces: &pieces[..cut_at],
+            chunk_delay_ms: rule.chunk_delay_ms,
+            malformed: rule.fault == Some(Fault::MalformedJson),
+            cut: rule.fault == Some(Fault::CutMidStream),
+        },
+    );
     if rule.fault == Some(Fault::CutMidStream) {
         // Let hyper flush what was sent so the client sees a broken stream,
         // not a connection that died before the headers.
@@ -826,35 +846,18 @@ fn sse_steps(call: &Call) -> VecDeque<Step> {
         steps.push_back(Step::Cut);
         return steps;
     }
-    let incomplete = rule.fault == Some(Fault::Incomplete);
-    let item_status = if incomplete {
-        "incomplete"
-    } else {
-        "completed"
-    };
-    let part = json!({"type": "output_text", "annotations": [], "logprobs": [], "text": sent_text});
-    let item = json!({"id": msg_id, "type": "message", "status": item_status, "content": [part], "role": "assistant"});
-    steps.push_back(frame(
-        "response.output_text.done",
-        &mut seq,
-        json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "text": sent_text, "logprobs": []}),
-    ));
-    steps.push_back(frame(
-        "response.content_part.done",
-        &mut seq,
-        json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "part": part}),
-    ));
     steps.push_back(frame(
         "response.output_item.done",
         &mut seq,
-        json!({"output_index": 0, "item": item}),
+        json!({"output_index": index, "item": item}),
     ));
+    output.push(item);
     if incomplete {
         let mut resp = response_object(
             call,
             &resp_id,
             "incomplete",
-            json!([item]),
+            json!(output),
             call.usage.clone(),
         );
         resp["incomplete_details"] = json!({"reason": "max_output_tokens"});
@@ -868,7 +871,7 @@ fn sse_steps(call: &Call) -> VecDeque<Step> {
             call,
             &resp_id,
             "completed",
-            json!([item]),
+            json!(output),
             call.usage.clone(),
         );
         steps.push_back(frame(
@@ -880,14 +883,121 @@ fn sse_steps(call: &Call) -> VecDeque<Step> {
     steps
 }
 
+/// A finished assistant message item with one `output_text` part, labelled
+/// with `phase` when given.
+fn message_item(id: &str, status: &str, text: &str, phase: Option<&str>) -> Value {
+    let part = json!({"type": "output_text", "annotations": [], "logprobs": [], "text": text});
+    let mut item = json!({"id": id, "type": "message", "status": status, "content": [part], "role": "assistant"});
+    if let Some(phase) = phase {
+        item["phase"] = json!(phase);
+    }
+    item
+}
+
+/// How one message item is streamed.
+struct MessageFrames<'a> {
+    /// The finished item (its id, phase and text are used).
+    item: &'a Value,
+    output_index: usize,
+    /// The deltas.
+    pieces: &'a [String],
+    chunk_delay_ms: u64,
+    /// Slip a frame that is not JSON in after the first delta (or in place
+    /// of the deltas when there are none).
+    malformed: bool,
+    /// Stop after the deltas (the connection is about to be cut).
+    cut: bool,
+}
+
+/// The frames of one message item up to (not including) its
+/// `response.output_item.done`: added, part added, the deltas, text done,
+/// part done.
+fn push_message(steps: &mut VecDeque<Step>, seq: &mut u64, m: &MessageFrames<'_>) {
+    let MessageFrames {
+        item,
+        output_index,
+        pieces,
+        chunk_delay_ms,
+        malformed,
+        cut,
+    } = *m;
+    let id = item["id"].as_str().unwrap_or_default().to_owned();
+    let text = item
+        .pointer("/content/0/text")
+        .cloned()
+        .unwrap_or(json!(""));
+    let mut in_progress = json!({"id": id, "type": "message", "status": "in_progress", "content": [], "role": "assistant"});
+    if let Some(phase) = item.get("phase") {
+        in_progress["phase"] = phase.clone();
+    }
+    steps.push_back(frame(
+        "response.output_item.added",
+        seq,
+        json!({"output_index": output_index, "item": in_progress}),
+    ));
+    steps.push_back(frame(
+        "response.content_part.added",
+        seq,
+        json!({"item_id": id, "output_index": output_index, "content_index": 0,
+               "part": {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}}),
+    ));
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > 0 && chunk_delay_ms > 0 {
+            steps.push_back(Step::Sleep(Duration::from_millis(chunk_delay_ms)));
+        }
+        steps.push_back(frame(
+            "response.output_text.delta",
+            seq,
+            json!({"item_id": id, "output_index": output_index, "content_index": 0, "delta": piece, "logprobs": []}),
+        ));
+        if i == 0 && malformed {
+            steps.push_back(Step::Frame(
+                "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\n\n".to_owned(),
+            ));
+        }
+    }
+    if malformed && pieces.is_empty() {
+        steps.push_back(Step::Frame(
+            "event: response.output_text.delta\ndata: {oops\n\n".to_owned(),
+        ));
+    }
+    if cut {
+        return;
+    }
+    steps.push_back(frame(
+        "response.output_text.done",
+        seq,
+        json!({"item_id": id, "output_index": output_index, "content_index": 0, "text": text, "logprobs": []}),
+    ));
+    steps.push_back(frame(
+        "response.content_part.done",
+        seq,
+        json!({"item_id": id, "output_index": output_index, "content_index": 0, "part": item["content"][0]}),
+    ));
+}
+
 /// Non-streaming (`"stream": false`) answers.
 fn plain_response(call: &Call, guard: ResponseGuard) -> Response {
     let rule = &call.rule;
     let resp_id = format!("resp_fake_{}", call.n);
     let msg_id = format!("msg_fake_{}", call.n);
     let message = |text: &str, status: &str| {
-        json!({"id": msg_id, "type": "message", "status": status, "role": "assistant",
-               "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text}]})
+        let mut output = Vec::new();
+        if let Some(preamble) = &rule.preamble {
+            output.push(message_item(
+                &format!("msg_fake_{}_preamble", call.n),
+                "completed",
+                preamble,
+                rule.phases.then_some("commentary"),
+            ));
+        }
+        output.push(message_item(
+            &msg_id,
+            status,
+            text,
+            rule.phases.then_some("final_answer"),
+        ));
+        json!(output)
     };
     let (status, body) = match rule.fault {
         Some(Fault::Hang) => {
@@ -952,7 +1062,7 @@ fn plain_response(call: &Call, guard: ResponseGuard) -> Response {
                 call,
                 &resp_id,
                 "incomplete",
-                json!([message(&half, "incomplete")]),
+                message(&half, "incomplete"),
                 call.usage.clone(),
             );
             r["incomplete_details"] = json!({"reason": "max_output_tokens"});
@@ -964,7 +1074,7 @@ fn plain_response(call: &Call, guard: ResponseGuard) -> Response {
                 call,
                 &resp_id,
                 "completed",
-                json!([message(&rule.reply, "completed")]),
+                message(&rule.reply, "completed"),
                 call.usage.clone(),
             ),
         ),
@@ -1033,7 +1143,8 @@ fn common_prefix(a: &str, b: &str) -> usize {
 }
 
 /// Plausible usage: ~4 bytes per token; cached = shared prompt prefix with
-/// the previous request; reasoning tokens by effort.
+/// the previous request, the rest written to the cache; reasoning tokens by
+/// effort.
 fn usage_json(request: &Value, body_len: usize, cached_chars: usize, reply_chars: usize) -> Value {
     let input = (body_len as u64).div_ceil(4).max(1);
     let cached = (cached_chars as u64 / 4).min(input);
@@ -1047,7 +1158,9 @@ fn usage_json(request: &Value, body_len: usize, cached_chars: usize, reply_chars
     let output = (reply_chars as u64).div_ceil(4) + reasoning;
     json!({
         "input_tokens": input,
-        "input_tokens_details": {"cached_tokens": cached},
+        // The live API sends both and the SDK requires both (since mid-2026):
+        // what was not read from the cache is written to it.
+        "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": input - cached},
         "output_tokens": output,
         "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": input + output

@@ -31,9 +31,8 @@ pub use patch::{FileOp, Hunk, HunkLine, Patch, PatchError, parse_patch};
 pub use plan::{FileChange, FileChangeKind, FileSource, plan_edits};
 pub use privacy::{Exclusions, REDACTION_PREFIX, redact};
 pub use prompt::{
-    AgentsFile, ContextRequest, DiagnosticInfo, Prompt, RelatedInfo, build_prompt,
-    collect_agents_md, instructions,
+    AgentsFile, ContextRequest, DiagnosticInfo, Prompt, RelatedInfo, build_prompt, instructions,
 };
-pub use rebase::{RebaseConflict, rebase};
+pub use rebase::{RebaseConflict, rebase, rebase_guarded};
 pub use region::{Region, RegionKind, target_region};
 pub use tokens::count_tokens;

@@ -10,9 +10,10 @@
 //! refuses those operations).
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 
-use crate::assist::apply::apply_hunks;
+use crate::assist::apply::Patching;
 use crate::assist::diff::minimal_edits;
 use crate::assist::error::{AssistError, refused};
 use crate::assist::patch::{FileOp, Patch};
@@ -40,6 +41,14 @@ pub struct FileChange {
     pub path: PathBuf,
     /// What happens to it.
     pub kind: FileChangeKind,
+    /// For an update, one range per edit (same order): the bytes of the text
+    /// the edit depends on, which the user must not have changed meanwhile.
+    /// That is the edit plus the lines the patch rewrote around it: minimal
+    /// edits are trimmed to the changed characters (`10` → `100` is "insert
+    /// `0`"), but the model rewrote the whole line, so the user retyping
+    /// `10` as `20` must conflict rather than merge into `200`. Pass them to
+    /// [`crate::assist::rebase_guarded`]. Empty for a created file.
+    pub guards: Vec<Range<usize>>,
 }
 
 /// What happens to a file.
@@ -164,7 +173,7 @@ pub fn plan_edits(
     let primary_norm = normalise(primary_path);
     // Original and patched text per path, in first-seen order.
     let mut order: Vec<PathBuf> = Vec::new();
-    let mut updates: HashMap<PathBuf, (String, String)> = HashMap::new();
+    let mut updates: HashMap<PathBuf, Patching> = HashMap::new();
     let mut creates: HashMap<PathBuf, String> = HashMap::new();
     for op in patch.ops.iter() {
         if let (FileOp::Add { path: raw, .. }, None) = (op, workspace_root) {
@@ -182,24 +191,29 @@ pub fn plan_edits(
                 if creates.contains_key(&path) {
                     return Err(AssistError::ConflictingOperations { path: raw.clone() });
                 }
-                let current = match updates.get(&path) {
-                    Some((_, patched)) => patched.clone(),
-                    None if is_primary => primary_text.to_owned(),
-                    None => others
-                        .read(&path)
-                        .ok_or_else(|| AssistError::FileNotFound { path: raw.clone() })?,
-                };
-                if looks_binary(&current) {
-                    return Err(AssistError::EditsBinary { path: raw.clone() });
-                }
-                let patched = apply_hunks(&current, hunks, raw)?;
-                match updates.get_mut(&path) {
-                    Some(entry) => entry.1 = patched,
-                    None => {
-                        order.push(path.clone());
-                        updates.insert(path, (current, patched));
+                let patching = match updates.get_mut(&path) {
+                    Some(patching) => {
+                        if looks_binary(&patching.text()) {
+                            return Err(AssistError::EditsBinary { path: raw.clone() });
+                        }
+                        patching
                     }
-                }
+                    None => {
+                        let current = if is_primary {
+                            primary_text.to_owned()
+                        } else {
+                            others
+                                .read(&path)
+                                .ok_or_else(|| AssistError::FileNotFound { path: raw.clone() })?
+                        };
+                        if looks_binary(&current) {
+                            return Err(AssistError::EditsBinary { path: raw.clone() });
+                        }
+                        order.push(path.clone());
+                        updates.entry(path).or_insert(Patching::new(current))
+                    }
+                };
+                patching.apply(hunks, raw)?;
             }
             FileOp::Add {
                 path: raw,
@@ -225,20 +239,39 @@ pub fn plan_edits(
     }
     let mut changes = Vec::new();
     for path in order {
-        if let Some((original, patched)) = updates.remove(&path) {
-            let edits = minimal_edits(&original, &patched);
+        if let Some(patching) = updates.remove(&path) {
+            let edits = minimal_edits(patching.original(), &patching.text());
             if !edits.is_empty() {
+                let guards = guards(&edits, &patching.changed_spans());
                 changes.push(FileChange {
                     path,
                     kind: FileChangeKind::Update { edits },
+                    guards,
                 });
             }
         } else if let Some(content) = creates.remove(&path) {
             changes.push(FileChange {
                 path,
                 kind: FileChangeKind::Create { content },
+                guards: Vec::new(),
             });
         }
     }
     Ok(changes)
+}
+
+/// Each edit's guard ([`FileChange::guards`]): the edit's range widened to
+/// every changed span it overlaps or touches. Both lists are sorted.
+fn guards(edits: &[TextEdit], spans: &[Range<usize>]) -> Vec<Range<usize>> {
+    edits
+        .iter()
+        .map(|e| {
+            spans
+                .iter()
+                .filter(|s| s.start <= e.range.end && s.end >= e.range.start)
+                .fold(e.range.clone(), |g, s| {
+                    g.start.min(s.start)..g.end.max(s.end)
+                })
+        })
+        .collect()
 }

@@ -16,7 +16,9 @@ use crate::assist::error::AssistError;
 pub const REDACTION_PREFIX: &str = "[REDACTED:";
 
 /// Compiled exclusion globs, matched gitignore-style on the workspace-relative
-/// path and on the file name.
+/// path and on the file name, ignoring case: `Prod.ENV` or `keys/Deploy.KEY`
+/// hold the same secrets as their lower-case names, and on case-insensitive
+/// file systems (macOS, Windows) they are the same file.
 #[derive(Debug, Clone)]
 pub struct Exclusions {
     patterns: Vec<String>,
@@ -36,6 +38,7 @@ impl Exclusions {
             }
             let glob = GlobBuilder::new(&p)
                 .literal_separator(true)
+                .case_insensitive(true)
                 .build()
                 .map_err(|e| AssistError::InvalidGlob {
                     pattern: pattern.clone(),
@@ -223,6 +226,25 @@ mod tests {
         ] {
             assert_eq!(ex.excluded(path), pattern, "{path}");
         }
+    }
+
+    #[test]
+    fn exclusions_ignore_case() {
+        // Case-insensitive file systems (macOS, Windows) and habit give the
+        // same secrets upper-case names; the defaults must still catch them.
+        let ex =
+            Exclusions::new(&crate::config::default_excludes()).unwrap_or_else(|e| panic!("{e}"));
+        for (path, pattern) in [
+            ("Prod.ENV", "*.env"),
+            ("certs/SERVER.PEM", "*.pem"),
+            ("keys/Deploy.KEY", "*.key"),
+            ("ID_RSA", "id_rsa*"),
+            ("config/Credentials.json", "credentials.json"),
+            ("home/.SSH/config", "**/.ssh/**"),
+        ] {
+            assert_eq!(ex.excluded(path), Some(pattern), "{path}");
+        }
+        assert_eq!(ex.excluded("src/Environment.rs"), None);
     }
 
     #[test]

@@ -78,6 +78,9 @@ pub struct AgentsFile {
     pub path: PathBuf,
     /// Its text.
     pub text: String,
+    /// The file went on past what was read (the total cap was reached), so
+    /// the prompt says the model sees only its beginning.
+    pub truncated: bool,
 }
 
 /// Everything needed to build the prompt for one action.
@@ -100,7 +103,8 @@ pub struct ContextRequest<'a> {
     /// Diagnostics of the document (those in the region are sent; for a fix,
     /// all of them).
     pub diagnostics: &'a [DiagnosticInfo],
-    /// AGENTS.md files, root first (see [`collect_agents_md`]).
+    /// AGENTS.md files, root first (read through the workspace policy,
+    /// `WorkspacePolicy::agents_md`).
     pub agents_md: Vec<AgentsFile>,
     /// Other open documents `(absolute path, text)`, sent only when
     /// `includeOpenDocuments` is on and the budget allows.
@@ -146,43 +150,6 @@ pub fn relative_path(root: Option<&Path>, path: &Path) -> String {
     }
     path.file_name()
         .map_or_else(|| display_path(path), |n| n.to_string_lossy().into_owned())
-}
-
-/// Reads AGENTS.md from the workspace root down to the file's folder (root
-/// first, nearest last), stopping at [`AGENTS_MAX_BYTES`] in total like Codex
-/// does. Unreadable or binary files are skipped.
-pub fn collect_agents_md(workspace_root: Option<&Path>, file_dir: &Path) -> Vec<AgentsFile> {
-    let mut dirs = Vec::new();
-    match workspace_root.and_then(|r| file_dir.strip_prefix(r).ok().map(|rel| (r, rel))) {
-        Some((root, rel)) => {
-            let mut dir = root.to_path_buf();
-            dirs.push(dir.clone());
-            for c in rel.components() {
-                dir.push(c);
-                dirs.push(dir.clone());
-            }
-        }
-        None => dirs.push(file_dir.to_path_buf()),
-    }
-    let mut out = Vec::new();
-    let mut total = 0;
-    for dir in dirs {
-        let path = dir.join("AGENTS.md");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        if looks_binary(&text) || text.trim().is_empty() {
-            continue;
-        }
-        let room = AGENTS_MAX_BYTES.saturating_sub(total);
-        if room == 0 {
-            break;
-        }
-        let text = truncate(&text, room).to_owned();
-        total += text.len();
-        out.push(AgentsFile { path, text });
-    }
-    out
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -574,6 +541,13 @@ pub fn build_prompt(req: &ContextRequest<'_>) -> Result<Prompt, AssistError> {
     })
 }
 
+/// The note closing an AGENTS.md the model sees only the beginning of.
+fn truncation_note() -> String {
+    format!(
+        "[… AGENTS.md truncated: AGENTS.md files are capped at {AGENTS_MAX_BYTES} bytes in total …]\n"
+    )
+}
+
 fn render_agents(req: &ContextRequest<'_>) -> Result<String, AssistError> {
     let mut out = String::new();
     let mut total = 0;
@@ -584,13 +558,21 @@ fn render_agents(req: &ContextRequest<'_>) -> Result<String, AssistError> {
         }
         let body = truncate(&file.text, room);
         total += body.len();
+        // Cut here or when read: either way the model must not take the
+        // beginning for the whole of the project's instructions.
+        let truncated = file.truncated || body.len() < file.text.len();
         let rel = relative_path(req.workspace_root, &file.path);
         let _ = write!(
             out,
-            "<agents_md path=\"{}\">\n{}{}</agents_md>\n\n",
+            "<agents_md path=\"{}\">\n{}{}{}</agents_md>\n\n",
             escape_attr(&rel),
             redact(body),
-            if body.ends_with('\n') { "" } else { "\n" }
+            if body.ends_with('\n') { "" } else { "\n" },
+            if truncated {
+                truncation_note()
+            } else {
+                String::new()
+            }
         );
     }
     Ok(out)

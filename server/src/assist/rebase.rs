@@ -5,9 +5,11 @@
 //! overlaps or touches it: then the user changed the very code the edit is
 //! about, and the edit is refused rather than guessed.
 
+use std::ops::Range;
+
 use crate::text::{AppliedChange, TextEdit};
 
-/// The document changed where an edit applies.
+/// The document changed where an edit applies (or in the lines it rewrote).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "the document changed at bytes {change_start}..{change_end}, where a Codex edit applies (bytes {edit_start}..{edit_end}); the edit was not applied"
@@ -17,19 +19,43 @@ pub struct RebaseConflict {
     pub change_start: usize,
     /// End of the conflicting change.
     pub change_end: usize,
-    /// Start of the edit at that moment.
+    /// Start of the edit (with its guard) at that moment.
     pub edit_start: usize,
-    /// End of the edit at that moment.
+    /// End of the edit (with its guard) at that moment.
     pub edit_end: usize,
 }
 
 /// Shifts `edits` (sorted, non-overlapping, on the snapshot) over
 /// `changes_since` (oldest first, each on the text the previous produced).
+/// Each edit guards only its own range; edits from a patch should be
+/// rebased with [`rebase_guarded`] and the plan's guards instead.
 pub fn rebase(
     edits: &[TextEdit],
     changes_since: &[AppliedChange],
 ) -> Result<Vec<TextEdit>, RebaseConflict> {
-    let mut out = edits.to_vec();
+    rebase_guarded(edits, &[], changes_since)
+}
+
+/// [`rebase`] where each edit also depends on a wider range of the snapshot,
+/// its guard (`guards[i]` for `edits[i]`, containing it; see
+/// [`crate::assist::FileChange::guards`]): a change that overlaps or touches
+/// the guard is a conflict, one entirely before it shifts edit and guard.
+/// An edit without a guard (the list is shorter) guards its own range.
+pub fn rebase_guarded(
+    edits: &[TextEdit],
+    guards: &[Range<usize>],
+    changes_since: &[AppliedChange],
+) -> Result<Vec<TextEdit>, RebaseConflict> {
+    let mut out: Vec<(TextEdit, Range<usize>)> = edits
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let guard = guards.get(i).map_or(e.range.clone(), |g| {
+                g.start.min(e.range.start)..g.end.max(e.range.end)
+            });
+            (e.clone(), guard)
+        })
+        .collect();
     for change in changes_since {
         let (cs, ce) = (change.range.start, change.range.end.max(change.range.start));
         let removed = ce - cs;
@@ -37,25 +63,26 @@ pub fn rebase(
             // A no-op change cannot disturb anything.
             continue;
         }
-        for edit in &mut out {
-            let (es, ee) = (edit.range.start, edit.range.end);
-            if ce < es {
+        for (edit, guard) in &mut out {
+            let (gs, ge) = (guard.start, guard.end);
+            if ce < gs {
                 // Entirely before: shift by the change's length difference.
                 let shift = |o: usize| (o - removed).saturating_add(change.new_len);
-                edit.range = shift(es)..shift(ee);
-            } else if cs > ee {
+                edit.range = shift(edit.range.start)..shift(edit.range.end);
+                *guard = shift(gs)..shift(ge);
+            } else if cs > ge {
                 // Entirely after: nothing moves.
             } else {
                 return Err(RebaseConflict {
                     change_start: cs,
                     change_end: ce,
-                    edit_start: es,
-                    edit_end: ee,
+                    edit_start: gs,
+                    edit_end: ge,
                 });
             }
         }
     }
-    Ok(out)
+    Ok(out.into_iter().map(|(edit, _)| edit).collect())
 }
 
 #[cfg(test)]

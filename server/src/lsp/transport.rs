@@ -28,6 +28,8 @@
 //! `exit` (or the end of input) stops reading, and responses still
 //! pending are written before [`serve`] returns. Output is batched: whatever
 //! is ready is written together and flushed before waiting for more.
+//! [`serve`] says how the session ended ([`SessionEnd`]): the binary exits
+//! with 0 only when a `shutdown` request came first, as LSP requires.
 
 use std::collections::VecDeque;
 use std::task::{Context, Poll};
@@ -59,6 +61,38 @@ const OUTGOING_QUEUE: usize = 128;
 /// Buffer sizes of the reader and the writer.
 const IO_BUFFER: usize = 64 * 1024;
 
+/// How a session ended, which decides the process exit code: LSP asks for
+/// 0 when `exit` follows a `shutdown` request and 1 otherwise; the input
+/// ending (or the output breaking) without `shutdown` is no clean end either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SessionEnd {
+    /// The client sent `exit`.
+    Exit {
+        /// A `shutdown` request arrived before it.
+        after_shutdown: bool,
+    },
+    /// The input ended without `exit`.
+    InputClosed {
+        /// A `shutdown` request arrived before the end.
+        after_shutdown: bool,
+    },
+    /// The output could not be written (the client went away) or the
+    /// service stopped.
+    Broken,
+}
+
+impl SessionEnd {
+    /// The process exit code for this end: 0 after `shutdown`, else 1.
+    pub(crate) fn exit_code(self) -> u8 {
+        match self {
+            Self::Exit { after_shutdown } | Self::InputClosed { after_shutdown } => {
+                u8::from(!after_shutdown)
+            }
+            Self::Broken => 1,
+        }
+    }
+}
+
 /// What the client sent, decoded.
 #[derive(Debug)]
 enum Incoming {
@@ -82,16 +116,46 @@ enum Outgoing {
 }
 
 /// Serves `service` over LSP frames on `input` and `output` until the client
-/// sends `exit` or closes the input (see the module documentation).
+/// sends `exit` or closes the input (see the module documentation), and says
+/// how the session ended (also recorded for [`last_exit_code`]).
 /// `socket` carries the server's own requests and notifications to the
 /// client and routes the client's answers back.
 pub(crate) async fn serve<I, O, S>(
     input: I,
     output: O,
     socket: ClientSocket,
+    service: S,
+    max_concurrency: usize,
+) -> SessionEnd
+where
+    I: AsyncRead + Unpin + Send + 'static,
+    O: AsyncWrite + Unpin,
+    S: Service<Request, Response = Option<Response>>,
+    S::Error: std::fmt::Display,
+{
+    let end = serve_session(input, output, socket, service, max_concurrency).await;
+    match end {
+        SessionEnd::Exit { after_shutdown } | SessionEnd::InputClosed { after_shutdown } => {
+            if !after_shutdown {
+                tracing::warn!(
+                    ?end,
+                    "the session ended without a shutdown request; exit code 1"
+                );
+            }
+        }
+        SessionEnd::Broken => {}
+    }
+    end
+}
+
+async fn serve_session<I, O, S>(
+    input: I,
+    output: O,
+    socket: ClientSocket,
     mut service: S,
     max_concurrency: usize,
-) where
+) -> SessionEnd
+where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin,
     S: Service<Request, Response = Option<Response>>,
@@ -106,6 +170,9 @@ pub(crate) async fn serve<I, O, S>(
         let mut in_flight = FuturesUnordered::new();
         let mut waiting: VecDeque<Request> = VecDeque::new();
         let mut reading = true;
+        let mut after_shutdown = false;
+        let mut exited = false;
+        let mut broken = false;
         loop {
             // Start what fits, in arrival order. Notifications (text sync,
             // cancellation) never wait for a request slot: typing is applied
@@ -116,6 +183,7 @@ pub(crate) async fn serve<I, O, S>(
             {
                 if let Err(err) = futures_util::future::poll_fn(|cx| service.poll_ready(cx)).await {
                     tracing::error!(%err, "the service stopped; no more input is read");
+                    broken |= !exited;
                     reading = false;
                     waiting.clear();
                     break;
@@ -147,7 +215,12 @@ pub(crate) async fn serve<I, O, S>(
                             continue;
                         }
                         Some(Incoming::Request(request)) => {
-                            reading = request.method() != "exit";
+                            // In arrival order, which is what LSP means by
+                            // "shutdown received before exit".
+                            after_shutdown |=
+                                request.method() == "shutdown" && request.id().is_some();
+                            exited = request.method() == "exit";
+                            reading = !exited;
                             waiting.push_back(request);
                             continue;
                         }
@@ -173,12 +246,20 @@ pub(crate) async fn serve<I, O, S>(
             };
             if outgoing.send(message).await.is_err() {
                 tracing::error!("the output is closed; stopping");
-                return;
+                return SessionEnd::Broken;
             }
         }
+        if broken {
+            SessionEnd::Broken
+        } else if exited {
+            SessionEnd::Exit { after_shutdown }
+        } else {
+            SessionEnd::InputClosed { after_shutdown }
+        }
     };
-    tokio::join!(dispatch, write_messages(output, outgoing_rx));
+    let (end, ()) = tokio::join!(dispatch, write_messages(output, outgoing_rx));
     reader.abort();
+    end
 }
 
 /// The error answered to a request that is no valid JSON-RPC message. Names

@@ -15,7 +15,7 @@ use super::ModelError;
 use super::endpoint::{ApiKey, CallPolicy, Endpoint};
 use super::events::{
     Accumulator, ModelReply, Step, classify_api_error, finish_response_body, handle_sse_data,
-    parse_error_body, parse_response_body,
+    looks_like_sse, parse_error_body, parse_response_body, read_sse_chunks,
 };
 use super::request::ResponsesRequest;
 use super::retry::{
@@ -238,7 +238,7 @@ impl ModelClient {
         if let Some((name, value)) = endpoint.auth.header()? {
             builder = builder.header(name, value);
         }
-        tracing::debug!(url = %url, body_bytes = body.len(), "sending model request");
+        tracing::debug!(url = %display_url(url), body_bytes = body.len(), "sending model request");
         tracing::trace!(body = %String::from_utf8_lossy(body), "model request body");
         let response = builder.send().await.map_err(|e| ModelError::Transport {
             message: format!("{} ({})", error_chain(&e.without_url()), display_url(url)),
@@ -269,6 +269,11 @@ impl ModelClient {
             let text = response.text().await.map_err(|e| ModelError::Transport {
                 message: error_chain(&e),
             })?;
+            // Mislabelled: an event stream (often just an error event) sent
+            // as `application/json`. Read it as the stream it is.
+            if looks_like_sse(&text) {
+                return Ok(read_sse_chunks(std::iter::once(text.as_bytes()))?);
+            }
             return Ok(finish_response_body(parse_response_body(&text)?)?);
         }
         self.read_stream(response, policy, on_progress, delivered)
@@ -380,12 +385,17 @@ async fn read_limited(mut response: reqwest::Response) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
-/// An error and its sources on one line, without the URL.
+/// An error and its sources on one line. reqwest names the URL in its
+/// messages; it is shown without credentials or query ([`display_url`]).
 fn error_chain(error: &reqwest::Error) -> String {
-    let mut parts = vec![error.to_string()];
+    let shown = |text: String| match error.url() {
+        Some(url) => text.replace(url.as_str(), &display_url(url)),
+        None => text,
+    };
+    let mut parts = vec![shown(error.to_string())];
     let mut source = std::error::Error::source(error);
     while let Some(s) = source {
-        let text = s.to_string();
+        let text = shown(s.to_string());
         if parts.last() != Some(&text) {
             parts.push(text);
         }
@@ -394,7 +404,8 @@ fn error_chain(error: &reqwest::Error) -> String {
     parts.join(": ")
 }
 
-/// The URL without credentials, query or fragment, for error messages.
+/// The URL without credentials, query or fragment, for logs and error
+/// messages (a gateway's basic-auth credentials or a `?key=` must not leak).
 fn display_url(url: &reqwest::Url) -> String {
     let host = url.host_str().unwrap_or("");
     match url.port() {

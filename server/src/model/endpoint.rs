@@ -82,13 +82,39 @@ impl Auth {
     }
 }
 
-/// A Responses API server: base URL plus authentication.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A Responses API server: base URL plus authentication. `Debug` hides
+/// credentials embedded in the URL (see [`redact_userinfo`]).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// Base URL such as `https://api.openai.com/v1`; `/responses` is appended.
     pub base_url: String,
     /// How to authenticate.
     pub auth: Auth,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("base_url", &redact_userinfo(&self.base_url))
+            .field("auth", &self.auth)
+            .finish()
+    }
+}
+
+/// A URL as text with any `user:password@` replaced by `[redacted]@`, for
+/// logs and messages. Gateways take basic-auth credentials in `baseUrl`
+/// (`https://user:pw@gateway/v1`); they are as secret as the API key. Works
+/// on text, so it also covers a `baseUrl` that does not parse.
+pub(crate) fn redact_userinfo(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}[redacted]{}", &url[..scheme_end], &rest[at..]),
+        None => url.to_owned(),
+    }
 }
 
 impl Endpoint {
@@ -118,12 +144,13 @@ impl Endpoint {
     /// `{base_url without trailing /}/responses`, validated.
     pub fn responses_url(&self) -> Result<reqwest::Url, ModelError> {
         let url = format!("{}/responses", self.base_url.trim_end_matches('/'));
+        let shown = || redact_userinfo(&self.base_url);
         let parsed = reqwest::Url::parse(&url).map_err(|e| ModelError::InvalidEndpoint {
-            message: format!("codex.baseUrl `{}` is not a valid URL ({e})", self.base_url),
+            message: format!("codex.baseUrl `{}` is not a valid URL ({e})", shown()),
         })?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(ModelError::InvalidEndpoint {
-                message: format!("codex.baseUrl `{}` must be http or https", self.base_url),
+                message: format!("codex.baseUrl `{}` must be http or https", shown()),
             });
         }
         Ok(parsed)
@@ -201,6 +228,29 @@ mod tests {
             assert!(!shown.contains("sk-secret"), "{shown}");
             assert!(shown.contains("[redacted]"), "{shown}");
         }
+    }
+
+    #[test]
+    fn credentials_in_urls_are_redacted() {
+        let cases = [
+            (
+                "https://u:pw@gw.example/v1",
+                "https://[redacted]@gw.example/v1",
+            ),
+            ("http://u@h:8080", "http://[redacted]@h:8080"),
+            ("https://a:b@c@d/v1?x=y@z", "https://[redacted]@d/v1?x=y@z"),
+            ("https://api.openai.com/v1", "https://api.openai.com/v1"),
+            ("https://h/v1?u=a@b", "https://h/v1?u=a@b"),
+            ("not a url", "not a url"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(redact_userinfo(url), want, "{url}");
+        }
+        let endpoint = Endpoint {
+            base_url: "https://user:hunter2@gw/v1".into(),
+            auth: Auth::None,
+        };
+        assert!(!format!("{endpoint:?}").contains("hunter2"));
     }
 
     #[test]

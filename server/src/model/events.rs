@@ -33,39 +33,31 @@ pub struct ModelReply {
     pub response_id: String,
 }
 
-/// `usage` as sent; every field optional.
-#[derive(Debug, Default, Deserialize)]
-struct WireUsage {
-    input_tokens: Option<u64>,
-    input_tokens_details: Option<WireInputDetails>,
-    output_tokens: Option<u64>,
-    output_tokens_details: Option<WireOutputDetails>,
+/// A token count as sent: an integer, or what compatible servers write
+/// instead (an integral float such as `10.0`, a numeric string). Anything
+/// else (fractions, negatives, other types) counts as absent.
+fn token_count(value: Option<&Value>) -> Option<u64> {
+    match value? {
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0 && *f <= 2f64.powi(53))
+                .map(|f| f as u64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct WireInputDetails {
-    cached_tokens: Option<u64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct WireOutputDetails {
-    reasoning_tokens: Option<u64>,
-}
-
-impl From<WireUsage> for Usage {
-    fn from(w: WireUsage) -> Self {
-        Self {
-            input_tokens: w.input_tokens.unwrap_or(0),
-            cached_tokens: w
-                .input_tokens_details
-                .and_then(|d| d.cached_tokens)
-                .unwrap_or(0),
-            output_tokens: w.output_tokens.unwrap_or(0),
-            reasoning_tokens: w
-                .output_tokens_details
-                .and_then(|d| d.reasoning_tokens)
-                .unwrap_or(0),
-        }
+/// `usage` as sent, read field by field: usage only informs logs and the
+/// status display, so an odd or missing number must never fail a reply whose
+/// text arrived. Missing or unreadable counts are zero.
+fn usage_from_value(usage: &Value) -> Usage {
+    let count = |pointer: &str| token_count(usage.pointer(pointer)).unwrap_or(0);
+    Usage {
+        input_tokens: count("/input_tokens"),
+        cached_tokens: count("/input_tokens_details/cached_tokens"),
+        output_tokens: count("/output_tokens"),
+        reasoning_tokens: count("/output_tokens_details/reasoning_tokens"),
     }
 }
 
@@ -107,29 +99,83 @@ struct WireIncomplete {
     reason: Option<String>,
 }
 
-/// The `Response` object (terminal events and non-streaming bodies).
+/// The `Response` object (terminal events and non-streaming bodies). Every
+/// field is read on its own and a field of an unexpected shape counts as
+/// absent (see [`lenient`]): a compatible server's odd `id` or `usage` must
+/// not throw away an answer that arrived.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct WireResponse {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     status: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     output: Option<Vec<Value>>,
+    /// Kept raw and read leniently ([`usage_from_value`]).
     #[serde(default)]
-    usage: Option<WireUsage>,
-    #[serde(default)]
+    usage: Option<Value>,
+    #[serde(default, deserialize_with = "lenient")]
     error: Option<WireError>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     incomplete_details: Option<WireIncomplete>,
+}
+
+/// Deserialises a field as `T`, or `None` when it has another shape.
+fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).ok())
 }
 
 /// The texts found in a response's `output` items.
 #[derive(Debug, Default)]
 struct OutputTexts {
-    text: String,
-    found_text: bool,
+    /// One entry per message item that has `output_text` parts.
+    messages: Vec<MessageText>,
     refusal: String,
+}
+
+/// The text of one assistant message item and its `phase`, if labelled.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct MessageText {
+    phase: Option<String>,
+    text: String,
+}
+
+/// The answer among a response's messages. gpt-5.3-codex and later send a
+/// preamble labelled `phase: "commentary"` before the answer, labelled
+/// `final_answer`: glued together, a sentence ends up before
+/// `*** Begin Patch` on the same line and hovers show the preamble. So the
+/// `final_answer` messages are the answer when there are any; otherwise every
+/// message that is not commentary (all of them if that leaves none), one
+/// after the other on separate lines.
+fn select_answer(messages: &[MessageText]) -> String {
+    let phase_is = |m: &MessageText, p: &str| m.phase.as_deref() == Some(p);
+    let finals: Vec<&MessageText> = messages
+        .iter()
+        .filter(|m| phase_is(m, "final_answer"))
+        .collect();
+    let chosen: Vec<&MessageText> = if !finals.is_empty() {
+        finals
+    } else if messages.iter().any(|m| !phase_is(m, "commentary")) {
+        messages
+            .iter()
+            .filter(|m| !phase_is(m, "commentary"))
+            .collect()
+    } else {
+        messages.iter().collect()
+    };
+    let mut out = String::new();
+    for m in chosen.iter().filter(|m| !m.text.is_empty()) {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&m.text);
+    }
+    out
 }
 
 impl WireResponse {
@@ -143,12 +189,21 @@ impl WireResponse {
             let Some(parts) = item.get("content").and_then(Value::as_array) else {
                 continue;
             };
+            let mut message: Option<MessageText> = None;
             for part in parts {
                 match part.get("type").and_then(Value::as_str) {
                     Some("output_text") => {
                         if let Some(t) = part.get("text").and_then(Value::as_str) {
-                            out.text.push_str(t);
-                            out.found_text = true;
+                            message
+                                .get_or_insert_with(|| MessageText {
+                                    phase: item
+                                        .get("phase")
+                                        .and_then(Value::as_str)
+                                        .map(str::to_owned),
+                                    text: String::new(),
+                                })
+                                .text
+                                .push_str(t);
                         }
                     }
                     Some("refusal") => {
@@ -159,6 +214,7 @@ impl WireResponse {
                     _ => {}
                 }
             }
+            out.messages.extend(message);
         }
         out
     }
@@ -202,41 +258,89 @@ pub(crate) fn classify_api_error(code: Option<String>, message: String) -> Model
     }
 }
 
-/// Parses an HTTP error body leniently: OpenAI's `{"error":{…}}`, OpenRouter's
-/// variant, or plain text.
+/// Parses an HTTP error body leniently: OpenAI's `{"error":{…}}`,
+/// OpenRouter's variant, a flat `{"type":"error",…}` event, the same framed
+/// as server-sent events (`data: {"error":…}`, which some gateways send even
+/// for a non-2xx answer), or plain text.
 pub(crate) fn parse_error_body(body: &str) -> WireError {
-    #[derive(Deserialize)]
-    struct Envelope {
-        error: Option<Value>,
-        message: Option<String>,
-    }
     let trimmed = body.trim();
-    if let Ok(env) = serde_json::from_str::<Envelope>(trimmed) {
-        match env.error {
-            Some(Value::String(s)) => {
-                return WireError {
-                    message: Some(s),
-                    ..WireError::default()
-                };
-            }
-            Some(v @ Value::Object(_)) => {
-                if let Ok(e) = serde_json::from_value::<WireError>(v) {
-                    return e;
-                }
-            }
-            _ => {}
-        }
-        if let Some(m) = env.message {
-            return WireError {
-                message: Some(m),
-                ..WireError::default()
-            };
-        }
+    if let Ok(value) = serde_json::from_str::<Value>(trimmed)
+        && let Some(error) = error_from_value(&value)
+    {
+        return error;
+    }
+    if looks_like_sse(trimmed)
+        && let Some(error) = sse_data_lines(trimmed).find_map(|data| {
+            serde_json::from_str::<Value>(data)
+                .ok()
+                .and_then(|v| error_from_value(&v))
+        })
+    {
+        return error;
     }
     WireError {
         message: Some(trimmed.chars().take(300).collect()),
         ..WireError::default()
     }
+}
+
+/// The error a JSON error body or event describes, in any of the shapes
+/// [`parse_error_body`] accepts; `None` when it describes none.
+fn error_from_value(value: &Value) -> Option<WireError> {
+    match value.get("error") {
+        Some(Value::String(s)) => {
+            return Some(WireError {
+                message: Some(s.clone()),
+                ..WireError::default()
+            });
+        }
+        Some(v @ Value::Object(_)) => {
+            if let Ok(e) = serde_json::from_value::<WireError>(v.clone()) {
+                return Some(e);
+            }
+        }
+        _ => {}
+    }
+    match value.get("type").and_then(Value::as_str) {
+        // Flat `error` event: its `type` is the event's, not the error's.
+        Some("error") => {
+            let mut e = serde_json::from_value::<WireError>(value.clone()).ok()?;
+            e.kind = None;
+            return Some(e);
+        }
+        Some("response.failed") => {
+            return value
+                .pointer("/response/error")
+                .filter(|e| e.is_object())
+                .and_then(|e| serde_json::from_value::<WireError>(e.clone()).ok());
+        }
+        _ => {}
+    }
+    value
+        .get("message")
+        .and_then(Value::as_str)
+        .map(|m| WireError {
+            message: Some(m.to_owned()),
+            ..WireError::default()
+        })
+}
+
+/// Whether a body is framed as server-sent events rather than plain JSON:
+/// its first line is an SSE field (`data:`, `event:`, `id:`, `retry:`) or a
+/// comment (`:`).
+pub(crate) fn looks_like_sse(body: &str) -> bool {
+    let first = body.trim_start().lines().next().unwrap_or("");
+    [":", "data:", "event:", "id:", "retry:"]
+        .iter()
+        .any(|p| first.starts_with(p))
+}
+
+/// The `data:` values of an SSE-framed body, one per line.
+fn sse_data_lines(body: &str) -> impl Iterator<Item = &str> {
+    body.lines()
+        .filter_map(|l| l.trim_end_matches('\r').strip_prefix("data:"))
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
 }
 
 /// What one stream event means for the caller.
@@ -253,13 +357,70 @@ pub(crate) enum Step {
 /// Folds stream events into a reply.
 #[derive(Debug, Default)]
 pub(crate) struct Accumulator {
-    deltas: String,
-    done_texts: String,
+    /// Message items as streamed, in order of first appearance: the
+    /// fallback when the final response leaves `output` empty.
+    items: Vec<StreamedItem>,
     refusal: String,
     response_id: Option<String>,
 }
 
+/// One message item as streamed.
+#[derive(Debug, Default)]
+struct StreamedItem {
+    id: Option<String>,
+    output_index: Option<u64>,
+    phase: Option<String>,
+    deltas: String,
+    done: String,
+}
+
 impl Accumulator {
+    /// The streamed item an event belongs to, by `item_id`, else by
+    /// `output_index`, else the latest one (servers that send neither).
+    fn item_mut(&mut self, id: Option<&str>, output_index: Option<u64>) -> &mut StreamedItem {
+        let found = self.items.iter().position(|it| match (id, &it.id) {
+            (Some(id), Some(known)) => id == known,
+            _ => output_index.is_some() && output_index == it.output_index,
+        });
+        let at = match found {
+            Some(at) => at,
+            None if id.is_none() && output_index.is_none() && !self.items.is_empty() => {
+                self.items.len() - 1
+            }
+            None => {
+                self.items.push(StreamedItem {
+                    id: id.map(str::to_owned),
+                    output_index,
+                    ..StreamedItem::default()
+                });
+                self.items.len() - 1
+            }
+        };
+        let item = &mut self.items[at];
+        if item.id.is_none() {
+            item.id = id.map(str::to_owned);
+        }
+        if item.output_index.is_none() {
+            item.output_index = output_index;
+        }
+        item
+    }
+
+    /// What was streamed, per message item (its `done` text, else its deltas).
+    fn streamed_messages(&self) -> Vec<MessageText> {
+        self.items
+            .iter()
+            .map(|it| MessageText {
+                phase: it.phase.clone(),
+                text: if it.done.is_empty() {
+                    it.deltas.clone()
+                } else {
+                    it.done.clone()
+                },
+            })
+            .collect()
+    }
+
     /// Handles one SSE `data` payload. `[DONE]` and blank data are the
     /// caller's business.
     pub(crate) fn handle(&mut self, data: &str) -> Result<Step, ModelError> {
@@ -268,17 +429,37 @@ impl Accumulator {
         })?;
         let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
         let field = |name: &str| event.get(name).and_then(Value::as_str);
+        let output_index = event.get("output_index").and_then(Value::as_u64);
         match kind {
             "response.output_text.delta" => {
                 let delta = field("delta").unwrap_or("");
                 if delta.is_empty() {
                     return Ok(Step::Continue);
                 }
-                self.deltas.push_str(delta);
+                self.item_mut(field("item_id"), output_index)
+                    .deltas
+                    .push_str(delta);
                 Ok(Step::Delta(delta.to_owned()))
             }
             "response.output_text.done" => {
-                self.done_texts.push_str(field("text").unwrap_or(""));
+                let text = field("text").unwrap_or("");
+                self.item_mut(field("item_id"), output_index)
+                    .done
+                    .push_str(text);
+                Ok(Step::Continue)
+            }
+            "response.output_item.added" | "response.output_item.done" => {
+                let Some(item) = event.get("item") else {
+                    return Ok(Step::Continue);
+                };
+                if item.get("type").and_then(Value::as_str) == Some("message") {
+                    let id = item.get("id").and_then(Value::as_str);
+                    let phase = item.get("phase").and_then(Value::as_str).map(str::to_owned);
+                    let streamed = self.item_mut(id, output_index);
+                    if phase.is_some() {
+                        streamed.phase = phase;
+                    }
+                }
                 Ok(Step::Continue)
             }
             "response.refusal.delta" => {
@@ -311,12 +492,11 @@ impl Accumulator {
     /// what was streamed when the server leaves `output` empty.
     pub(crate) fn finish(&mut self, response: WireResponse) -> Result<ModelReply, ModelError> {
         let texts = response.output_texts();
-        let text = if texts.found_text {
-            texts.text
-        } else if !self.done_texts.is_empty() {
-            std::mem::take(&mut self.done_texts)
-        } else if !self.deltas.is_empty() {
-            std::mem::take(&mut self.deltas)
+        let streamed = self.streamed_messages();
+        let text = if !texts.messages.is_empty() {
+            select_answer(&texts.messages)
+        } else if streamed.iter().any(|m| !m.text.is_empty()) {
+            select_answer(&streamed)
         } else {
             let refusal = if texts.refusal.is_empty() {
                 std::mem::take(&mut self.refusal)
@@ -335,15 +515,19 @@ impl Accumulator {
             .unwrap_or_default();
         Ok(ModelReply {
             text,
-            usage: response.usage.map(Usage::from).unwrap_or_default(),
+            usage: response
+                .usage
+                .as_ref()
+                .map(usage_from_value)
+                .unwrap_or_default(),
             response_id,
         })
     }
 
-    /// The answer text streamed so far.
+    /// The answer text streamed so far, all items.
     #[cfg(test)]
-    fn streamed(&self) -> &str {
-        &self.deltas
+    fn streamed(&self) -> String {
+        self.items.iter().map(|it| it.deltas.as_str()).collect()
     }
 }
 
@@ -543,6 +727,37 @@ mod tests {
     }
 
     #[test]
+    fn the_answer_among_several_messages() {
+        let m = |phase: Option<&str>, text: &str| MessageText {
+            phase: phase.map(str::to_owned),
+            text: text.to_owned(),
+        };
+        let cases = [
+            (vec![m(None, "a"), m(None, "b\n"), m(None, "c")], "a\nb\nc"),
+            (
+                vec![
+                    m(Some("commentary"), "Looking."),
+                    m(Some("final_answer"), "x"),
+                ],
+                "x",
+            ),
+            (
+                vec![m(Some("commentary"), "Looking."), m(None, "unlabelled")],
+                "unlabelled",
+            ),
+            (
+                vec![m(Some("commentary"), "only a preamble")],
+                "only a preamble",
+            ),
+            (vec![m(None, ""), m(None, "b")], "b"),
+            (vec![], ""),
+        ];
+        for (messages, want) in cases {
+            assert_eq!(select_answer(&messages), want, "{messages:?}");
+        }
+    }
+
+    #[test]
     fn terminal_errors_table() {
         let cases: Vec<(Value, ModelError)> = vec![
             (
@@ -644,6 +859,17 @@ mod tests {
             (r#"{"error":"plain string"}"#, None, "plain string"),
             (r#"{"message":"top level"}"#, None, "top level"),
             ("<html>Bad Gateway</html>", None, "<html>Bad Gateway</html>"),
+            (
+                "event: error\ndata: {\"type\":\"error\",\"code\":null,\"message\":\"flat\"}\n\n",
+                None,
+                "flat",
+            ),
+            (
+                "data: {\"type\":\"response.failed\",\"response\":{\"error\":{\"code\":\"server_error\",\"message\":\"boom\"}}}\n\n",
+                Some("server_error"),
+                "boom",
+            ),
+            ("data: not json\n\n", None, "data: not json"),
         ];
         for (body, code, message) in cases {
             let e = parse_error_body(body);

@@ -129,7 +129,7 @@ pub enum ContentPart {
 /// `reasoning` options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Reasoning {
-    /// Effort; serialised as `minimal|low|medium|high|xhigh`.
+    /// Effort; serialised as `none|minimal|low|medium|high|xhigh`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effort: Option<Effort>,
 }
@@ -145,13 +145,7 @@ impl Reasoning {
 
 /// The wire string of an effort level, for logs and tests.
 pub fn effort_wire_str(effort: Effort) -> &'static str {
-    match effort {
-        Effort::Minimal => "minimal",
-        Effort::Low => "low",
-        Effort::Medium => "medium",
-        Effort::High => "high",
-        Effort::Xhigh => "xhigh",
-    }
+    effort.as_str()
 }
 
 /// `text` options.
@@ -196,6 +190,7 @@ mod tests {
     #[test]
     fn effort_strings_match_serde() {
         for effort in [
+            Effort::None,
             Effort::Minimal,
             Effort::Low,
             Effort::Medium,

@@ -1,0 +1,159 @@
+//! The fake Responses server against the official `openai` Python SDK: every
+//! event and body it sends, in every scripted mode a client can read, must
+//! validate against the SDK's own pydantic types (required fields present,
+//! types right), and the SDK's client must read its answers. The fake stands
+//! in for the live API in every model-client and end-to-end test, so a field
+//! the SDK requires and the fake leaves out is a blind spot of all of them.
+//!
+//! The check itself is `tests/python/check_wire.py`. The SDK is installed
+//! into a virtual environment under `.tools/openai-venv` when it is missing
+//! (this needs PyPI); without `python3` at all the test is skipped, saying so.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use codex_lsp_tests::{FakeResponses, Fault, Rule, Script};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn venv_python(venv: &Path) -> PathBuf {
+    if cfg!(windows) {
+        venv.join("Scripts").join("python.exe")
+    } else {
+        venv.join("bin").join("python")
+    }
+}
+
+fn has_sdk(python: &Path) -> bool {
+    Command::new(python)
+        .args(["-c", "import openai, pydantic"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn run(command: &mut Command, what: &str) {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A Python with the `openai` SDK: the venv under `.tools/`, created and
+/// filled with `pip install openai` when missing. `None` when there is no
+/// `python3` to create it with.
+fn sdk_python() -> Option<PathBuf> {
+    let venv = workspace_root().join(".tools").join("openai-venv");
+    let python = venv_python(&venv);
+    if has_sdk(&python) {
+        return Some(python);
+    }
+    let system = ["python3", "python"].into_iter().find(|p| {
+        Command::new(p)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })?;
+    if !python.exists() {
+        run(
+            Command::new(system).args(["-m", "venv"]).arg(&venv),
+            "creating the virtual environment .tools/openai-venv",
+        );
+    }
+    run(
+        Command::new(&python).args(["-m", "pip", "install", "--quiet", "openai"]),
+        "pip install openai (needs PyPI)",
+    );
+    assert!(has_sdk(&python), "openai installed but cannot be imported");
+    Some(python)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fake_server_speaks_the_openai_sdk_wire_format() {
+    let Some(python) = tokio::task::spawn_blocking(sdk_python)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    else {
+        eprintln!(
+            "SKIPPED fake_server_speaks_the_openai_sdk_wire_format: no python3 on PATH, so the fake server's events cannot be checked against the openai SDK's types"
+        );
+        return;
+    };
+    // One rule per mode a client can read; the tag in the input picks it.
+    let tagged = |tag: &str, rule: Rule| rule.matching(format!("tag-{tag}"));
+    let server = FakeResponses::start(Script::new(vec![
+        tagged(
+            "preamble",
+            Rule::reply("*** Begin Patch\n*** End Patch\n").preamble("Looking first.", true),
+        ),
+        tagged("unlabelled", Rule::reply("second").preamble("first", false)),
+        tagged(
+            "incomplete",
+            Rule::reply("half of this answer").with_fault(Fault::Incomplete),
+        ),
+        tagged("failed", Rule::fault(Fault::ResponseFailed)),
+        tagged(
+            "rate-failed",
+            Rule::fault(Fault::ResponseFailed).error_code("rate_limit_exceeded"),
+        ),
+        tagged("error", Rule::fault(Fault::ErrorEvent)),
+        tagged(
+            "cut",
+            Rule::reply("cut somewhere in the middle").with_fault(Fault::CutMidStream),
+        ),
+        tagged("http400", Rule::fault(Fault::Http400)),
+        tagged("http401", Rule::fault(Fault::Http401)),
+        tagged("http429", Rule::fault(Fault::Http429)),
+        tagged("http500", Rule::fault(Fault::Http500)),
+        tagged("context", Rule::fault(Fault::ContextLengthExceeded)),
+        tagged("quota", Rule::fault(Fault::InsufficientQuota)),
+        tagged("empty", Rule::reply("")),
+        Rule::reply("The answer, in a few small deltas: é, 日本, 😀.").chunks(5, 0),
+    ]))
+    .await;
+    let tags = [
+        "tag-plain",
+        "tag-preamble",
+        "tag-unlabelled",
+        "tag-incomplete",
+        "tag-failed",
+        "tag-rate-failed",
+        "tag-error",
+        "tag-cut:stream",
+        "tag-http400",
+        "tag-http401",
+        "tag-http429",
+        "tag-http500",
+        "tag-context",
+        "tag-quota",
+        "tag-empty",
+    ];
+    let script = workspace_root()
+        .join("tests")
+        .join("python")
+        .join("check_wire.py");
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .arg(server.base_url())
+        .args(tags)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}{stderr}");
+    assert!(
+        out.status.success(),
+        "the fake server's wire format differs from the openai SDK's types:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("(sdk client)"), "{stdout}");
+}
