@@ -13,6 +13,14 @@ rust_only=0
 
 step() { printf '\n== %s ==\n' "$*"; }
 
+# The wire-format test (tests/tests/wire_exact.rs) puts the official openai
+# SDK in a virtual environment: Debian's python3 needs python3-venv for it.
+if ! python3 -c 'import ensurepip' 2>/dev/null && [ "$(id -u)" = 0 ]; then
+  step "apt-get install python3-venv (for the openai SDK wire-format test)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
