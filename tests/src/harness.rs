@@ -124,6 +124,7 @@ pub struct TestServerBuilder {
     settings: Map<String, Value>,
     env: Vec<(String, String)>,
     ignore_unread: bool,
+    helix: bool,
 }
 
 impl Default for TestServerBuilder {
@@ -143,11 +144,27 @@ impl Default for TestServerBuilder {
             settings: Map::new(),
             env: Vec::new(),
             ignore_unread: false,
+            helix: false,
         }
     }
 }
 
 impl TestServerBuilder {
+    /// A client that behaves as Helix 25.07 does (from `helix-lsp/src/
+    /// client.rs` and `helix-term/src/commands/lsp.rs`): `clientInfo.name`
+    /// `helix`, UTF-8 offered first, `codeAction/resolve` for `edit`,
+    /// work-done progress, and a picked action resolved synchronously: while
+    /// its resolve is pending, the server's own requests
+    /// (`window/workDoneProgress/create`, `workspace/applyEdit`) wait
+    /// unanswered. Helix never cancels; its request timeout (20 s) is the
+    /// test's to apply.
+    pub fn helix(mut self) -> Self {
+        self.helix = true;
+        self.resolve = true;
+        self.encoding = "utf-8".to_owned();
+        self
+    }
+
     /// The resolve path: the client announces `codeAction/resolve` support
     /// for `edit`, so listed actions carry `data` and get their edit when
     /// resolved.
@@ -367,6 +384,10 @@ impl TestServerBuilder {
         env.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let mut client =
             LspClient::spawn(&env).unwrap_or_else(|e| panic!("cannot start codex-lsp: {e}"));
+        if self.helix {
+            client.set_client_info("helix", "25.07.1");
+            client.block_server_requests_during(&["codeAction/resolve"]);
+        }
         let mut options = json!({ "baseUrl": fake.base_url(), "maxRetries": 0 });
         for (key, value) in &self.settings {
             options[key] = value.clone();

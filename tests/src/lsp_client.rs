@@ -127,6 +127,16 @@ pub enum ApplyEditAnswer {
     Reject,
 }
 
+/// The requests of ours that block answering the server (see
+/// [`LspClient::block_server_requests_during`]), and the server requests
+/// held meanwhile.
+#[derive(Debug, Default)]
+struct Blocking {
+    methods: Vec<String>,
+    pending: std::collections::HashSet<i64>,
+    held: Vec<Value>,
+}
+
 #[derive(Default)]
 struct Recorded {
     notifications: Vec<Value>,
@@ -173,6 +183,12 @@ pub struct LspClient {
     out: mpsc::UnboundedSender<Outbound>,
     next_id: i64,
     pending: Pending,
+    /// `clientInfo` sent with `initialize`.
+    client_info: Option<Value>,
+    /// Like Helix: while one of these requests of ours is pending, the
+    /// server's own requests wait unanswered (Helix resolves a picked code
+    /// action on its UI thread and answers server requests on that loop).
+    blocking: Arc<Mutex<Blocking>>,
     recorded: Arc<Mutex<Recorded>>,
     changed: Arc<Notify>,
     configuration: Arc<Mutex<Value>>,
@@ -230,6 +246,8 @@ impl LspClient {
             out,
             next_id: 1,
             pending: Arc::default(),
+            client_info: None,
+            blocking: Arc::default(),
             recorded: Arc::default(),
             changed: Arc::new(Notify::new()),
             configuration: Arc::new(Mutex::new(Value::Null)),
@@ -259,8 +277,28 @@ impl LspClient {
         let changed = Arc::clone(&self.changed);
         let configuration = Arc::clone(&self.configuration);
         let apply_edit = Arc::clone(&self.apply_edit);
+        let blocking = Arc::clone(&self.blocking);
         let out = self.out.clone();
         async move {
+            let answer = |message: &Value| {
+                let method = message["method"].as_str().unwrap_or_default();
+                let result = match method {
+                    "workspace/applyEdit" => {
+                        let applied = *apply_edit.lock().unwrap() == ApplyEditAnswer::Apply;
+                        json!({ "applied": applied })
+                    }
+                    "workspace/configuration" => {
+                        let cfg = configuration.lock().unwrap().clone();
+                        let n = message["params"]["items"].as_array().map_or(1, Vec::len);
+                        Value::Array(vec![cfg; n])
+                    }
+                    "window/showDocument" => json!({ "success": true }),
+                    _ => Value::Null,
+                };
+                let _ = out.send(Outbound::Message(json!({
+                    "jsonrpc": "2.0", "id": message["id"], "result": result
+                })));
+            };
             let mut reader = BufReader::new(stdout);
             while let Ok(Some(message)) = read_message(&mut reader).await {
                 let has_id = message.get("id").is_some_and(|id| !id.is_null());
@@ -269,28 +307,19 @@ impl LspClient {
                     .and_then(Value::as_str)
                     .map(str::to_owned);
                 match (method, has_id) {
-                    (Some(method), true) => {
-                        let result = match method.as_str() {
-                            "workspace/applyEdit" => {
-                                let applied = *apply_edit.lock().unwrap() == ApplyEditAnswer::Apply;
-                                json!({ "applied": applied })
-                            }
-                            "workspace/configuration" => {
-                                let cfg = configuration.lock().unwrap().clone();
-                                let n = message["params"]["items"].as_array().map_or(1, Vec::len);
-                                Value::Array(vec![cfg; n])
-                            }
-                            "window/showDocument" => json!({ "success": true }),
-                            _ => Value::Null,
-                        };
+                    (Some(_), true) => {
                         recorded
                             .lock()
                             .unwrap()
                             .server_requests
                             .push(message.clone());
-                        let _ = out.send(Outbound::Message(json!({
-                            "jsonrpc": "2.0", "id": message["id"], "result": result
-                        })));
+                        let mut blocked = blocking.lock().unwrap();
+                        if blocked.pending.is_empty() {
+                            drop(blocked);
+                            answer(&message);
+                        } else {
+                            blocked.held.push(message);
+                        }
                     }
                     (Some(_), false) => recorded.lock().unwrap().notifications.push(message),
                     (None, _) => {
@@ -301,6 +330,18 @@ impl LspClient {
                                 let _ = tx.send(message);
                             }
                             None => recorded.lock().unwrap().orphan_responses.push(message),
+                        }
+                        // The UI loop is free again: answer what waited.
+                        let released = {
+                            let mut blocked = blocking.lock().unwrap();
+                            if blocked.pending.remove(&id) && blocked.pending.is_empty() {
+                                std::mem::take(&mut blocked.held)
+                            } else {
+                                Vec::new()
+                            }
+                        };
+                        for held in &released {
+                            answer(held);
                         }
                     }
                 }
@@ -332,8 +373,28 @@ impl LspClient {
         self.next_id += 1;
         let (tx, rx) = oneshot::channel();
         self.pending.lock().unwrap().insert(id, tx);
+        {
+            let mut blocking = self.blocking.lock().unwrap();
+            if blocking.methods.iter().any(|m| m == method) {
+                blocking.pending.insert(id);
+            }
+        }
         self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
         (id, rx)
+    }
+
+    /// The `clientInfo` the next `initialize` sends (none by default).
+    pub fn set_client_info(&mut self, name: &str, version: &str) {
+        self.client_info = Some(json!({ "name": name, "version": version }));
+    }
+
+    /// From now on, while a request of ours with one of these methods is
+    /// pending, the server's requests (`workspace/applyEdit`,
+    /// `window/workDoneProgress/create`, ...) are answered only after it
+    /// returns, as Helix does for `codeAction/resolve`.
+    pub fn block_server_requests_during(&self, methods: &[&str]) {
+        let mut blocking = self.blocking.lock().unwrap();
+        blocking.methods = methods.iter().map(|m| (*m).to_owned()).collect();
     }
 
     /// Sends a notification.
@@ -391,6 +452,7 @@ impl LspClient {
                 "initialize",
                 json!({
                     "processId": null,
+                    "clientInfo": self.client_info,
                     "rootUri": root_uri,
                     "workspaceFolders": folders,
                     "capabilities": capabilities,
