@@ -415,3 +415,113 @@ proptest! {
         prop_assert_eq!(rebuilt, expected);
     }
 }
+
+/// Plans `body` (hunks of `config.py`) against `text` and returns the text
+/// the edits give, or the error.
+fn patched(text: &str, body: &str) -> Result<String, AssistError> {
+    let primary = PathBuf::from("/ws/config.py");
+    let reply = wrap(&format!("*** Update File: config.py\n{body}"));
+    let changes = plan_edits(
+        &parse_patch(&reply).unwrap(),
+        (&primary, text),
+        &HashMap::new(),
+        Some(Path::new("/ws")),
+    )?;
+    let FileChangeKind::Update { edits } = &changes[0].kind else {
+        panic!("{changes:?}");
+    };
+    Ok(apply_edits(text, edits).unwrap())
+}
+
+#[test]
+fn hunks_may_quote_lines_as_redacted_in_the_prompt() {
+    let token = "q8Zr2LmX9vTb4NcW7pKd";
+    let other = "Z1x9Qw8Er7Ty6Ui5Op4A";
+    let text =
+        format!("import os\n\nAPI_TOKEN = \"{token}\"\nBACKUP_TOKEN = \"{other}\"\nTIMEOUT = 10\n");
+    // What the model saw, copied as the instructions ask.
+    let shown = codex_lsp::assist::redact(&text).into_owned();
+    assert!(
+        shown.contains("API_TOKEN = \"[REDACTED:secret]\""),
+        "{shown}"
+    );
+    let line = |name: &str| {
+        shown
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap()
+            .to_owned()
+    };
+    let (api, backup) = (line("API_TOKEN"), line("BACKUP_TOKEN"));
+
+    // Context lines in their redacted form match the real text, and the
+    // real secret stays.
+    assert_eq!(
+        patched(
+            &text,
+            &format!("@@\n {api}\n {backup}\n-TIMEOUT = 10\n+TIMEOUT = 30\n")
+        )
+        .as_deref(),
+        Ok(text.replace("TIMEOUT = 10", "TIMEOUT = 30").as_str())
+    );
+    // A rewritten line keeps its secret: the placeholder is restored.
+    assert_eq!(
+        patched(
+            &text,
+            &format!("@@\n-{api}\n+{api}  # rotated yearly\n {backup}\n")
+        )
+        .as_deref(),
+        Ok(text
+            .replace(
+                &format!("\"{token}\""),
+                &format!("\"{token}\"  # rotated yearly")
+            )
+            .as_str())
+    );
+    // A placeholder that could stand for either secret is refused, never
+    // written and never guessed.
+    let err = patched(
+        &text,
+        &format!("@@\n-{api}\n-{backup}\n+ALL_TOKENS = [\"[REDACTED:secret]\"]\n"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, AssistError::WritesRedaction { .. }), "{err}");
+    // A placeholder with nothing to restore from is refused as before.
+    let err = patched(&text, "@@\n-TIMEOUT = 10\n+KEY = \"[REDACTED:secret]\"\n").unwrap_err();
+    assert!(matches!(err, AssistError::WritesRedaction { .. }), "{err}");
+}
+
+#[test]
+fn hunks_may_quote_a_redacted_private_key_block() {
+    let text = "KEY = \"\"\"\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1234567890\nabcdefghijklmnop\n-----END RSA PRIVATE KEY-----\n\"\"\"\nNAME = 'x'\n";
+    let shown = codex_lsp::assist::redact(text).into_owned();
+    assert!(shown.contains("\n[REDACTED:private-key]\n"), "{shown}");
+    let body = "@@\n -----BEGIN RSA PRIVATE KEY-----\n [REDACTED:private-key]\n -----END RSA PRIVATE KEY-----\n \"\"\"\n-NAME = 'x'\n+NAME = 'y'\n";
+    assert_eq!(
+        patched(text, body).as_deref(),
+        Ok(text.replace("NAME = 'x'", "NAME = 'y'").as_str())
+    );
+}
+
+#[test]
+fn a_redacted_block_is_kept_or_removed_whole() {
+    // A key written on one line with `\n` escapes: redaction shows it as
+    // three lines, the file has one.
+    let text = "K = \"-----BEGIN PRIVATE KEY-----\\nMIIEabc\\n-----END PRIVATE KEY-----\"\nN = 1\n";
+    let shown = codex_lsp::assist::redact(text).into_owned();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 4, "{shown}");
+    let whole = format!(
+        "@@\n {}\n {}\n {}\n-N = 1\n+N = 2\n",
+        lines[0], lines[1], lines[2]
+    );
+    assert_eq!(
+        patched(text, &whole).as_deref(),
+        Ok(text.replace("N = 1", "N = 2").as_str())
+    );
+    let removed = format!("@@\n-{}\n-{}\n-{}\n N = 1\n", lines[0], lines[1], lines[2]);
+    assert_eq!(patched(text, &removed).as_deref(), Ok("N = 1\n"));
+    let half = format!("@@\n {}\n-{}\n {}\n", lines[0], lines[1], lines[2]);
+    let err = patched(text, &half).unwrap_err();
+    assert!(matches!(err, AssistError::SplitsRedaction { .. }), "{err}");
+}

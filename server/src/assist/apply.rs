@@ -7,23 +7,59 @@
 //! `@@ anchor` narrows the search to the block under the anchor line. Context
 //! lines keep the file's own text (a fuzzy match never rewrites them), and the
 //! file's line endings are kept: added lines take the file's dominant ending.
+//!
+//! The model saw secrets as `[REDACTED:kind]` placeholders and copies lines
+//! holding them as it saw them. [`Patching::with_redactions`] lets hunks
+//! match either form of such a line while the file keeps the real one; an
+//! added line with a placeholder gets the secret back when the hunk's own
+//! old lines say unambiguously which one it stands for, and is refused
+//! otherwise: a placeholder is never written into a file.
 
+use std::collections::HashMap;
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
+use similar::{Algorithm, capture_diff_slices_deadline};
+
+use crate::assist::diff::changed_groups;
 use crate::assist::error::AssistError;
 use crate::assist::patch::{Hunk, HunkLine};
-use crate::assist::privacy::REDACTION_PREFIX;
+use crate::assist::privacy::{REDACTION_PREFIX, placeholder_regex, redact};
 
 /// A line of the file being patched: its content (a slice of the original
 /// text, or the patch's own text for added lines), its ending (`"\n"`,
 /// `"\r\n"` or `""` for a last line without one) and where it came from.
 #[derive(Debug, Clone)]
 struct Line {
+    /// The text the model saw (hunks match it).
     content: Text,
+    /// The text written instead, when it differs: the real line behind a
+    /// redacted one, or a restored added line.
+    real: Option<Text>,
     eol: &'static str,
     /// Byte range of the whole line (ending included) in the original text,
     /// for a line carried over from it; `None` for a line the patch added.
     origin: Option<Range<usize>>,
+    /// For a line of a redacted block whose lines do not pair one to one
+    /// with the real lines (see [`Patching::with_redactions`]): its block,
+    /// an index into `Patching::blocks`.
+    block: Option<usize>,
+    /// A block line after the first: shown, but nothing of it is written
+    /// (the block's first line writes the whole real block).
+    hidden: bool,
+}
+
+impl Line {
+    fn added(content: String, real: Option<String>, eol: &'static str) -> Self {
+        Self {
+            content: Text::Owned(content),
+            real: real.map(Text::Owned),
+            eol,
+            origin: None,
+            block: None,
+            hidden: false,
+        }
+    }
 }
 
 /// Line content: a range of the original text, or owned.
@@ -41,6 +77,8 @@ enum Text {
 pub(crate) struct Patching {
     original: String,
     lines: Vec<Line>,
+    /// Number of shown lines of each redacted block (they must stay whole).
+    blocks: Vec<usize>,
     /// Ending for added lines: the file's dominant one.
     dominant: &'static str,
     ends_with_newline: bool,
@@ -61,8 +99,11 @@ impl Patching {
             };
             lines.push(Line {
                 content: Text::Original(at..at + raw.len() - eol.len()),
+                real: None,
                 eol,
                 origin: Some(at..at + raw.len()),
+                block: None,
+                hidden: false,
             });
             at += raw.len();
         }
@@ -75,9 +116,112 @@ impl Patching {
         Self {
             original,
             lines,
+            blocks: Vec::new(),
             dominant,
             ends_with_newline,
         }
+    }
+
+    /// Starts from `original` as the model saw it: every line that
+    /// redaction changed shows its redacted form (what the prompt held, see
+    /// [`redact`]) and keeps its real text for writing. The two texts are
+    /// aligned line by line with a diff: redaction changes lines in place,
+    /// except a private-key block, whose body lines become one placeholder
+    /// line; such a block is shown as its redacted lines, written as its real
+    /// ones, and may only be kept or removed whole.
+    pub(crate) fn with_redactions(original: String) -> Self {
+        let mut plain = Self::new(original);
+        let view = match redact(&plain.original) {
+            std::borrow::Cow::Borrowed(_) => return plain,
+            std::borrow::Cow::Owned(view) => view,
+        };
+        let shown: Vec<&str> = view.split_inclusive('\n').collect();
+        let real: Vec<&str> = plain.original.split_inclusive('\n').collect();
+        let ops = capture_diff_slices_deadline(
+            Algorithm::Myers,
+            &real,
+            &shown,
+            Some(Instant::now() + Duration::from_millis(200)),
+        );
+        let without_eol = |l: &str| {
+            l.strip_suffix("\r\n")
+                .or_else(|| l.strip_suffix('\n'))
+                .unwrap_or(l)
+                .to_owned()
+        };
+        let old_lines = std::mem::take(&mut plain.lines);
+        let mut lines = Vec::with_capacity(old_lines.len());
+        let mut blocks = Vec::new();
+        let mut next = 0;
+        for (old, new) in changed_groups(&ops) {
+            // A group with no shown line takes in an unchanged neighbour, so
+            // its real lines are written with that line. (Groups are
+            // separated by unchanged lines.)
+            let (old, new) = if !new.is_empty() {
+                (old, new)
+            } else if old.start > next && new.start > 0 {
+                (old.start - 1..old.end, new.start - 1..new.end)
+            } else if old.end < old_lines.len() && new.end < shown.len() {
+                (old.start..old.end + 1, new.start..new.end + 1)
+            } else {
+                // Cannot be aligned: hunks then match the real text only.
+                plain.lines = old_lines;
+                return plain;
+            };
+            lines.extend(old_lines[next..old.start].iter().cloned());
+            next = old.end;
+            if old.len() == new.len() {
+                for (k, o) in old.clone().enumerate() {
+                    let mut line = old_lines[o].clone();
+                    line.real = Some(line.content.clone());
+                    line.content = Text::Owned(without_eol(shown[new.start + k]));
+                    lines.push(line);
+                }
+                continue;
+            }
+            let start = old_lines.get(old.start).and_then(|l| l.origin.clone());
+            let end = old
+                .end
+                .checked_sub(1)
+                .and_then(|last| old_lines.get(last))
+                .and_then(|l| l.origin.clone());
+            let (span, eol) = match (start, end, old.end.checked_sub(1)) {
+                (Some(s), Some(e), Some(last)) => (s.start..e.end, old_lines[last].eol),
+                _ => {
+                    let at = old_lines
+                        .get(old.start)
+                        .and_then(|l| l.origin.clone())
+                        .map_or(plain.original.len(), |o| o.start);
+                    (at..at, "")
+                }
+            };
+            let block = blocks.len();
+            blocks.push(new.len());
+            for (k, v) in shown[new.clone()].iter().enumerate() {
+                let first = k == 0;
+                lines.push(Line {
+                    content: Text::Owned(without_eol(v)),
+                    real: Some(if first {
+                        Text::Original(span.start..span.end - eol.len())
+                    } else {
+                        Text::Owned(String::new())
+                    }),
+                    eol: if first { eol } else { "" },
+                    origin: Some(if first {
+                        span.clone()
+                    } else {
+                        span.end..span.end
+                    }),
+                    block: Some(block),
+                    // Shown lines with no real text at all write nothing.
+                    hidden: !first || span.is_empty(),
+                });
+            }
+        }
+        lines.extend(old_lines[next..].iter().cloned());
+        plain.lines = lines;
+        plain.blocks = blocks;
+        plain
     }
 
     /// The text the patch started from.
@@ -92,14 +236,152 @@ impl Patching {
         }
     }
 
-    /// The patched text so far.
+    /// What is written for a line: its real text, else what was shown.
+    fn written<'s>(&'s self, line: &'s Line) -> &'s str {
+        match &line.real {
+            Some(Text::Original(r)) => &self.original[r.clone()],
+            Some(Text::Owned(s)) => s,
+            None => self.content(line),
+        }
+    }
+
+    /// The other form a line may be quoted in: its real text, for a line
+    /// that pairs one to one with a redacted line.
+    fn alternative<'s>(&'s self, line: &'s Line) -> Option<&'s str> {
+        (line.real.is_some() && line.block.is_none()).then(|| self.written(line))
+    }
+
+    /// Whether line `k` reads `pattern` at `level`, in either form.
+    fn line_is(&self, k: usize, level: Level, pattern: &str) -> bool {
+        let line = &self.lines[k];
+        same(level, self.content(line), pattern)
+            || self
+                .alternative(line)
+                .is_some_and(|real| same(level, real, pattern))
+    }
+
+    /// The patched text so far (real text, never placeholders).
     pub(crate) fn text(&self) -> String {
         let mut out = String::with_capacity(self.original.len() + 64);
-        for l in &self.lines {
-            out.push_str(self.content(l));
+        for l in self.lines.iter().filter(|l| !l.hidden) {
+            out.push_str(self.written(l));
             out.push_str(l.eol);
         }
         out
+    }
+
+    /// The patched text, once every redacted block is checked to be kept or
+    /// removed whole (half a block would cut a private key in pieces).
+    pub(crate) fn finish(&self, path: &str) -> Result<String, AssistError> {
+        let mut seen: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, line) in self.lines.iter().enumerate() {
+            if let Some(block) = line.block {
+                seen.entry(block).or_default().push(i);
+            }
+        }
+        for (block, at) in seen {
+            let whole = self.blocks.get(block).copied().unwrap_or(0);
+            if at.len() != whole || at.windows(2).any(|w| w[1] != w[0] + 1) {
+                return Err(AssistError::SplitsRedaction {
+                    path: path.to_owned(),
+                });
+            }
+        }
+        Ok(self.text())
+    }
+
+    /// The real text of an added line that holds placeholders, restored from
+    /// the lines the hunk replaces (`replaced`, each flagged when the hunk
+    /// removes it rather than keeps it as context), trying in turn:
+    ///
+    /// 1. a replaced line shown exactly so: its real text;
+    /// 2. replaced lines whose text before the first placeholder and whose
+    ///    placeholder kinds are the added line's (the same assignment,
+    ///    edited elsewhere): their secrets, if they agree;
+    /// 3. per placeholder, the one secret of its kind on the removed lines
+    ///    (else on all replaced lines).
+    ///
+    /// `None` when that is ambiguous or unknown: the line is refused.
+    fn restore(&self, added: &str, replaced: &[(&Line, bool)]) -> Option<String> {
+        let with_real = || replaced.iter().filter(|(l, _)| l.real.is_some());
+        let agreed = |options: Vec<String>| -> Option<Option<String>> {
+            let first = options.first()?.clone();
+            Some(options.iter().all(|o| *o == first).then_some(first))
+        };
+        let exact: Vec<String> = with_real()
+            .filter(|(l, _)| self.content(l) == added)
+            .map(|(l, _)| self.written(l).to_owned())
+            .collect();
+        if let Some(found) = agreed(exact) {
+            return found;
+        }
+        let re = placeholder_regex()?;
+        let head = |t: &str| re.find(t).map_or(t.len(), |m| m.start());
+        let kinds =
+            |t: &str| -> Vec<String> { re.captures_iter(t).map(|c| c[1].to_owned()).collect() };
+        let fill = |secrets: &[(String, String)]| -> String {
+            let mut i = 0;
+            re.replace_all(added, |_: &regex::Captures<'_>| {
+                i += 1;
+                secrets
+                    .get(i - 1)
+                    .map_or_else(String::new, |(_, s)| s.clone())
+            })
+            .into_owned()
+        };
+        let singles: Vec<(&Line, bool, Secrets)> = with_real()
+            .filter(|(l, _)| l.block.is_none())
+            .map(|(l, removed)| {
+                (
+                    *l,
+                    *removed,
+                    secrets_of(re, self.content(l), self.written(l)),
+                )
+            })
+            .filter(|(_, _, secrets)| !secrets.is_empty())
+            .collect();
+        let wanted = kinds(added);
+        let prefix = &added[..head(added)];
+        for removed_only in [true, false] {
+            let same_place: Vec<String> = singles
+                .iter()
+                .filter(|(l, removed, secrets)| {
+                    (*removed || !removed_only)
+                        && secrets.iter().map(|(k, _)| k).eq(wanted.iter())
+                        && self.content(l)[..head(self.content(l))] == *prefix
+                })
+                .map(|(_, _, secrets)| fill(secrets))
+                .collect();
+            if let Some(found) = agreed(same_place) {
+                return found.filter(|r| !r.contains(REDACTION_PREFIX));
+            }
+        }
+        let mut restored = Vec::new();
+        for kind in &wanted {
+            let of_kind = |removed_only: bool| -> Vec<&String> {
+                let mut out: Vec<&String> = Vec::new();
+                for (_, removed, secrets) in &singles {
+                    if removed_only && !removed {
+                        continue;
+                    }
+                    for (k, secret) in secrets {
+                        if k == kind && !out.contains(&secret) {
+                            out.push(secret);
+                        }
+                    }
+                }
+                out
+            };
+            let mut known = of_kind(true);
+            if known.is_empty() {
+                known = of_kind(false);
+            }
+            match known.as_slice() {
+                [one] => restored.push((kind.clone(), (*one).clone())),
+                _ => return None,
+            }
+        }
+        Some(fill(&restored)).filter(|r| !r.contains(REDACTION_PREFIX))
     }
 
     /// Byte ranges of the original text that the patch changed, line-wise:
@@ -149,17 +431,17 @@ impl Patching {
     pub(crate) fn apply(&mut self, hunks: &[Hunk], path: &str) -> Result<(), AssistError> {
         let mut cursor = 0;
         for hunk in hunks {
-            if hunk
-                .lines
-                .iter()
-                .any(|l| matches!(l, HunkLine::Add(s) if s.contains(REDACTION_PREFIX)))
-            {
-                return Err(AssistError::WritesRedaction {
-                    path: path.to_owned(),
-                    line: hunk.line,
-                });
-            }
             let (body, start, from_anchor) = self.place(hunk, cursor, path)?;
+            // The lines the hunk replaces, each flagged when it is removed.
+            let replaced: Vec<(&Line, bool)> = if from_anchor {
+                Vec::new()
+            } else {
+                body.iter()
+                    .filter(|l| !matches!(l, HunkLine::Add(_)))
+                    .zip(&self.lines[start..])
+                    .map(|(h, l)| (l, matches!(h, HunkLine::Remove(_))))
+                    .collect()
+            };
             let mut replacement: Vec<Line> = Vec::new();
             let mut k = start;
             for l in body {
@@ -168,11 +450,20 @@ impl Patching {
                         replacement.push(self.lines[k].clone());
                         k += 1;
                     }
-                    HunkLine::Context(s) | HunkLine::Add(s) => replacement.push(Line {
-                        content: Text::Owned(s.clone()),
-                        eol: self.dominant,
-                        origin: None,
-                    }),
+                    HunkLine::Context(s) | HunkLine::Add(s) => {
+                        let real = if s.contains(REDACTION_PREFIX) {
+                            let restored = self.restore(s, &replaced).ok_or_else(|| {
+                                AssistError::WritesRedaction {
+                                    path: path.to_owned(),
+                                    line: hunk.line,
+                                }
+                            })?;
+                            Some(restored)
+                        } else {
+                            None
+                        };
+                        replacement.push(Line::added(s.clone(), real, self.dominant));
+                    }
                     HunkLine::Remove(_) => k += 1,
                 }
             }
@@ -184,8 +475,10 @@ impl Patching {
             cursor = start + replaced_len;
             if touches_end {
                 self.fix_last_eol();
-            } else if cursor > 0 && self.lines[cursor - 1].eol.is_empty() {
-                self.lines[cursor - 1].eol = self.dominant;
+            } else if let Some(before) = self.lines[..cursor].iter_mut().rev().find(|l| !l.hidden)
+                && before.eol.is_empty()
+            {
+                before.eol = self.dominant;
             }
         }
         Ok(())
@@ -213,10 +506,14 @@ impl Patching {
             let (from, to, anchor_line) = match &hunk.anchor {
                 Some(anchor) => {
                     let a = (cursor..lines.len())
-                        .find(|&k| self.content(&lines[k]) == anchor.as_str())
+                        .find(|&k| self.line_is(k, Level::Exact, anchor))
                         .or_else(|| {
-                            (cursor..lines.len())
-                                .find(|&k| self.content(&lines[k]).trim() == anchor.trim())
+                            (cursor..lines.len()).find(|&k| {
+                                self.content(&lines[k]).trim() == anchor.trim()
+                                    || self
+                                        .alternative(&lines[k])
+                                        .is_some_and(|r| r.trim() == anchor.trim())
+                            })
                         })
                         .ok_or_else(|| AssistError::AnchorNotFound {
                             path: path.to_owned(),
@@ -265,7 +562,7 @@ impl Patching {
                 pattern
                     .iter()
                     .enumerate()
-                    .all(|(k, p)| same(level, self.content(&self.lines[s + k]), p))
+                    .all(|(k, p)| self.line_is(s + k, level, p))
             })
             .collect()
     }
@@ -322,15 +619,16 @@ impl Patching {
     }
 
     fn fix_last_eol(&mut self) {
-        let n = self.lines.len();
         let dominant = self.dominant;
-        for (i, l) in self.lines.iter_mut().enumerate() {
+        let mut visible: Vec<&mut Line> = self.lines.iter_mut().filter(|l| !l.hidden).collect();
+        let n = visible.len();
+        for (i, l) in visible.iter_mut().enumerate() {
             if i + 1 < n && l.eol.is_empty() {
                 l.eol = dominant;
             }
         }
         let ends_with_newline = self.ends_with_newline;
-        if let Some(last) = self.lines.last_mut() {
+        if let Some(last) = visible.last_mut() {
             last.eol = if ends_with_newline {
                 if last.eol.is_empty() {
                     dominant
@@ -364,6 +662,37 @@ fn same(level: Level, file: &str, patch: &str) -> bool {
 
 fn indent(s: &str) -> usize {
     s.len() - s.trim_start().len()
+}
+
+/// `(kind, secret)` pairs, in the order of their placeholders.
+type Secrets = Vec<(String, String)>;
+
+/// The secrets behind the placeholders of `shown`, the redacted form of
+/// `real`, as `(kind, secret)` in order; empty when the two do not align.
+fn secrets_of(re: &regex::Regex, shown: &str, real: &str) -> Secrets {
+    let mut pattern = String::from("^");
+    let mut kinds = Vec::new();
+    let mut at = 0;
+    for c in re.captures_iter(shown) {
+        let Some(whole) = c.get(0) else { continue };
+        pattern.push_str(&regex::escape(&shown[at..whole.start()]));
+        pattern.push_str("(.+?)");
+        kinds.push(c[1].to_owned());
+        at = whole.end();
+    }
+    pattern.push_str(&regex::escape(&shown[at..]));
+    pattern.push('$');
+    let Ok(aligned) = regex::Regex::new(&pattern) else {
+        return Vec::new();
+    };
+    let Some(c) = aligned.captures(real) else {
+        return Vec::new();
+    };
+    kinds
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, kind)| c.get(i + 1).map(|m| (kind, m.as_str().to_owned())))
+        .collect()
 }
 
 /// Applies hunks, in order, to `text` (a file named `path` in messages).

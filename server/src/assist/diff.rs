@@ -81,7 +81,7 @@ fn offsets(parts: &[&str]) -> Vec<usize> {
 /// Positions are recomputed from the ops' lengths, in order: `similar` 2.7's
 /// Myers implementation can report wrong `old_index`/`new_index` values on
 /// some inputs (seen with proptest) while its lengths stay right.
-fn changed_groups(ops: &[DiffOp]) -> Vec<(Range<usize>, Range<usize>)> {
+pub(crate) fn changed_groups(ops: &[DiffOp]) -> Vec<(Range<usize>, Range<usize>)> {
     let mut groups: Vec<(Range<usize>, Range<usize>)> = Vec::new();
     let mut open: Option<(Range<usize>, Range<usize>)> = None;
     let (mut o, mut n) = (0, 0);

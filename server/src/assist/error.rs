@@ -139,6 +139,16 @@ pub enum AssistError {
         /// Line of the offending hunk in the reply (1-based).
         line: usize,
     },
+    /// The reply removes or rewrites only part of a redacted block (a
+    /// private key shown as one placeholder line), which would cut the real
+    /// block apart.
+    #[error(
+        "the patch changes only part of a redacted block in `{path}` (a private key shown as a placeholder); it must keep or remove the block whole"
+    )]
+    SplitsRedaction {
+        /// Path as written in the patch.
+        path: String,
+    },
 }
 
 /// Convenience for paths in messages.

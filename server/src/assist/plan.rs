@@ -1,6 +1,7 @@
 //! From a parsed patch to file changes: resolves each path inside the
-//! workspace, applies the hunks to the right text, and computes minimal
-//! edits.
+//! workspace, applies the hunks to the right text (as the model saw it,
+//! redacted, while the real text is what changes), and computes minimal
+//! edits with the spans they depend on.
 //!
 //! Safety rules: paths are workspace-relative; `..` components, absolute
 //! paths outside the root and symlinks whose target lies outside the root are
@@ -210,7 +211,9 @@ pub fn plan_edits(
                             return Err(AssistError::EditsBinary { path: raw.clone() });
                         }
                         order.push(path.clone());
-                        updates.entry(path).or_insert(Patching::new(current))
+                        updates
+                            .entry(path)
+                            .or_insert(Patching::with_redactions(current))
                     }
                 };
                 patching.apply(hunks, raw)?;
@@ -240,7 +243,8 @@ pub fn plan_edits(
     let mut changes = Vec::new();
     for path in order {
         if let Some(patching) = updates.remove(&path) {
-            let edits = minimal_edits(patching.original(), &patching.text());
+            let patched = patching.finish(&relative_path(workspace_root, &path))?;
+            let edits = minimal_edits(patching.original(), &patched);
             if !edits.is_empty() {
                 let guards = guards(&edits, &patching.changed_spans());
                 changes.push(FileChange {

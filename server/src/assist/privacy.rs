@@ -1,7 +1,9 @@
 //! What never leaves the machine: files matching the `exclude` globs are
-//! refused, and secrets (private-key blocks, API tokens, `*_KEY=`-style
-//! assignments) are replaced by `[REDACTED:kind]` placeholders in everything
-//! sent.
+//! refused, and secrets (private-key blocks, API tokens, values assigned to
+//! credential names, random-looking values of other `*_key` names) are
+//! replaced by `[REDACTED:kind]` placeholders in everything sent. Replies
+//! quoting placeholders are mapped back to the real text in
+//! [`crate::assist::apply`].
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -14,6 +16,13 @@ use crate::assist::error::AssistError;
 /// Every placeholder starts with this, so a reply that would write one back
 /// into a file can be recognised and refused.
 pub const REDACTION_PREFIX: &str = "[REDACTED:";
+
+/// Matches one placeholder, capturing its kind.
+pub(crate) fn placeholder_regex() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\[REDACTED:([A-Za-z0-9_-]+)\]").ok())
+        .as_ref()
+}
 
 /// Compiled exclusion globs, matched gitignore-style on the workspace-relative
 /// path and on the file name, ignoring case: `Prod.ENV` or `keys/Deploy.KEY`
@@ -128,6 +137,98 @@ fn rules() -> Option<&'static Rules> {
         .as_ref()
 }
 
+/// Words before `key` that make a `…_key` name a credential (`API_KEY`,
+/// `aws_secret_access_key`, `SIGNING_KEY`). Other `…_key` names
+/// (`sort_key`, `cache_key`, `primary_key`, `partition_key`) are lookup or
+/// ordering keys as often as not; their values are hidden only when they
+/// look random ([`looks_random`]).
+const CREDENTIAL_KEY_WORDS: &[&str] = &[
+    "api",
+    "secret",
+    "access",
+    "private",
+    "signing",
+    "sign",
+    "encryption",
+    "encrypt",
+    "crypt",
+    "master",
+    "license",
+    "licence",
+    "client",
+    "session",
+    "app",
+    "consumer",
+    "hmac",
+    "jwt",
+    "ssh",
+    "gpg",
+    "pgp",
+    "deploy",
+    "webhook",
+    "service",
+    "account",
+    "auth",
+    "subscription",
+    "storage",
+    "bot",
+    "admin",
+    "aes",
+    "rsa",
+    "secure",
+];
+
+/// Whether an assigned name (as matched, quotes included) names a credential
+/// for sure: it ends in `secret`, `token`, `password`, `passwd` or `pwd`, or
+/// in `key` after one of [`CREDENTIAL_KEY_WORDS`].
+fn credential_name(name: &str) -> bool {
+    let n = name
+        .trim_matches(|c| c == '"' || c == '\'')
+        .to_ascii_lowercase()
+        .replace('-', "_");
+    if ["secret", "token", "password", "passwd", "pwd"]
+        .iter()
+        .any(|w| n.ends_with(w))
+    {
+        return true;
+    }
+    let Some(before) = n.strip_suffix("key") else {
+        return false;
+    };
+    let before = before.trim_end_matches(['_', '.']);
+    CREDENTIAL_KEY_WORDS.iter().any(|w| before.ends_with(w))
+}
+
+/// Whether a value looks like generated key material rather than a word or
+/// a name: 16+ characters without spaces, digits or mixed case, and at least
+/// 3 bits of entropy per character (hex and base64 keys have about 4 and
+/// more; `users_by_created_at_descending` fails the first test).
+fn looks_random(value: &str) -> bool {
+    let v = value.trim();
+    if v.chars().count() < 16 || v.chars().any(char::is_whitespace) {
+        return false;
+    }
+    let digit = v.chars().any(|c| c.is_ascii_digit());
+    let mixed_case =
+        v.chars().any(|c| c.is_ascii_lowercase()) && v.chars().any(|c| c.is_ascii_uppercase());
+    if !digit && !mixed_case {
+        return false;
+    }
+    let mut counts = std::collections::HashMap::new();
+    for c in v.chars() {
+        *counts.entry(c).or_insert(0usize) += 1;
+    }
+    let len = v.chars().count() as f64;
+    let entropy: f64 = counts
+        .values()
+        .map(|&n| {
+            let p = n as f64 / len;
+            -p * p.log2()
+        })
+        .sum();
+    entropy >= 3.0
+}
+
 /// Whether an unquoted assigned value looks like a secret rather than code
 /// (`KEY = other_name` is code; `KEY=abc123` is a secret).
 fn looks_secret(value: &str) -> bool {
@@ -179,15 +280,16 @@ pub fn redact(text: &str) -> Cow<'_, str> {
             return whole.to_owned();
         }
         let head = format!("{}{}", &c["name"], &c["sep"]);
+        let credential = credential_name(&c["name"]);
         if let (Some(q), Some(v)) = (c.name("q"), c.name("qval")) {
-            if v.as_str().trim().is_empty() {
+            if v.as_str().trim().is_empty() || !(credential || looks_random(v.as_str())) {
                 return whole.to_owned();
             }
             let q = q.as_str();
             return format!("{head}{q}{REDACTION_PREFIX}secret]{q}");
         }
         match c.name("val") {
-            Some(v) if looks_secret(v.as_str()) => {
+            Some(v) if looks_secret(v.as_str()) && (credential || looks_random(v.as_str())) => {
                 let tail = &whole[v.end() - c.get(0).map_or(0, |m| m.start())..];
                 format!("{head}{REDACTION_PREFIX}secret]{tail}")
             }
@@ -245,6 +347,40 @@ mod tests {
             assert_eq!(ex.excluded(path), Some(pattern), "{path}");
         }
         assert_eq!(ex.excluded("src/Environment.rs"), None);
+    }
+
+    #[test]
+    fn key_names_that_are_not_credentials_keep_their_values() {
+        // `key` alone means a lookup or ordering key as often as a credential:
+        // such values are hidden only when they look like one.
+        for code in [
+            "SORT_KEY = \"created_at_desc\"",
+            "sort_key = 'name'",
+            "cache_key = \"user:{id}:profile\"",
+            "primary_key = \"id\"",
+            "partition_key: 'tenant_id'",
+            "foreign_key=user_id_v2",
+            "\"sortKey\": \"updatedAt\"",
+            "key = \"Enter\"",
+            "KEY = \"users_by_created_at_descending\"",
+        ] {
+            assert_eq!(redact(code), code, "{code}");
+        }
+        for (secret, value) in [
+            (
+                "cache_key = \"9f86d081884c7d659a2feaa0c55ad015\"",
+                "9f86d081",
+            ),
+            ("MY_KEY = \"q8Zr2LmX9vTb4NcW7pKd\"", "q8Zr2LmX"),
+            ("SIGNING_KEY = \"abc12345\"", "abc12345"),
+            ("api_key = \"abcd-efgh\"", "abcd-efgh"),
+            ("private_key: 'k1-secret'", "k1-secret"),
+            ("encryption_key=hunter22", "hunter22"),
+        ] {
+            let out = redact(secret);
+            assert!(!out.contains(value), "{secret} -> {out}");
+            assert!(out.contains(REDACTION_PREFIX), "{secret} -> {out}");
+        }
     }
 
     #[test]
