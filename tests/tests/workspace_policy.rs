@@ -469,3 +469,30 @@ async fn related_locations_are_relative_and_count_characters() {
     let temp = h.temp_dir().display().to_string();
     assert!(!input.contains(&temp), "an absolute path was sent: {input}");
 }
+
+// Defect 8: the user retypes a value on the very line the model rewrites
+// while it works: the rebase refuses instead of merging both into one
+// token (`retries = 10` -> the user's `20`, the model's `100`: never `200`).
+#[tokio::test]
+async fn typing_on_a_line_the_model_rewrites_is_a_conflict() {
+    const CONFIG: &str = "def config():\n    retries = 10\n    return retries\n";
+    let patch = "*** Begin Patch\n*** Update File: config.py\n@@\n def config():\n-    retries = 10\n+    retries = 100\n     return retries\n*** End Patch\n";
+    let mut h = TestServer::builder()
+        .file_as("config.py", "python", CONFIG)
+        .rule(Rule::reply(patch).delay_ms(1500))
+        .start()
+        .await;
+    let args = h.run_args("simplify", range(1, 4, 1, 4));
+    let (_, pending) = h.send_run_action(args);
+    h.wait_for_model_requests(1).await;
+    // The user changes `1` of `10` into `2`.
+    h.did_change(2, range(1, 14, 1, 15), "2");
+    let response = tokio::time::timeout(Duration::from_secs(20), pending)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response["result"]["applied"], false, "{response}");
+    let shown = h.wait_for_message("changed").await;
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    h.assert_no_applied_edits().await;
+}

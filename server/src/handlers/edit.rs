@@ -182,16 +182,20 @@ fn edit_from_reply(
 /// Rebases `edits` (computed on `open`'s snapshot) onto the document's
 /// current text, if it is still the same open of it; the version and rope
 /// come from the same guard, so the edit's positions and version agree.
+///
+/// `guards` widen each edit to the lines its hunk rewrote, so typing on
+/// such a line is a conflict even where the minimal edit is elsewhere on it.
 fn rebase_open(
     state: &State,
     open: &OpenSnapshot,
     edits: &[TextEdit],
+    guards: &[std::ops::Range<usize>],
 ) -> Result<DocumentEdit, ActionError> {
     let rebased = state.with_generation(&open.key, open.generation, |uri, doc| {
         let since = doc
             .changes_since(open.snapshot.revision)
             .ok_or(ActionError::HistoryLost)?;
-        let edits = assist::rebase(edits, &since)?;
+        let edits = assist::rebase_guarded(edits, guards, &since)?;
         Ok(DocumentEdit {
             uri: uri.clone(),
             version: Some(doc.version()),
@@ -219,12 +223,15 @@ fn build_workspace_edit(
         match change.kind {
             FileChangeKind::Update { edits } if edits.is_empty() => {}
             FileChangeKind::Update { edits } => {
+                let guards = &change.guards;
                 if change.path == prepared.path {
-                    updates.push(rebase_open(state, &prepared.target.open, &edits)?);
+                    updates.push(rebase_open(state, &prepared.target.open, &edits, guards)?);
                     continue;
                 }
                 match read.remove(&change.path) {
-                    Some(Read::Open(open)) => updates.push(rebase_open(state, &open, &edits)?),
+                    Some(Read::Open(open)) => {
+                        updates.push(rebase_open(state, &open, &edits, guards)?)
+                    }
                     Some(Read::Disk(text)) => {
                         let uri = Uri::from_file_path(&change.path).ok_or_else(|| {
                             ActionError::BadArguments(format!("bad path {}", change.path.display()))
