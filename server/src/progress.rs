@@ -3,15 +3,17 @@
 //! Every model call is a [`Job`]: it gets a progress token (`codex/N`), shows
 //! `$/progress` begin/report/end when the client supports work-done progress,
 //! announces itself with the `codex/status` notification, and owns a
-//! cancellation token that `window/workDoneProgress/cancel` trips. Reports
-//! from the streaming callback are throttled and sent from a spawned task, so
-//! the stream is never slowed by the client.
+//! cancellation token that `window/workDoneProgress/cancel` trips. Progress
+//! goes through a queue drained by a spawned task (see `ProgressStream`), so
+//! neither the stream nor the request waits on the client.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::notification::Progress;
@@ -51,12 +53,75 @@ pub(crate) struct Job {
     token: String,
     title: String,
     cancel: CancellationToken,
-    progress: bool,
+    progress: Option<ProgressStream>,
     last_report: Option<Instant>,
     received_chars: usize,
 }
 
 const REPORT_INTERVAL: Duration = Duration::from_millis(200);
+
+/// The `$/progress` notifications of one token, sent in order and only once
+/// the client accepted the token. The token's creation is never awaited by
+/// the job itself: a client may answer it only after the request the job
+/// serves returns (Helix resolves a picked action synchronously and answers
+/// server requests on the same loop), and waiting would deadlock until its
+/// timeout. Until the answer arrives, notifications queue here.
+#[derive(Debug)]
+struct ProgressStream {
+    queue: mpsc::UnboundedSender<WorkDoneProgress>,
+    /// The client accepted the token (everything queued is being sent).
+    accepted: Arc<AtomicBool>,
+    forwarder: JoinHandle<()>,
+}
+
+impl ProgressStream {
+    fn start(client: &Client, token: &str) -> Self {
+        let (queue, mut queued) = mpsc::unbounded_channel::<WorkDoneProgress>();
+        let accepted = Arc::new(AtomicBool::new(false));
+        let client = client.clone();
+        let token = token.to_owned();
+        let flag = Arc::clone(&accepted);
+        let forwarder = tokio::spawn(async move {
+            let params = WorkDoneProgressCreateParams {
+                token: NumberOrString::String(token.clone()),
+            };
+            if let Err(err) = client.send_request::<WorkDoneProgressCreate>(params).await {
+                tracing::debug!(%err, "client refused a progress token");
+                return;
+            }
+            flag.store(true, Ordering::SeqCst);
+            while let Some(value) = queued.recv().await {
+                send_progress(&client, &token, value).await;
+            }
+        });
+        Self {
+            queue,
+            accepted,
+            forwarder,
+        }
+    }
+
+    fn send(&self, value: WorkDoneProgress) {
+        let _ = self.queue.send(value);
+    }
+
+    /// Sends `end` and closes the stream. When the client has accepted the
+    /// token, waits until everything queued was sent, so the end precedes
+    /// the response of the request the job served; otherwise it goes out
+    /// whenever the client answers.
+    async fn finish(self, end: WorkDoneProgress) {
+        let Self {
+            queue,
+            accepted,
+            forwarder,
+        } = self;
+        let _ = queue.send(end);
+        drop(queue);
+        if accepted.load(Ordering::SeqCst) {
+            let _ = forwarder.await;
+        }
+    }
+}
 
 impl Job {
     /// Starts a job: creates the progress token (when the client supports
@@ -71,16 +136,7 @@ impl Job {
         let token = format!("codex/{n}");
         let cancel = CancellationToken::new();
         jobs.running.insert(token.clone(), cancel.clone());
-        let mut progress = false;
-        if work_done_progress {
-            let params = WorkDoneProgressCreateParams {
-                token: NumberOrString::String(token.clone()),
-            };
-            match client.send_request::<WorkDoneProgressCreate>(params).await {
-                Ok(()) => progress = true,
-                Err(err) => tracing::debug!(%err, "client refused a progress token"),
-            }
-        }
+        let progress = work_done_progress.then(|| ProgressStream::start(client, &token));
         let job = Self {
             jobs: Arc::clone(jobs),
             client: client.clone(),
@@ -91,14 +147,13 @@ impl Job {
             last_report: None,
             received_chars: 0,
         };
-        if job.progress {
-            job.send_progress(WorkDoneProgress::Begin(WorkDoneProgressBegin {
+        if let Some(progress) = &job.progress {
+            progress.send(WorkDoneProgress::Begin(WorkDoneProgressBegin {
                 title: title.to_owned(),
                 cancellable: Some(true),
                 message: Some("waiting for the model".to_owned()),
                 percentage: None,
-            }))
-            .await;
+            }));
         }
         job.client
             .send_notification::<StatusNotification>(StatusParams {
@@ -130,9 +185,9 @@ impl Job {
     }
 
     fn report_throttled(&mut self, message: String) {
-        if !self.progress {
+        let Some(progress) = &self.progress else {
             return;
-        }
+        };
         let now = Instant::now();
         if self
             .last_report
@@ -141,33 +196,25 @@ impl Job {
             return;
         }
         self.last_report = Some(now);
-        let client = self.client.clone();
-        let token = self.token.clone();
-        tokio::spawn(async move {
-            send_progress(
-                &client,
-                &token,
-                WorkDoneProgress::Report(WorkDoneProgressReport {
-                    cancellable: Some(true),
-                    message: Some(message),
-                    percentage: None,
-                }),
-            )
-            .await;
-        });
+        progress.send(WorkDoneProgress::Report(WorkDoneProgressReport {
+            cancellable: Some(true),
+            message: Some(message),
+            percentage: None,
+        }));
     }
 
     /// Ends the job with an outcome and, after a completed call, its usage.
-    pub(crate) async fn end(self, message: &str, usage: Option<UsageReport>) {
+    pub(crate) async fn end(mut self, message: &str, usage: Option<UsageReport>) {
         let full = match usage {
             Some(u) => format!("{message} ({})", u.summary()),
             None => message.to_owned(),
         };
-        if self.progress {
-            self.send_progress(WorkDoneProgress::End(WorkDoneProgressEnd {
-                message: Some(full),
-            }))
-            .await;
+        if let Some(progress) = self.progress.take() {
+            progress
+                .finish(WorkDoneProgress::End(WorkDoneProgressEnd {
+                    message: Some(full),
+                }))
+                .await;
         }
         self.client
             .send_notification::<StatusNotification>(StatusParams {
@@ -178,10 +225,6 @@ impl Job {
                 usage,
             })
             .await;
-    }
-
-    async fn send_progress(&self, value: WorkDoneProgress) {
-        send_progress(&self.client, &self.token, value).await;
     }
 }
 
