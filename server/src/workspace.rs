@@ -313,21 +313,7 @@ fn in_git_directory(path: &Path) -> bool {
 /// deepest existing ancestor joined with the rest. `None` when nothing of
 /// it exists.
 fn canonical(path: &Path) -> Option<PathBuf> {
-    let mut existing = normalise(path);
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(c) = existing.canonicalize() {
-            let mut out = c;
-            for part in rest.iter().rev() {
-                out.push(part);
-            }
-            return Some(out);
-        }
-        rest.push(existing.file_name()?.to_os_string());
-        if !existing.pop() {
-            return None;
-        }
-    }
+    crate::assist::plan::canonical_prefix(&normalise(path))
 }
 
 /// Reads at most `cap` bytes of a regular file. The file is opened

@@ -77,7 +77,7 @@ fn normalise(path: &Path) -> PathBuf {
 
 /// Canonical form of the deepest existing ancestor of `path` joined with the
 /// rest, so symlinks anywhere on the existing part are resolved.
-fn canonical_prefix(path: &Path) -> Option<PathBuf> {
+pub(crate) fn canonical_prefix(path: &Path) -> Option<PathBuf> {
     let mut existing = path.to_path_buf();
     let mut rest = Vec::new();
     loop {
