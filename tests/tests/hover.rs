@@ -134,7 +134,7 @@ async fn excluded_file_is_never_explained() {
         .file_as(
             "server.pem",
             "rust",
-            "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n",
+            "fn key() -> &'static str {\n    \"-----BEGIN PRIVATE KEY-----\"\n}\n",
         )
         .reply(EXPLANATION)
         .start()

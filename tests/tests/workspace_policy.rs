@@ -8,8 +8,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use codex_lsp_tests::harness::{TestServer, file_uri, range};
 use codex_lsp_tests::Rule;
+use codex_lsp_tests::harness::{TestServer, file_uri, range};
 use serde_json::{Value, json};
 
 const UTIL: &str = "def add(a, b):\n    return a+b\n";

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tower_lsp_server::ls_types::{Range, Uri};
 
 use super::model_call::{Target, ask_model, prepare};
+use crate::assist::region::RegionKind;
 use crate::assist::{self, ActionKind};
 use crate::config::Settings;
 use crate::explain_cache::ExplainKey;
@@ -37,10 +38,27 @@ fn explain_key(settings: &Settings, language_id: &str, region_text: &str) -> Exp
 /// How an explanation is wanted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ExplainMode {
-    /// Compute it if it is not cached.
+    /// Compute it if it is not cached (the user asked).
     Compute,
+    /// Compute it if it is not cached and the region is a definition
+    /// (function, method, class, impl… as the grammar finds it); elsewhere
+    /// (module-level lines, an indented block, lines around the cursor)
+    /// only return a cached one. The hover in mode `auto`: hovering five
+    /// import lines must not make five model calls.
+    DefinitionsOnly,
     /// Only return a cached one.
     CachedOnly,
+}
+
+impl ExplainMode {
+    /// The mode for a region of this kind.
+    fn for_region(self, kind: &RegionKind) -> Self {
+        match (self, kind) {
+            (ExplainMode::DefinitionsOnly, RegionKind::SyntaxNode { .. }) => ExplainMode::Compute,
+            (ExplainMode::DefinitionsOnly, _) => ExplainMode::CachedOnly,
+            (mode, _) => mode,
+        }
+    }
 }
 
 /// An explanation and the byte range it explains.
@@ -63,6 +81,7 @@ pub(crate) async fn explain(
     mode: ExplainMode,
 ) -> Result<Option<Explanation>, Arc<ActionError>> {
     let target = Target::new(state, uri, range)?;
+    let mode = mode.for_region(&target.region.kind);
     let settings = state.settings();
     let region = target.region.range.clone();
     let rope = target.open.snapshot.rope.clone();
