@@ -6,6 +6,11 @@
 //! cancellation token that `window/workDoneProgress/cancel` trips. Reports
 //! from the streaming callback are throttled and sent from a spawned task, so
 //! the stream is never slowed by the client.
+//!
+//! Every job ends with `$/progress` `end` and `codex/status` `idle`, however
+//! it ends: [`Job::end`] sends them with the outcome; a job dropped without
+//! it (`$/cancelRequest` drops the request's future, and the job with it)
+//! sends them from a spawned task with the message "cancelled".
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,7 +59,14 @@ pub(crate) struct Job {
     progress: bool,
     last_report: Option<Instant>,
     received_chars: usize,
+    /// `$/progress` `end` was sent (or there is no progress to end).
+    progress_ended: bool,
+    /// `codex/status` `idle` was sent.
+    status_ended: bool,
 }
+
+/// The outcome a job dropped without [`Job::end`] reports.
+const DROPPED_MESSAGE: &str = "cancelled";
 
 const REPORT_INTERVAL: Duration = Duration::from_millis(200);
 
@@ -71,26 +83,32 @@ impl Job {
         let token = format!("codex/{n}");
         let cancel = CancellationToken::new();
         jobs.running.insert(token.clone(), cancel.clone());
-        let mut progress = false;
-        if work_done_progress {
-            let params = WorkDoneProgressCreateParams {
-                token: NumberOrString::String(token.clone()),
-            };
-            match client.send_request::<WorkDoneProgressCreate>(params).await {
-                Ok(()) => progress = true,
-                Err(err) => tracing::debug!(%err, "client refused a progress token"),
-            }
-        }
-        let job = Self {
+        // The job exists before the first await, so a request cancelled
+        // while it begins still ends it (see `Drop`).
+        let mut job = Self {
             jobs: Arc::clone(jobs),
             client: client.clone(),
             token,
             title: title.to_owned(),
             cancel,
-            progress,
+            progress: false,
             last_report: None,
             received_chars: 0,
+            progress_ended: true,
+            status_ended: false,
         };
+        if work_done_progress {
+            let params = WorkDoneProgressCreateParams {
+                token: NumberOrString::String(job.token.clone()),
+            };
+            match client.send_request::<WorkDoneProgressCreate>(params).await {
+                Ok(()) => {
+                    job.progress = true;
+                    job.progress_ended = false;
+                }
+                Err(err) => tracing::debug!(%err, "client refused a progress token"),
+            }
+        }
         if job.progress {
             job.send_progress(WorkDoneProgress::Begin(WorkDoneProgressBegin {
                 title: title.to_owned(),
@@ -158,26 +176,20 @@ impl Job {
     }
 
     /// Ends the job with an outcome and, after a completed call, its usage.
-    pub(crate) async fn end(self, message: &str, usage: Option<UsageReport>) {
+    pub(crate) async fn end(mut self, message: &str, usage: Option<UsageReport>) {
         let full = match usage {
             Some(u) => format!("{message} ({})", u.summary()),
             None => message.to_owned(),
         };
-        if self.progress {
+        if !self.progress_ended {
             self.send_progress(WorkDoneProgress::End(WorkDoneProgressEnd {
                 message: Some(full),
             }))
             .await;
+            self.progress_ended = true;
         }
-        self.client
-            .send_notification::<StatusNotification>(StatusParams {
-                state: StatusState::Idle,
-                title: Some(self.title.clone()),
-                progress_token: Some(self.token.clone()),
-                message: Some(message.to_owned()),
-                usage,
-            })
-            .await;
+        send_idle(&self.client, &self.token, &self.title, message, usage).await;
+        self.status_ended = true;
     }
 
     async fn send_progress(&self, value: WorkDoneProgress) {
@@ -188,7 +200,52 @@ impl Job {
 impl Drop for Job {
     fn drop(&mut self) {
         self.jobs.running.remove(&self.token);
+        if self.progress_ended && self.status_ended {
+            return;
+        }
+        // Dropped without `end`: the request was cancelled (its future
+        // dropped). Drop cannot await, so the end goes from a task.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let client = self.client.clone();
+        let token = self.token.clone();
+        let title = std::mem::take(&mut self.title);
+        let (progress, status) = (!self.progress_ended, !self.status_ended);
+        runtime.spawn(async move {
+            if progress {
+                send_progress(
+                    &client,
+                    &token,
+                    WorkDoneProgress::End(WorkDoneProgressEnd {
+                        message: Some(DROPPED_MESSAGE.to_owned()),
+                    }),
+                )
+                .await;
+            }
+            if status {
+                send_idle(&client, &token, &title, DROPPED_MESSAGE, None).await;
+            }
+        });
     }
+}
+
+async fn send_idle(
+    client: &Client,
+    token: &str,
+    title: &str,
+    message: &str,
+    usage: Option<UsageReport>,
+) {
+    client
+        .send_notification::<StatusNotification>(StatusParams {
+            state: StatusState::Idle,
+            title: Some(title.to_owned()),
+            progress_token: Some(token.to_owned()),
+            message: Some(message.to_owned()),
+            usage,
+        })
+        .await;
 }
 
 async fn send_progress(client: &Client, token: &str, value: WorkDoneProgress) {

@@ -3,8 +3,8 @@
 //! server. Each test names the defect it pins down.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use codex_lsp_tests::harness::{TestServer, TestServerBuilder, hover_text, range};
-use codex_lsp_tests::{Rule, Script};
+use codex_lsp_tests::harness::{TestServer, TestServerBuilder, WAIT, hover_text, range};
+use codex_lsp_tests::{Fault, Rule};
 use serde_json::{Value, json};
 
 const EXPLANATION: &str = "**Computes the area of a circle.**";
@@ -51,4 +51,68 @@ async fn hovers_outside_definitions_never_call_the_model() {
     // Now cached, the explanation of that line also shows on hover.
     assert_eq!(hover_text(&h.hover(0, 3).await), EXPLANATION);
     assert_eq!(h.model_requests().len(), 2);
+}
+
+/// The `codex/status` or `$/progress` notifications of one progress token.
+fn of_token<'a>(notifications: &'a [Value], token: &str) -> Vec<&'a Value> {
+    notifications
+        .iter()
+        .filter(|n| n["params"]["progressToken"] == token || n["params"]["token"] == token)
+        .collect()
+}
+
+// Defect 14: `$/cancelRequest` on an action (resolve or the runAction
+// command) ends its progress and its `codex/status` like any other end.
+#[tokio::test]
+async fn a_cancelled_request_ends_its_progress_and_status() {
+    for resolve in [false, true] {
+        let builder = TestServer::builder()
+            .file_as("util.py", "python", "def add(a, b):\n    return a+b\n")
+            .rule(Rule::fault(Fault::Hang));
+        let mut h = if resolve { builder.resolve() } else { builder }
+            .start()
+            .await;
+        let (id, pending) = if resolve {
+            let action = h.action(range(1, 4, 1, 4), "Codex: Simplify").await;
+            h.send_request("codeAction/resolve", action)
+        } else {
+            let args = h.run_args("simplify", range(1, 4, 1, 4));
+            h.send_run_action(args)
+        };
+        h.wait_for_model_requests(1).await;
+        let running = h
+            .wait_for_notification("codex/status", |n| n["params"]["state"] == "running")
+            .await;
+        let token = running["params"]["progressToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        h.notify("$/cancelRequest", json!({ "id": id }));
+        let response = tokio::time::timeout(WAIT, pending).await.unwrap().unwrap();
+        assert_eq!(response["error"]["code"], -32800, "{response}");
+        h.wait_for_notification("$/progress", |n| {
+            n["params"]["token"] == token.as_str() && n["params"]["value"]["kind"] == "end"
+        })
+        .await;
+        h.wait_for_notification("codex/status", |n| {
+            n["params"]["progressToken"] == token.as_str() && n["params"]["state"] == "idle"
+        })
+        .await;
+        // Exactly one end of each, and nothing shown for a cancel.
+        h.barrier().await;
+        let progress = h.notifications("$/progress");
+        let ends: Vec<_> = of_token(&progress, &token)
+            .into_iter()
+            .filter(|n| n["params"]["value"]["kind"] == "end")
+            .collect();
+        assert_eq!(ends.len(), 1, "resolve: {resolve}: {progress:?}");
+        let status = h.notifications("codex/status");
+        let idle: Vec<_> = of_token(&status, &token)
+            .into_iter()
+            .filter(|n| n["params"]["state"] == "idle")
+            .collect();
+        assert_eq!(idle.len(), 1, "resolve: {resolve}: {status:?}");
+        assert_eq!(idle[0]["params"]["message"], "cancelled");
+        assert!(h.messages().is_empty());
+    }
 }
