@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use codex_lsp_tests::harness::{TestServer, TestServerBuilder, WAIT, hover_text, range};
-use codex_lsp_tests::{Fault, Rule};
+use codex_lsp_tests::{Fault, Rule, Script};
 use serde_json::{Value, json};
 
 const EXPLANATION: &str = "**Computes the area of a circle.**";
@@ -115,4 +115,33 @@ async fn a_cancelled_request_ends_its_progress_and_status() {
         assert_eq!(idle[0]["params"]["message"], "cancelled");
         assert!(h.messages().is_empty());
     }
+}
+
+const MODELS: &str = "class User:\n    def __init__(self, name):\n        self.name = name\n\n    def __str__(self):\n        return self.name\n\n\nclass Product:\n    def __init__(self, name):\n        self.name = name\n\n    def __str__(self):\n        return self.name\n";
+
+// Defect 15: an explanation is never reused for identical code in another
+// class or another file: the cache key is what went into the answer.
+#[tokio::test]
+async fn identical_code_elsewhere_gets_its_own_explanation() {
+    let mut h = editor()
+        .file_as("models.py", "python", MODELS)
+        .script(Script::new(vec![
+            Rule::reply("Shows a user.").times(1),
+            Rule::reply("Shows a product.").times(1),
+            Rule::reply("Shows a copied user."),
+        ]))
+        .start()
+        .await;
+    let copy = h.open("copy/models.py", "python", MODELS);
+    assert_eq!(hover_text(&h.hover(5, 10).await), "Shows a user.");
+    assert_eq!(hover_text(&h.hover(13, 10).await), "Shows a product.");
+    assert_eq!(
+        hover_text(&h.hover_in(&copy, 5, 10).await),
+        "Shows a copied user."
+    );
+    assert_eq!(h.model_requests().len(), 3);
+    // Each is cached under its own key.
+    assert_eq!(hover_text(&h.hover(5, 12).await), "Shows a user.");
+    assert_eq!(hover_text(&h.hover(13, 12).await), "Shows a product.");
+    assert_eq!(h.model_requests().len(), 3);
 }
