@@ -145,3 +145,67 @@ async fn identical_code_elsewhere_gets_its_own_explanation() {
     assert_eq!(hover_text(&h.hover(13, 12).await), "Shows a product.");
     assert_eq!(h.model_requests().len(), 3);
 }
+
+/// The command each listed action carries (`None` for one resolved).
+fn listed_commands(actions: &[Value]) -> Vec<(String, Option<String>)> {
+    actions
+        .iter()
+        .map(|a| {
+            (
+                a["title"].as_str().unwrap_or_default().to_owned(),
+                a["command"]["command"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+// Defect 22: a client without `workspace/applyEdit` is never offered an
+// action whose edit would have to be applied with it, and running one
+// anyway is refused before the model is called, with one message.
+#[tokio::test]
+async fn without_apply_edit_command_path_edits_are_not_offered_nor_run() {
+    let mut h = TestServer::builder()
+        .capability("/workspace/applyEdit", json!(false))
+        .file_as("util.py", "python", "def add(a, b):\n    return a+b\n")
+        .reply("*** Begin Patch\n*** End Patch\n")
+        .start()
+        .await;
+    let actions = h.list_actions(range(1, 4, 1, 4)).await;
+    assert_eq!(
+        listed_commands(&actions),
+        [(
+            "Codex: Explain this code".to_owned(),
+            Some("codex.explain".to_owned())
+        )],
+        "{actions:?}"
+    );
+    let response = h.run_action("simplify", range(1, 4, 1, 4)).await;
+    assert_eq!(response["result"]["applied"], false, "{response}");
+    let message = response["result"]["message"].as_str().unwrap();
+    assert!(message.contains("workspace/applyEdit"), "{message}");
+    assert_eq!(h.messages(), [message]);
+    assert!(h.model_requests().is_empty(), "the model was called");
+
+    // On the resolve path the resolvable edits stay (resolve returns the
+    // edit; no applyEdit needed); rewrite, a command, does not.
+    let mut h = TestServer::builder()
+        .resolve()
+        .capability("/workspace/applyEdit", json!(false))
+        .file_as("util.py", "python", "def add(a, b):\n    return a+b\n")
+        .start()
+        .await;
+    let titles: Vec<_> = listed_commands(&h.list_actions(range(1, 4, 1, 4)).await)
+        .into_iter()
+        .map(|(title, command)| (title, command.is_some()))
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            ("Codex: Simplify".to_owned(), false),
+            ("Codex: Add documentation".to_owned(), false),
+            ("Codex: Add error handling".to_owned(), false),
+            ("Codex: Generate tests".to_owned(), false),
+            ("Codex: Explain this code".to_owned(), true),
+        ]
+    );
+}
