@@ -3,10 +3,13 @@
 //! Hovers are frequent and cheap for the editor, but model calls are slow and
 //! cost money, so explanations are cached and shared:
 //!
-//! * entries are keyed by a hash of the region's text together with the model
-//!   and the settings that shape the answer, so an edit inside a region gives
-//!   a new key (a miss) while an edit elsewhere leaves the key, and the entry,
-//!   intact. Nothing needs explicit invalidation;
+//! * entries are keyed by a hash of what the answer was made from (the
+//!   explain handler hashes the rendered prompt: file path, region, the
+//!   context around it, and the request settings), so an edit inside the
+//!   region or the context it was sent with gives a new key (a miss) while
+//!   an edit outside them leaves the key, and the entry, intact; identical
+//!   code in another file or class has another key. Nothing needs explicit
+//!   invalidation;
 //! * the cache is bounded by bytes, least recently used first out;
 //! * concurrent requests for the same key share one computation, and when the
 //!   last waiter goes away (the hover was cancelled) the computation is
@@ -131,16 +134,9 @@ impl<E> ExplainCache<E> {
         self.lock().bytes
     }
 
-    /// Number of cached explanations.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.lock().lru.len()
-    }
-
     /// Whether nothing is cached.
-    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.lock().lru.is_empty()
     }
 
     /// Number of computations running.

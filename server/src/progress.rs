@@ -6,6 +6,11 @@
 //! cancellation token that `window/workDoneProgress/cancel` trips. Progress
 //! goes through a queue drained by a spawned task (see `ProgressStream`), so
 //! neither the stream nor the request waits on the client.
+//!
+//! Every job ends with `$/progress` `end` and `codex/status` `idle`, however
+//! it ends: [`Job::end`] sends them with the outcome; a job dropped without
+//! it (`$/cancelRequest` drops the request's future, and the job with it)
+//! sends them with the message "cancelled".
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -56,7 +61,12 @@ pub(crate) struct Job {
     progress: Option<ProgressStream>,
     last_report: Option<Instant>,
     received_chars: usize,
+    /// `codex/status` `idle` was sent.
+    status_ended: bool,
 }
+
+/// The outcome a job dropped without [`Job::end`] reports.
+const DROPPED_MESSAGE: &str = "cancelled";
 
 const REPORT_INTERVAL: Duration = Duration::from_millis(200);
 
@@ -146,6 +156,7 @@ impl Job {
             progress,
             last_report: None,
             received_chars: 0,
+            status_ended: false,
         };
         if let Some(progress) = &job.progress {
             progress.send(WorkDoneProgress::Begin(WorkDoneProgressBegin {
@@ -216,22 +227,54 @@ impl Job {
                 }))
                 .await;
         }
-        self.client
-            .send_notification::<StatusNotification>(StatusParams {
-                state: StatusState::Idle,
-                title: Some(self.title.clone()),
-                progress_token: Some(self.token.clone()),
-                message: Some(message.to_owned()),
-                usage,
-            })
-            .await;
+        send_idle(&self.client, &self.token, &self.title, message, usage).await;
+        self.status_ended = true;
     }
 }
 
 impl Drop for Job {
     fn drop(&mut self) {
         self.jobs.running.remove(&self.token);
+        // Dropped without `end`: the request was cancelled (its future
+        // dropped). The progress end joins the queue (sent once the client
+        // accepted the token); the status, which cannot be awaited here,
+        // goes from a task.
+        if let Some(progress) = self.progress.take() {
+            progress.send(WorkDoneProgress::End(WorkDoneProgressEnd {
+                message: Some(DROPPED_MESSAGE.to_owned()),
+            }));
+        }
+        if self.status_ended {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let client = self.client.clone();
+        let token = self.token.clone();
+        let title = std::mem::take(&mut self.title);
+        runtime.spawn(async move {
+            send_idle(&client, &token, &title, DROPPED_MESSAGE, None).await;
+        });
     }
+}
+
+async fn send_idle(
+    client: &Client,
+    token: &str,
+    title: &str,
+    message: &str,
+    usage: Option<UsageReport>,
+) {
+    client
+        .send_notification::<StatusNotification>(StatusParams {
+            state: StatusState::Idle,
+            title: Some(title.to_owned()),
+            progress_token: Some(token.to_owned()),
+            message: Some(message.to_owned()),
+            usage,
+        })
+        .await;
 }
 
 async fn send_progress(client: &Client, token: &str, value: WorkDoneProgress) {

@@ -10,9 +10,7 @@
 use std::time::{Duration, Instant};
 
 use codex_lsp_tests::assert_json_snapshot;
-use codex_lsp_tests::harness::{
-    TestServer, apply_lsp_edits, edits_for, file_uri, hover_text, range,
-};
+use codex_lsp_tests::harness::{TestServer, apply_lsp_edits, edits_for, file_uri, range};
 use codex_lsp_tests::{Fault, Rule, Script};
 use serde_json::{Value, json};
 
@@ -402,8 +400,10 @@ async fn a_50_mb_file_is_handled_and_its_memory_returned() {
             )
             .await;
         assert!(!list.is_empty(), "{list:?}");
+        // Module-level lines, no definition: the hover answers nothing and
+        // never calls the model.
         let hover = h.hover_in(&big_uri, lines / 2, 3).await;
-        assert!(hover_text(&hover).contains("over the limit"), "{hover}");
+        assert_eq!(hover["result"], Value::Null, "{hover}");
         let args = json!({ "action": "simplify", "textDocument": { "uri": big_uri },
                            "range": range(lines / 2, 0, lines / 2, 0) });
         let response = h.run_action_with(args).await;

@@ -44,23 +44,47 @@ async fn repeated_hover_on_unchanged_code_calls_the_model_once() {
 }
 
 #[tokio::test]
-async fn edits_invalidate_only_the_region_they_touch() {
-    let mut h = start(Script::reply(EXPLANATION)).await;
+async fn edits_invalidate_only_what_the_explanation_was_made_from() {
+    // `add`, 2000 small functions, `main`: with a small budget the context
+    // sent around `add` ends long before `main`.
+    let mut source = String::from("fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\n");
+    for i in 0..2000 {
+        source.push_str(&format!("fn f{i}() {{}}\n"));
+    }
+    let main_line = source.lines().count() as u32 + 1;
+    source.push_str("\nfn main() {\n    println!(\"{}\", add(1, 2));\n}\n");
+    let mut h = editor()
+        .file("lib.rs", source)
+        .reply(EXPLANATION)
+        .setting("maxContextTokens", 4000)
+        .start()
+        .await;
     h.hover(1, 6).await;
     assert_eq!(h.model_requests().len(), 1);
-    // An edit in `main` leaves `add`'s explanation valid.
-    h.did_change(2, range(5, 4, 5, 4), "let _x = 1; ");
+    let sent = h.model_requests()[0].body.to_string();
+    assert!(
+        sent.contains("fn f1()") && !sent.contains("fn main"),
+        "the context around `add` reaches `main`"
+    );
+    // An edit in `main`, outside everything sent, leaves `add`'s
+    // explanation valid.
+    h.did_change(2, range(main_line + 1, 4, main_line + 1, 4), "let _x = 1; ");
     h.hover(1, 6).await;
     assert_eq!(
         h.model_requests().len(),
         1,
-        "an edit elsewhere must not call the model"
+        "an edit outside what was sent must not call the model"
     );
-    // An edit inside `add` makes the next hover ask again.
-    h.did_change(3, range(1, 9, 1, 9), " + 0");
+    // An edit in the context that was sent with `add` makes the next hover
+    // ask again: the answer was made from it.
+    h.did_change(3, range(5, 0, 5, 0), "// new\n");
     h.hover(1, 6).await;
     assert_eq!(h.model_requests().len(), 2);
-    assert!(h.model_requests()[1].body.to_string().contains("a + b + 0"));
+    // So does an edit inside `add`.
+    h.did_change(4, range(1, 9, 1, 9), " + 0");
+    h.hover(1, 6).await;
+    assert_eq!(h.model_requests().len(), 3);
+    assert!(h.model_requests()[2].body.to_string().contains("a + b + 0"));
 }
 
 #[tokio::test]
@@ -134,7 +158,7 @@ async fn excluded_file_is_never_explained() {
         .file_as(
             "server.pem",
             "rust",
-            "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n",
+            "fn key() -> &'static str {\n    \"-----BEGIN PRIVATE KEY-----\"\n}\n",
         )
         .reply(EXPLANATION)
         .start()

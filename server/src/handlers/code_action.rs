@@ -37,6 +37,9 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
     let features = state.features();
     let only = params.context.only.as_deref();
     let resolve = features.code_action_resolve_edit && features.code_action_literals;
+    // An edit on the command path is applied with `workspace/applyEdit`:
+    // a client without it is not offered what could never apply.
+    let commands_can_edit = features.apply_edit;
     let mut actions = Vec::new();
 
     let version = state.version(&uri);
@@ -78,6 +81,7 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
             continue;
         }
         match action {
+            ActionKind::Fix if !resolve && !commands_can_edit => {}
             ActionKind::Fix => {
                 for diagnostic in &params.context.diagnostics {
                     let title = format!(
@@ -114,6 +118,7 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
             }
             // An action that needs the user's instruction always goes
             // through a command the client intercepts, never resolve.
+            refactor if !commands_can_edit && (!resolve || refactor.needs_instruction()) => {}
             refactor => actions.push(listed(
                 refactor.title().to_owned(),
                 kind,

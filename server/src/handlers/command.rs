@@ -55,37 +55,45 @@ pub(crate) async fn execute(state: &State, params: ExecuteCommandParams) -> Resu
     }
 }
 
+/// Why `codex.runAction` is refused, before the model is asked, for a
+/// client that cannot apply edits.
+const NO_APPLY_EDIT: &str = "Codex: this editor does not support workspace/applyEdit, so codex.runAction cannot apply an edit; nothing was sent to the model.";
+
 async fn run_action(state: &State, args: RunActionArgs) -> Result<RunActionResult> {
     let not_applied = |message| RunActionResult {
         applied: false,
         message: Some(message),
     };
+    // Refused before the model call the user would pay for in vain.
+    if !state.features().apply_edit {
+        state
+            .client
+            .show_message(MessageType::WARNING, NO_APPLY_EDIT)
+            .await;
+        return Ok(not_applied(NO_APPLY_EDIT.to_owned()));
+    }
     let edit = match edit::run(state, &args).await {
         Ok(edit) => edit,
         Err(ActionError::BadArguments(message)) => return Err(invalid_params(message)),
         Err(e) if e.is_cancelled() => return Err(Error::request_cancelled()),
         Err(e) => return Ok(not_applied(show_failure(state, &e).await)),
     };
-    let message = if !state.features().apply_edit {
-        "Codex: this editor does not support workspace/applyEdit.".to_owned()
-    } else {
-        match state.client.apply_edit(edit).await {
-            Ok(ApplyWorkspaceEditResponse { applied: true, .. }) => {
-                return Ok(RunActionResult {
-                    applied: true,
-                    message: None,
-                });
-            }
-            Ok(response) => format!(
-                "Codex: the editor did not apply the edit ({}).",
-                response
-                    .failure_reason
-                    .unwrap_or_else(|| "no reason given".to_owned())
-            ),
-            Err(err) => {
-                tracing::warn!(%err, "workspace/applyEdit failed");
-                "Codex: the editor failed to apply the edit.".to_owned()
-            }
+    let message = match state.client.apply_edit(edit).await {
+        Ok(ApplyWorkspaceEditResponse { applied: true, .. }) => {
+            return Ok(RunActionResult {
+                applied: true,
+                message: None,
+            });
+        }
+        Ok(response) => format!(
+            "Codex: the editor did not apply the edit ({}).",
+            response
+                .failure_reason
+                .unwrap_or_else(|| "no reason given".to_owned())
+        ),
+        Err(err) => {
+            tracing::warn!(%err, "workspace/applyEdit failed");
+            "Codex: the editor failed to apply the edit.".to_owned()
         }
     };
     state

@@ -1,8 +1,10 @@
 //! Explain this code: the hover and the `codex.explain` command share this.
-//! The explanation of a region comes from the cache when its text and the
-//! settings that shape the answer are unchanged; otherwise one model call is
-//! made through the shared front half ([`super::model_call`]) and shared by
-//! every waiter. Key and prompt come from one snapshot.
+//! The explanation of a region is built from one snapshot: its prompt is
+//! rendered first (through the shared front half, [`super::model_call`]) and
+//! the cache key is a hash of that prompt and of the request settings, so
+//! an explanation is reused exactly when the same input would be sent again
+//! (same file, same region, same context around it); otherwise one model
+//! call is made and shared by every waiter.
 
 use std::sync::Arc;
 
@@ -10,37 +12,61 @@ use ropey::Rope;
 use tokio_util::sync::CancellationToken;
 use tower_lsp_server::ls_types::{Range, Uri};
 
-use super::model_call::{Target, ask_model, prepare};
+use super::model_call::{Prepared, Target, ask_model, prepare};
+use crate::assist::region::RegionKind;
 use crate::assist::{self, ActionKind};
-use crate::config::Settings;
 use crate::explain_cache::ExplainKey;
 use crate::failure::ActionError;
-use crate::lsp::from_proto;
 use crate::state::State;
 
-/// The cache key of the explanation of a region: its text, the language,
-/// and every setting that shapes the answer.
-fn explain_key(settings: &Settings, language_id: &str, region_text: &str) -> ExplainKey {
+/// The cache key of an explanation: everything that goes into the model
+/// request (the prompt as rendered, with the file's path, the region, the
+/// context around it, AGENTS.md, and the settings of the request) and the
+/// endpoint it goes to. Identical code in another file or class renders
+/// another prompt (path, line numbers, surroundings), so it gets its own
+/// explanation.
+fn explain_key(prepared: &Prepared) -> ExplainKey {
+    let settings = &prepared.settings;
     let effort = format!("{:?}", settings.reasoning_effort.explain);
-    let words = settings.explain.max_words.to_string();
+    let provider = format!("{:?}", settings.provider);
     let cap = settings.explain.max_output_tokens.to_string();
+    let path = prepared.path.to_string_lossy();
     ExplainKey::new(&[
+        &settings.base_url,
+        &provider,
         &settings.model,
         &effort,
-        &words,
         &cap,
-        language_id,
-        region_text,
+        &path,
+        &prepared.prompt.instructions,
+        &prepared.prompt.input,
     ])
 }
 
 /// How an explanation is wanted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ExplainMode {
-    /// Compute it if it is not cached.
+    /// Compute it if it is not cached (the user asked).
     Compute,
+    /// Compute it if it is not cached and the region is a definition
+    /// (function, method, class, impl… as the grammar finds it); elsewhere
+    /// (module-level lines, an indented block, lines around the cursor)
+    /// only return a cached one. The hover in mode `auto`: hovering five
+    /// import lines must not make five model calls.
+    DefinitionsOnly,
     /// Only return a cached one.
     CachedOnly,
+}
+
+impl ExplainMode {
+    /// The mode for a region of this kind.
+    fn for_region(self, kind: &RegionKind) -> Self {
+        match (self, kind) {
+            (ExplainMode::DefinitionsOnly, RegionKind::SyntaxNode { .. }) => ExplainMode::Compute,
+            (ExplainMode::DefinitionsOnly, _) => ExplainMode::CachedOnly,
+            (mode, _) => mode,
+        }
+    }
 }
 
 /// An explanation and the byte range it explains.
@@ -63,12 +89,19 @@ pub(crate) async fn explain(
     mode: ExplainMode,
 ) -> Result<Option<Explanation>, Arc<ActionError>> {
     let target = Target::new(state, uri, range, None, false)?;
-    let settings = state.settings();
+    let mode = mode.for_region(&target.region.kind);
+    let cache = state.explain_cache();
+    // Nothing cached: a cached-only lookup need not render a prompt (which
+    // would load the tokenizer).
+    if mode == ExplainMode::CachedOnly && cache.is_empty() {
+        return Ok(None);
+    }
     let region = target.region.range.clone();
     let rope = target.open.snapshot.rope.clone();
-    let region_text = rope.byte_slice(region.clone()).to_string();
-    let key = explain_key(&settings, &target.open.snapshot.language_id, &region_text);
-    let cache = state.explain_cache();
+    // Refused before the model is asked (an excluded file, naming the
+    // pattern; no API key; a file too large), cached or not.
+    let prepared = prepare(state, target, ActionKind::Explain, None, None).await?;
+    let key = explain_key(&prepared);
     let found = |markdown| {
         Some(Explanation {
             markdown,
@@ -82,15 +115,9 @@ pub(crate) async fn explain(
     if mode == ExplainMode::CachedOnly {
         return Ok(None);
     }
-    // Refused before the model is asked, naming the pattern.
-    let policy = state.policy().map_err(ActionError::from)?;
-    policy
-        .check_send(&from_proto::document_path(uri))
-        .map_err(ActionError::from)?;
     let state = state.clone();
     let markdown = cache
         .get_or_compute(key, move || async move {
-            let prepared = prepare(&state, target, ActionKind::Explain, None, None).await?;
             let never = CancellationToken::new();
             let answer = ask_model(&state, &prepared, None, &never).await?;
             let text = assist::clean_explanation(&answer.text);

@@ -1,6 +1,8 @@
 //! `textDocument/hover`: the explain-this-code hover. Cached and shared (see
-//! `explain_cache`); cancelled hovers abort the model call when nobody else
-//! waits for it; failures are short hover text, never popups.
+//! `explain_cache`); only definitions are explained on hover (elsewhere a
+//! hover shows an explanation only if one is cached); cancelled hovers
+//! abort the model call when nobody else waits for it; failures are short
+//! hover text, never popups.
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
@@ -17,7 +19,7 @@ pub(crate) async fn hover(state: &State, params: HoverParams) -> Result<Option<H
     let mode = match state.settings().explain.hover {
         HoverMode::Off => return Ok(None),
         HoverMode::Cached => ExplainMode::CachedOnly,
-        HoverMode::Auto => ExplainMode::Compute,
+        HoverMode::Auto => ExplainMode::DefinitionsOnly,
     };
     let position = params.text_document_position_params.position;
     let uri = params.text_document_position_params.text_document.uri;

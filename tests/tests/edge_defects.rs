@@ -1,0 +1,211 @@
+//! Edge defects of issue 13 (hover, explain, actions, progress, transport)
+//! end to end: the real binary over stdio against the fake Responses
+//! server. Each test names the defect it pins down.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use codex_lsp_tests::harness::{TestServer, TestServerBuilder, WAIT, hover_text, range};
+use codex_lsp_tests::{Fault, Rule, Script};
+use serde_json::{Value, json};
+
+const EXPLANATION: &str = "**Computes the area of a circle.**";
+
+/// A module with five import lines and one function.
+const IMPORTS: &str = "import os\nimport sys\nimport json\nimport re\nimport math\n\n\ndef area(r):\n    return math.pi * r * r\n";
+
+/// The editor of these tests: Markdown hovers, documents shown with
+/// `window/showDocument`, no work-done progress.
+fn editor() -> TestServerBuilder {
+    TestServer::builder().no_progress()
+}
+
+// Defect 13: in the default hover mode (`auto`) a hover outside every
+// definition (module-level lines) never calls the model; hovering a
+// definition still does, and the explain command explains any line on
+// request.
+#[tokio::test]
+async fn hovers_outside_definitions_never_call_the_model() {
+    let mut h = editor()
+        .file_as("app.py", "python", IMPORTS)
+        .reply(EXPLANATION)
+        .start()
+        .await;
+    for line in 0..5 {
+        let response = h.hover(line, 3).await;
+        assert_eq!(response["result"], Value::Null, "line {line}: {response}");
+    }
+    assert_eq!(
+        h.model_requests().len(),
+        0,
+        "a hover on an import line called the model"
+    );
+    // A definition is explained on hover.
+    assert_eq!(hover_text(&h.hover(8, 10).await), EXPLANATION);
+    assert_eq!(h.model_requests().len(), 1);
+    // The user can still ask for an import line (the explain command, as
+    // the "Explain this code" action runs it).
+    let uri = h.uri();
+    let response = h.explain(&uri, range(0, 3, 0, 3)).await;
+    assert_eq!(response["result"]["markdown"], EXPLANATION, "{response}");
+    assert_eq!(h.model_requests().len(), 2);
+    assert_eq!(h.shown_documents().len(), 1);
+    // Now cached, the explanation of that line also shows on hover.
+    assert_eq!(hover_text(&h.hover(0, 3).await), EXPLANATION);
+    assert_eq!(h.model_requests().len(), 2);
+}
+
+/// The `codex/status` or `$/progress` notifications of one progress token.
+fn of_token<'a>(notifications: &'a [Value], token: &str) -> Vec<&'a Value> {
+    notifications
+        .iter()
+        .filter(|n| n["params"]["progressToken"] == token || n["params"]["token"] == token)
+        .collect()
+}
+
+// Defect 14: `$/cancelRequest` on an action (resolve or the runAction
+// command) ends its progress and its `codex/status` like any other end.
+#[tokio::test]
+async fn a_cancelled_request_ends_its_progress_and_status() {
+    for resolve in [false, true] {
+        let builder = TestServer::builder()
+            .file_as("util.py", "python", "def add(a, b):\n    return a+b\n")
+            .rule(Rule::fault(Fault::Hang));
+        let mut h = if resolve { builder.resolve() } else { builder }
+            .start()
+            .await;
+        let (id, pending) = if resolve {
+            let action = h.action(range(1, 4, 1, 4), "Codex: Simplify").await;
+            h.send_request("codeAction/resolve", action)
+        } else {
+            let args = h.run_args("simplify", range(1, 4, 1, 4));
+            h.send_run_action(args)
+        };
+        h.wait_for_model_requests(1).await;
+        let running = h
+            .wait_for_notification("codex/status", |n| n["params"]["state"] == "running")
+            .await;
+        let token = running["params"]["progressToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        h.notify("$/cancelRequest", json!({ "id": id }));
+        let response = tokio::time::timeout(WAIT, pending).await.unwrap().unwrap();
+        assert_eq!(response["error"]["code"], -32800, "{response}");
+        h.wait_for_notification("$/progress", |n| {
+            n["params"]["token"] == token.as_str() && n["params"]["value"]["kind"] == "end"
+        })
+        .await;
+        h.wait_for_notification("codex/status", |n| {
+            n["params"]["progressToken"] == token.as_str() && n["params"]["state"] == "idle"
+        })
+        .await;
+        // Exactly one end of each, and nothing shown for a cancel.
+        h.barrier().await;
+        let progress = h.notifications("$/progress");
+        let ends: Vec<_> = of_token(&progress, &token)
+            .into_iter()
+            .filter(|n| n["params"]["value"]["kind"] == "end")
+            .collect();
+        assert_eq!(ends.len(), 1, "resolve: {resolve}: {progress:?}");
+        let status = h.notifications("codex/status");
+        let idle: Vec<_> = of_token(&status, &token)
+            .into_iter()
+            .filter(|n| n["params"]["state"] == "idle")
+            .collect();
+        assert_eq!(idle.len(), 1, "resolve: {resolve}: {status:?}");
+        assert_eq!(idle[0]["params"]["message"], "cancelled");
+        assert!(h.messages().is_empty());
+    }
+}
+
+const MODELS: &str = "class User:\n    def __init__(self, name):\n        self.name = name\n\n    def __str__(self):\n        return self.name\n\n\nclass Product:\n    def __init__(self, name):\n        self.name = name\n\n    def __str__(self):\n        return self.name\n";
+
+// Defect 15: an explanation is never reused for identical code in another
+// class or another file: the cache key is what went into the answer.
+#[tokio::test]
+async fn identical_code_elsewhere_gets_its_own_explanation() {
+    let mut h = editor()
+        .file_as("models.py", "python", MODELS)
+        .script(Script::new(vec![
+            Rule::reply("Shows a user.").times(1),
+            Rule::reply("Shows a product.").times(1),
+            Rule::reply("Shows a copied user."),
+        ]))
+        .start()
+        .await;
+    let copy = h.open("copy/models.py", "python", MODELS);
+    assert_eq!(hover_text(&h.hover(5, 10).await), "Shows a user.");
+    assert_eq!(hover_text(&h.hover(13, 10).await), "Shows a product.");
+    assert_eq!(
+        hover_text(&h.hover_in(&copy, 5, 10).await),
+        "Shows a copied user."
+    );
+    assert_eq!(h.model_requests().len(), 3);
+    // Each is cached under its own key.
+    assert_eq!(hover_text(&h.hover(5, 12).await), "Shows a user.");
+    assert_eq!(hover_text(&h.hover(13, 12).await), "Shows a product.");
+    assert_eq!(h.model_requests().len(), 3);
+}
+
+/// The command each listed action carries (`None` for one resolved).
+fn listed_commands(actions: &[Value]) -> Vec<(String, Option<String>)> {
+    actions
+        .iter()
+        .map(|a| {
+            (
+                a["title"].as_str().unwrap_or_default().to_owned(),
+                a["command"]["command"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+// Defect 22: a client without `workspace/applyEdit` is never offered an
+// action whose edit would have to be applied with it, and running one
+// anyway is refused before the model is called, with one message.
+#[tokio::test]
+async fn without_apply_edit_command_path_edits_are_not_offered_nor_run() {
+    let mut h = TestServer::builder()
+        .capability("/workspace/applyEdit", json!(false))
+        .file_as("util.py", "python", "def add(a, b):\n    return a+b\n")
+        .reply("*** Begin Patch\n*** End Patch\n")
+        .start()
+        .await;
+    let actions = h.list_actions(range(1, 4, 1, 4)).await;
+    assert_eq!(
+        listed_commands(&actions),
+        [(
+            "Codex: Explain this code".to_owned(),
+            Some("codex.explain".to_owned())
+        )],
+        "{actions:?}"
+    );
+    let response = h.run_action("simplify", range(1, 4, 1, 4)).await;
+    assert_eq!(response["result"]["applied"], false, "{response}");
+    let message = response["result"]["message"].as_str().unwrap();
+    assert!(message.contains("workspace/applyEdit"), "{message}");
+    assert_eq!(h.messages(), [message]);
+    assert!(h.model_requests().is_empty(), "the model was called");
+
+    // On the resolve path the resolvable edits stay (resolve returns the
+    // edit; no applyEdit needed); rewrite, a command, does not.
+    let mut h = TestServer::builder()
+        .resolve()
+        .capability("/workspace/applyEdit", json!(false))
+        .file_as("util.py", "python", "def add(a, b):\n    return a+b\n")
+        .start()
+        .await;
+    let titles: Vec<_> = listed_commands(&h.list_actions(range(1, 4, 1, 4)).await)
+        .into_iter()
+        .map(|(title, command)| (title, command.is_some()))
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            ("Codex: Simplify".to_owned(), false),
+            ("Codex: Add documentation".to_owned(), false),
+            ("Codex: Add error handling".to_owned(), false),
+            ("Codex: Generate tests".to_owned(), false),
+            ("Codex: Explain this code".to_owned(), true),
+        ]
+    );
+}
