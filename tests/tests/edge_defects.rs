@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 const EXPLANATION: &str = "**Computes the area of a circle.**";
 
 /// A module with five import lines and one function.
-const IMPORTS: &str = "import os\nimport sys\nimport json\nimport re\nimport math\n\n\ndef area(r):\n    return math.pi * r * r\n";
+const IMPORTS: &str = "import os\nimport sys\nimport json\nimport re\nimport math\n\n\ndef area(r):\n    return math.pi * r * r\n\n\nif __name__ == \"__main__\":\n    print(area(2))\n";
 
 /// The editor of these tests: Markdown hovers, documents shown with
 /// `window/showDocument`, no work-done progress.
@@ -29,14 +29,15 @@ async fn hovers_outside_definitions_never_call_the_model() {
         .reply(EXPLANATION)
         .start()
         .await;
-    for line in 0..5 {
+    // Five import lines, and a module-level block that is no definition.
+    for line in [0, 1, 2, 3, 4, 12] {
         let response = h.hover(line, 3).await;
         assert_eq!(response["result"], Value::Null, "line {line}: {response}");
     }
     assert_eq!(
         h.model_requests().len(),
         0,
-        "a hover on an import line called the model"
+        "a hover outside a definition called the model"
     );
     // A definition is explained on hover.
     assert_eq!(hover_text(&h.hover(8, 10).await), EXPLANATION);
@@ -51,6 +52,17 @@ async fn hovers_outside_definitions_never_call_the_model() {
     // Now cached, the explanation of that line also shows on hover.
     assert_eq!(hover_text(&h.hover(0, 3).await), EXPLANATION);
     assert_eq!(h.model_requests().len(), 2);
+    // A language without a grammar: its indented blocks are the
+    // definitions we can find; lines outside any block are not explained.
+    let lua = h.open(
+        "sample.lua",
+        "lua",
+        "local function add(a, b)\n  return a+b\nend\n\nreturn add\n",
+    );
+    assert_eq!(h.hover_in(&lua, 4, 2).await["result"], Value::Null);
+    assert_eq!(h.model_requests().len(), 2);
+    assert_eq!(hover_text(&h.hover_in(&lua, 1, 4).await), EXPLANATION);
+    assert_eq!(h.model_requests().len(), 3);
 }
 
 /// The `codex/status` or `$/progress` notifications of one progress token.

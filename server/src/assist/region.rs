@@ -141,6 +141,13 @@ fn grammar(language_id: &str) -> Option<(Language, &'static [&'static str])> {
     Some(pair)
 }
 
+/// Whether regions of this language come from a grammar (tree-sitter), so
+/// its definitions are [`RegionKind::SyntaxNode`]s; otherwise indentation
+/// is the best guess of a block.
+pub fn has_grammar(language_id: &str) -> bool {
+    grammar(language_id).is_some()
+}
+
 /// Finds where an action applies. Never panics: offsets past the end are
 /// clamped and snapped to character boundaries.
 pub fn target_region(

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tower_lsp_server::ls_types::{Range, Uri};
 
 use super::model_call::{Prepared, Target, ask_model, prepare};
-use crate::assist::region::RegionKind;
+use crate::assist::region::{self, RegionKind};
 use crate::assist::{self, ActionKind};
 use crate::explain_cache::ExplainKey;
 use crate::failure::ActionError;
@@ -49,22 +49,32 @@ pub(crate) enum ExplainMode {
     /// Compute it if it is not cached (the user asked).
     Compute,
     /// Compute it if it is not cached and the region is a definition
-    /// (function, method, class, impl… as the grammar finds it); elsewhere
-    /// (module-level lines, an indented block, lines around the cursor)
-    /// only return a cached one. The hover in mode `auto`: hovering five
-    /// import lines must not make five model calls.
+    /// (function, method, class, impl… as the grammar finds it; for a
+    /// language without a grammar, the indented block around the cursor);
+    /// elsewhere (module-level lines, lines around the cursor, a block that
+    /// the grammar does not call a definition) only return a cached one.
+    /// The hover in mode `auto`: hovering five import lines must not make
+    /// five model calls.
     DefinitionsOnly,
     /// Only return a cached one.
     CachedOnly,
 }
 
 impl ExplainMode {
-    /// The mode for a region of this kind.
-    fn for_region(self, kind: &RegionKind) -> Self {
-        match (self, kind) {
-            (ExplainMode::DefinitionsOnly, RegionKind::SyntaxNode { .. }) => ExplainMode::Compute,
-            (ExplainMode::DefinitionsOnly, _) => ExplainMode::CachedOnly,
-            (mode, _) => mode,
+    /// The mode for a region of this kind in a document of this language.
+    fn for_region(self, kind: &RegionKind, language_id: &str) -> Self {
+        if self != ExplainMode::DefinitionsOnly {
+            return self;
+        }
+        let definition = match kind {
+            RegionKind::SyntaxNode { .. } => true,
+            RegionKind::Indentation => !region::has_grammar(language_id),
+            RegionKind::Selection | RegionKind::Lines => false,
+        };
+        if definition {
+            ExplainMode::Compute
+        } else {
+            ExplainMode::CachedOnly
         }
     }
 }
@@ -89,7 +99,7 @@ pub(crate) async fn explain(
     mode: ExplainMode,
 ) -> Result<Option<Explanation>, Arc<ActionError>> {
     let target = Target::new(state, uri, range, None, false)?;
-    let mode = mode.for_region(&target.region.kind);
+    let mode = mode.for_region(&target.region.kind, &target.open.snapshot.language_id);
     let cache = state.explain_cache();
     // Nothing cached: a cached-only lookup need not render a prompt (which
     // would load the tokenizer).

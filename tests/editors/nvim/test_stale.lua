@@ -2,8 +2,9 @@
 -- overlaps the model's edit, the edit is refused, the buffer keeps the user's
 -- text, and the user is told "the document changed"; both execution paths:
 -- the rewrite command (workspace/executeCommand + applyEdit) and the quick
--- fix (codeAction/resolve). A change elsewhere on the line is kept and the
--- model's edit is rebased over it.
+-- fix (codeAction/resolve). A change outside the lines the model rewrites is
+-- kept and the model's edit is rebased over it (a change on a rewritten line
+-- is a conflict, even away from the changed characters).
 local H = dofile(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)) .. '/helpers.lua')
 
 H.run('stale edit', function()
@@ -12,11 +13,12 @@ H.run('stale edit', function()
   require('codex').setup({ cmd = { H.bin_dir .. '/codex-lsp' }, settings = { baseUrl = url, maxRetries = 0 } })
   local buf = H.open(root .. '/lua/sample.lua')
 
-  local function edit_while_model_thinks(n, new_line)
+  local function edit_while_model_thinks(n, new_line, row)
+    row = row or 1
     H.wait('model call ' .. n .. ' to start', function()
       return #H.model_requests() >= n
     end)
-    vim.api.nvim_buf_set_lines(buf, 1, 2, true, { new_line })
+    vim.api.nvim_buf_set_lines(buf, row, row + 1, true, { new_line })
   end
 
   local function assert_refused(expected, what)
@@ -45,14 +47,14 @@ H.run('stale edit', function()
   expected = H.sample:gsub('  return a%+b\n', '  return a*b\n', 1)
   assert_refused(expected, 'quick fix')
 
-  -- 3. A change that does not overlap the edit: both survive (rebase).
+  -- 3. A change outside the lines the edit rewrites: both survive (rebase).
   H.clear_messages()
   vim.api.nvim_buf_set_lines(buf, 1, 2, true, { '  return a+b' })
   vim.cmd('1,3CodexRewrite add spaces')
-  edit_while_model_thinks(3, '  return a+b -- edited by the user')
+  edit_while_model_thinks(3, 'return add -- edited by the user', 4)
   H.wait('the rebased edit to land', function()
-    return H.lines(buf):find('  return a + b -- edited by the user\n', 1, true) ~= nil
+    return H.lines(buf):find('  return a + b\n', 1, true) ~= nil
   end)
-  H.eq(H.sample_fixed:gsub('a %+ b\n', 'a + b -- edited by the user\n', 1), H.lines(buf), 'rebased result')
+  H.eq(H.sample_fixed:gsub('return add\n', 'return add -- edited by the user\n', 1), H.lines(buf), 'rebased result')
   H.eq(nil, H.find_message('the document changed'), 'nothing to tell')
 end)
