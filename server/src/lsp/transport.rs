@@ -117,7 +117,7 @@ enum Outgoing {
 
 /// Serves `service` over LSP frames on `input` and `output` until the client
 /// sends `exit` or closes the input (see the module documentation), and says
-/// how the session ended (also recorded for [`last_exit_code`]).
+/// how the session ended (`server::run` turns it into the exit code).
 /// `socket` carries the server's own requests and notifications to the
 /// client and routes the client's answers back.
 pub(crate) async fn serve<I, O, S>(
