@@ -166,6 +166,8 @@ pub(crate) struct Shared {
     /// The `maxConcurrentRequests` semaphore and the size it was made for.
     permits: Mutex<(usize, Arc<Semaphore>)>,
     explain_cache: Arc<ExplainCache<ActionError>>,
+    /// Notices already shown this session (see [`Shared::first_time`]).
+    said_once: Mutex<std::collections::HashSet<&'static str>>,
 }
 
 impl std::ops::Deref for State {
@@ -202,6 +204,7 @@ impl State {
             model: OnceLock::new(),
             permits: Mutex::new((0, Arc::new(Semaphore::new(0)))),
             explain_cache: Arc::new(ExplainCache::new(0)),
+            said_once: Mutex::default(),
         }));
         state.settings_changed();
         state
@@ -483,6 +486,15 @@ impl Shared {
 
     pub(crate) fn explain_cache(&self) -> &Arc<ExplainCache<ActionError>> {
         &self.explain_cache
+    }
+
+    /// Whether the notice `what` is due for the first time this session;
+    /// marks it said.
+    pub(crate) fn first_time(&self, what: &'static str) -> bool {
+        self.said_once
+            .lock()
+            .map(|mut said| said.insert(what))
+            .unwrap_or(false)
     }
 }
 

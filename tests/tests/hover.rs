@@ -163,8 +163,14 @@ async fn excluded_file_is_never_explained() {
         .reply(EXPLANATION)
         .start()
         .await;
-    let response = h.hover(1, 1).await;
-    assert!(hover_text(&response).contains("excluded"), "{response}");
+    // Nothing in the hover; the reason once, as a message.
+    for _ in 0..2 {
+        let response = h.hover(1, 1).await;
+        assert_eq!(response["result"], Value::Null, "{response}");
+    }
+    let shown = h.messages();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(shown[0].contains("excluded"), "{shown:?}");
     assert!(h.model_requests().is_empty());
 }
 

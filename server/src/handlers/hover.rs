@@ -2,17 +2,23 @@
 //! `explain_cache`); only definitions are explained on hover (elsewhere a
 //! hover shows an explanation only if one is cached); cancelled hovers
 //! abort the model call when nobody else waits for it; failures are short
-//! hover text, never popups.
+//! hover text, never popups; a hover that cannot work anywhere in the file
+//! or the session (an excluded file, no API key) answers nothing and the
+//! reason is shown once per session.
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
-    Hover, HoverContents, HoverParams, MarkupContent, MarkupKind, Range,
+    Hover, HoverContents, HoverParams, MarkupContent, MarkupKind, MessageType, Range,
 };
 
 use super::explain::{self, ExplainMode};
+use crate::assist::AssistError;
 use crate::config::HoverMode;
+use crate::failure::ActionError;
 use crate::lsp::to_proto;
+use crate::model::ModelError;
 use crate::state::State;
+use crate::workspace::Refusal;
 
 /// Answers a hover with an explanation of the enclosing syntax node.
 pub(crate) async fn hover(state: &State, params: HoverParams) -> Result<Option<Hover>> {
@@ -45,12 +51,43 @@ pub(crate) async fn hover(state: &State, params: HoverParams) -> Result<Option<H
             )),
         })),
         Ok(None) => Ok(None),
-        Err(failure) => Ok(Some(Hover {
-            contents: HoverContents::Markup(MarkupContent {
-                kind: MarkupKind::PlainText,
-                value: failure.user_message(),
-            }),
-            range: None,
-        })),
+        Err(failure) => match quiet_reason(&failure) {
+            // Said once per session; every hover there answers nothing, so
+            // other servers' hovers are not crowded by the same line.
+            Some((notice, kind, hint)) => {
+                if state.first_time(notice) {
+                    let message = format!("{} {hint}", failure.user_message());
+                    state.client.show_message(kind, message).await;
+                }
+                Ok(None)
+            }
+            None => Ok(Some(Hover {
+                contents: HoverContents::Markup(MarkupContent {
+                    kind: MarkupKind::PlainText,
+                    value: failure.user_message(),
+                }),
+                range: None,
+            })),
+        },
+    }
+}
+
+/// Failures that hold for every hover of a file or of the session: the
+/// notice to show once instead of hover text, its type, and what it means
+/// for hovers.
+fn quiet_reason(failure: &ActionError) -> Option<(&'static str, MessageType, &'static str)> {
+    match failure {
+        ActionError::Refused(Refusal::Excluded { .. })
+        | ActionError::Assist(AssistError::Excluded { .. }) => Some((
+            "hover: excluded",
+            MessageType::INFO,
+            "Hovers in excluded files are not explained.",
+        )),
+        ActionError::Model(ModelError::MissingApiKey { .. }) => Some((
+            "hover: no API key",
+            MessageType::WARNING,
+            "Until then hovers explain nothing.",
+        )),
+        _ => None,
     }
 }
