@@ -41,7 +41,7 @@ impl LanguageServer for Server {
     }
 
     async fn shutdown(&self) -> Result<()> {
-        Ok(())
+        handlers::lifecycle::shutdown()
     }
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
@@ -53,7 +53,9 @@ impl LanguageServer for Server {
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri.clone();
         handlers::text_sync::did_close(&self.state, params);
+        handlers::command::remove_explanation_view(&uri);
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
@@ -149,9 +151,10 @@ where
     O: AsyncWrite + Unpin,
 {
     let (service, socket) = build_service(options);
-    transport::serve(stdin, stdout, socket, service, CONCURRENCY_LEVEL)
-        .await
-        .exit_code()
+    let end = transport::serve(stdin, stdout, socket, service, CONCURRENCY_LEVEL).await;
+    // Also after an `exit` without `shutdown`, or the end of input.
+    handlers::command::remove_explanation_views();
+    end.exit_code()
 }
 
 #[cfg(test)]

@@ -264,3 +264,60 @@ async fn excluded_and_keyless_hovers_answer_nothing_and_say_so_once() {
     assert!(message.contains("OPENAI_API_KEY"), "{response}");
     assert_eq!(h.new_messages(), [message]);
 }
+
+/// The local path of a `file://` URI the server sent.
+fn local_path(uri: &Value) -> std::path::PathBuf {
+    std::path::PathBuf::from(uri.as_str().unwrap().trim_start_matches("file://"))
+}
+
+// Defect 28: explanation views (private code, model output) do not stay
+// in the temporary directory: a view goes when its document closes, and
+// every view when the server shuts down.
+#[tokio::test]
+async fn explanation_views_are_removed_on_close_and_shutdown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let views = tmp.path().join("codex-lsp-explanations");
+    let mut h = editor()
+        .env("TMPDIR", tmp.path())
+        .file("lib.rs", KEY_FN)
+        .reply(EXPLANATION)
+        .start()
+        .await;
+    let uri = h.uri();
+    let other = h.open("other.rs", "rust", "fn other() {\n    let _ = 1;\n}\n");
+    h.explain(&uri, range(1, 4, 1, 4)).await;
+    h.explain(&other, range(1, 4, 1, 4)).await;
+    let shown = h.shown_documents();
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    let (view, other_view) = (local_path(&shown[0]["uri"]), local_path(&shown[1]["uri"]));
+    assert!(view.starts_with(&views) && other_view.starts_with(&views));
+    assert_eq!(std::fs::read_to_string(&view).unwrap(), EXPLANATION);
+    assert!(other_view.exists());
+    // Closing a document removes its view, and only its view.
+    h.notify(
+        "textDocument/didClose",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    h.barrier().await;
+    assert!(!view.exists(), "the view outlived its document");
+    assert!(other_view.exists(), "another document's view went too");
+    // Shutting down removes the rest.
+    assert_eq!(h.shutdown().await, Some(0));
+    assert!(!other_view.exists(), "the view outlived the server");
+    assert_eq!(std::fs::read_dir(&views).unwrap().count(), 0);
+    // An `exit` without `shutdown` removes them too.
+    let mut h = editor()
+        .env("TMPDIR", tmp.path())
+        .file("lib.rs", KEY_FN)
+        .reply(EXPLANATION)
+        .start()
+        .await;
+    let uri = h.uri();
+    h.explain(&uri, range(1, 4, 1, 4)).await;
+    let view = local_path(&h.shown_documents()[0]["uri"]);
+    assert!(view.exists());
+    h.notify("exit", Value::Null);
+    // The server's output ends when its process does.
+    h.wait_for_notification("$/eof", |_| true).await;
+    assert!(!view.exists(), "the view outlived the server");
+}

@@ -1,5 +1,11 @@
 //! `workspace/executeCommand`: `codex.runAction` (run an action and apply
-//! its edit with `workspace/applyEdit`) and `codex.explain`.
+//! its edit with `workspace/applyEdit`) and `codex.explain` (whose views,
+//! temporary Markdown files, are removed when their document closes and
+//! when the server stops).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
 
 use serde_json::Value;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
@@ -143,11 +149,10 @@ async fn explain(state: &State, args: ExplainArgs) -> ExplainResult {
 }
 
 /// Shows an explanation as a Markdown document where the client can show
-/// documents, else as a message.
+/// documents, else as a message. No view is written for a document closed
+/// meanwhile (closing removes views; this one would stay behind).
 async fn show_explanation(state: &State, uri: &Uri, markdown: &str) {
-    let view = state
-        .features()
-        .show_document
+    let view = (state.features().show_document && state.is_open(uri))
         .then(|| write_explanation_file(uri, markdown))
         .flatten();
     if let Some(view) = view {
@@ -188,11 +193,24 @@ fn explanation_dir() -> Option<std::path::PathBuf> {
     Some(dir)
 }
 
+/// The explanation views this process wrote and has not removed, by the
+/// path of the document they explain. Process-wide, as the files are: the
+/// server removes them when a document closes, at `shutdown`, and when
+/// [`crate::run`] returns (exit, or the end of input), so private code and
+/// model output do not stay in the temporary directory.
+static VIEWS: Mutex<BTreeMap<PathBuf, PathBuf>> = Mutex::new(BTreeMap::new());
+
+fn views() -> std::sync::MutexGuard<'static, BTreeMap<PathBuf, PathBuf>> {
+    VIEWS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Writes the explanation to a temporary Markdown file named after the
-/// source file plus a hash of its full path (so same-named files in
-/// different folders get different views). An existing entry is removed
-/// first and the file created anew, so a link in its place is never
-/// followed.
+/// source file plus a hash of its full path and of this process (so
+/// same-named files in different folders, and two servers explaining one
+/// file, get different views). An existing entry is removed first and the
+/// file created anew, so a link in its place is never followed.
 fn write_explanation_file(uri: &Uri, markdown: &str) -> Option<Uri> {
     use std::io::Write;
 
@@ -203,7 +221,10 @@ fn write_explanation_file(uri: &Uri, markdown: &str) -> Option<Uri> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "code".to_owned());
-    let digest = Sha256::digest(uri.as_str().as_bytes());
+    let mut hasher = Sha256::new();
+    hasher.update(std::process::id().to_le_bytes());
+    hasher.update(path.as_os_str().as_encoded_bytes());
+    let digest = hasher.finalize();
     let tag: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
     let view = dir.join(format!("{name}-{tag}.explanation.md"));
     let _ = std::fs::remove_file(&view);
@@ -212,6 +233,35 @@ fn write_explanation_file(uri: &Uri, markdown: &str) -> Option<Uri> {
         .create_new(true)
         .open(&view)
         .ok()?;
+    views().insert(path, view.clone());
     file.write_all(markdown.as_bytes()).ok()?;
     Uri::from_file_path(&view)
+}
+
+/// Removes the explanation view of a document (it was closed).
+pub(crate) fn remove_explanation_view(uri: &Uri) {
+    let removed = views().remove(&from_proto::document_path(uri));
+    if let Some(view) = removed {
+        remove_view(&view);
+    }
+}
+
+/// Removes every explanation view this process wrote (shutdown, exit).
+pub(crate) fn remove_explanation_views() {
+    let all = std::mem::take(&mut *views());
+    for view in all.values() {
+        remove_view(view);
+    }
+}
+
+/// Removes one view file; `remove_file` removes a link in its place, never
+/// what it points to.
+fn remove_view(view: &std::path::Path) {
+    match std::fs::remove_file(view) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => {
+            tracing::warn!(%err, view = %view.display(), "cannot remove an explanation view")
+        }
+    }
 }

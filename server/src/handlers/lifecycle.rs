@@ -40,6 +40,13 @@ pub(crate) fn initialize(state: &State, params: InitializeParams) -> Result<Init
     })
 }
 
+/// `shutdown`: removes what the session left in the temporary directory
+/// (explanation views).
+pub(crate) fn shutdown() -> Result<()> {
+    super::command::remove_explanation_views();
+    Ok(())
+}
+
 /// Shows deferred messages and starts pulling configuration. Requests to the
 /// client are spawned, never awaited inside this notification handler.
 pub(crate) async fn initialized(state: &State) {
