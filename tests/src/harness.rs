@@ -728,6 +728,12 @@ impl TestServer {
         found
     }
 
+    /// Every message from the server in arrival order, in short (see
+    /// [`LspClient::arrivals`]); marks nothing read.
+    pub fn arrivals(&self) -> Vec<Value> {
+        self.client().arrivals()
+    }
+
     /// The texts of every `window/showMessage` so far; marks them read.
     pub fn messages(&self) -> Vec<String> {
         message_texts(&self.notifications("window/showMessage"))

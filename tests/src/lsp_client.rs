@@ -143,6 +143,9 @@ struct Recorded {
     server_requests: Vec<Value>,
     /// Responses that match no pending request (e.g. `id: null` errors).
     orphan_responses: Vec<Value>,
+    /// Every message from the server in arrival order, in short (see
+    /// [`LspClient::arrivals`]).
+    arrivals: Vec<Value>,
 }
 
 /// What the fake editor writes to the server's stdin.
@@ -306,6 +309,26 @@ impl LspClient {
                     .get("method")
                     .and_then(Value::as_str)
                     .map(str::to_owned);
+                {
+                    let mut rec = recorded.lock().unwrap();
+                    let seq = rec.arrivals.len();
+                    let kind = match (&method, has_id) {
+                        (Some(_), true) => "request",
+                        (Some(_), false) => "notification",
+                        (None, _) => "response",
+                    };
+                    let mut arrival = json!({ "seq": seq, "kind": kind, "id": message["id"] });
+                    if let Some(method) = &method {
+                        arrival["method"] = json!(method);
+                    }
+                    if let Some(progress) = message["params"]["value"]["kind"].as_str() {
+                        arrival["progress"] = json!(progress);
+                    }
+                    if let Some(state) = message["params"]["state"].as_str() {
+                        arrival["state"] = json!(state);
+                    }
+                    rec.arrivals.push(arrival);
+                }
                 match (method, has_id) {
                     (Some(_), true) => {
                         recorded
@@ -426,6 +449,16 @@ impl LspClient {
         self.pending.lock().unwrap().insert(id, tx);
         self.send_raw_body(body);
         rx
+    }
+
+    /// Every message the server sent, in the order it arrived, in short:
+    /// `{"seq": n, "kind": "notification" | "request" | "response", "id",
+    /// "method"?, "progress"? (the `$/progress` kind), "state"? (of
+    /// `codex/status`)}`. Responses are recorded before they are handed to
+    /// the waiting request, so what arrived before a response has a lower
+    /// `seq`.
+    pub fn arrivals(&self) -> Vec<Value> {
+        self.recorded.lock().unwrap().arrivals.clone()
     }
 
     /// Responses that matched no pending request, e.g. the `id: null`

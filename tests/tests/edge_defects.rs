@@ -321,3 +321,52 @@ async fn explanation_views_are_removed_on_close_and_shutdown() {
     h.wait_for_notification("$/eof", |_| true).await;
     assert!(!view.exists(), "the view outlived the server");
 }
+
+/// The `seq` of the first arrival for which `pred` holds.
+fn arrived(arrivals: &[Value], what: &str, pred: impl Fn(&Value) -> bool) -> u64 {
+    arrivals
+        .iter()
+        .find(|a| pred(a))
+        .and_then(|a| a["seq"].as_u64())
+        .unwrap_or_else(|| panic!("no {what} among {arrivals:?}"))
+}
+
+// Defect 29: what a request's handler sent before answering (the failure
+// message, the progress end, the idle status) reaches the client before
+// the answer.
+#[tokio::test]
+async fn messages_and_progress_end_arrive_before_the_response() {
+    for resolve in [false, true] {
+        let builder = TestServer::builder()
+            .file_as("util.py", "python", "def add(a, b):\n    return a+b\n")
+            .rule(Rule::fault(Fault::Http500));
+        let mut h = if resolve { builder.resolve() } else { builder }
+            .start()
+            .await;
+        let (id, pending) = if resolve {
+            let action = h.action(range(1, 4, 1, 4), "Codex: Simplify").await;
+            h.send_request("codeAction/resolve", action)
+        } else {
+            let args = h.run_args("simplify", range(1, 4, 1, 4));
+            h.send_run_action(args)
+        };
+        let response = tokio::time::timeout(WAIT, pending).await.unwrap().unwrap();
+        assert!(response.get("result").is_some(), "{response}");
+        h.barrier().await;
+        let arrivals = h.arrivals();
+        let answer = arrived(&arrivals, "response", |a| {
+            a["kind"] == "response" && a["id"] == id
+        });
+        let message = arrived(&arrivals, "message", |a| {
+            a["method"] == "window/showMessage"
+        });
+        let end = arrived(&arrivals, "progress end", |a| a["progress"] == "end");
+        let idle = arrived(&arrivals, "idle status", |a| a["state"] == "idle");
+        assert!(
+            message < answer && end < answer && idle < answer,
+            "resolve: {resolve}: {arrivals:?}"
+        );
+        let shown = h.messages();
+        assert_eq!(shown.len(), 1, "{shown:?}");
+    }
+}

@@ -30,6 +30,10 @@
 //! is ready is written together and flushed before waiting for more.
 //! [`serve`] says how the session ended ([`SessionEnd`]): the binary exits
 //! with 0 only when a `shutdown` request came first, as LSP requires.
+//! Order follows the handlers: the notifications and requests a handler
+//! sent (awaited) before it answered are written before its answer, so a
+//! client sees a failure's `window/showMessage` and the progress `end`
+//! before the response of the request that caused them.
 
 use std::collections::VecDeque;
 use std::task::{Context, Poll};
@@ -196,7 +200,18 @@ where
             let message = tokio::select! {
                 biased;
                 Some(done) = in_flight.next(), if !in_flight.is_empty() => match done {
-                    Ok(Some(response)) => Outgoing::Response(response),
+                    Ok(Some(response)) => {
+                        // What the handler sent before it answered (a
+                        // message, the progress end) is queued on the
+                        // client socket already: it goes out first.
+                        while let Some(Some(request)) = server_requests.next().now_or_never() {
+                            if outgoing.send(Outgoing::Request(request)).await.is_err() {
+                                tracing::error!("the output is closed; stopping");
+                                return;
+                            }
+                        }
+                        Outgoing::Response(response)
+                    }
                     Ok(None) => continue,
                     Err(err) => {
                         tracing::error!(%err, "the service failed a request");
