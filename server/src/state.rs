@@ -79,6 +79,25 @@ pub(crate) struct ClientFeatures {
     pub(crate) hover_markdown: bool,
 }
 
+/// The `maxConcurrentRequests` limit: every model call holds a `total`
+/// permit; a hover first holds one of `hovers`, a share one smaller than
+/// the limit (at least 1), so hovers that stall never take the last slot
+/// from the user's explicit actions.
+#[derive(Debug, Clone)]
+pub(crate) struct ModelPermits {
+    pub(crate) total: Arc<Semaphore>,
+    pub(crate) hovers: Arc<Semaphore>,
+}
+
+impl ModelPermits {
+    fn new(limit: usize) -> Self {
+        Self {
+            total: Arc::new(Semaphore::new(limit)),
+            hovers: Arc::new(Semaphore::new(limit.saturating_sub(1).max(1))),
+        }
+    }
+}
+
 /// One open document and what is derived from it, so closing the document
 /// drops both together.
 #[derive(Debug)]
@@ -163,8 +182,9 @@ pub(crate) struct Shared {
     /// The base layer of every later settings update.
     initialization_options: Mutex<serde_json::Value>,
     model: OnceLock<ModelClient>,
-    /// The `maxConcurrentRequests` semaphore and the size it was made for.
-    permits: Mutex<(usize, Arc<Semaphore>)>,
+    /// The `maxConcurrentRequests` semaphores and the size they were made
+    /// for.
+    permits: Mutex<(usize, ModelPermits)>,
     explain_cache: Arc<ExplainCache<ActionError>>,
     /// Notices already shown this session (see [`Shared::first_time`]).
     said_once: Mutex<std::collections::HashSet<&'static str>>,
@@ -202,7 +222,7 @@ impl State {
             deferred_messages: Mutex::default(),
             initialization_options: Mutex::default(),
             model: OnceLock::new(),
-            permits: Mutex::new((0, Arc::new(Semaphore::new(0)))),
+            permits: Mutex::new((0, ModelPermits::new(0))),
             explain_cache: Arc::new(ExplainCache::new(0)),
             said_once: Mutex::default(),
         }));
@@ -468,19 +488,19 @@ impl Shared {
         Ok(self.model.get_or_init(|| client).clone())
     }
 
-    /// The semaphore bounding concurrent model calls, sized by
+    /// The semaphores bounding concurrent model calls, sized by
     /// `maxConcurrentRequests` (replaced when the setting changes; calls
-    /// holding a permit of the old one finish normally).
-    pub(crate) fn model_permits(&self) -> Arc<Semaphore> {
+    /// holding a permit of the old ones finish normally).
+    pub(crate) fn model_permits(&self) -> ModelPermits {
         let wanted = self.settings().max_concurrent_requests as usize;
         match self.permits.lock() {
             Ok(mut guard) => {
                 if guard.0 != wanted {
-                    *guard = (wanted, Arc::new(Semaphore::new(wanted)));
+                    *guard = (wanted, ModelPermits::new(wanted));
                 }
-                Arc::clone(&guard.1)
+                guard.1.clone()
             }
-            Err(_) => Arc::new(Semaphore::new(wanted)),
+            Err(_) => ModelPermits::new(wanted),
         }
     }
 

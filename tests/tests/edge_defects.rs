@@ -370,3 +370,46 @@ async fn messages_and_progress_end_arrive_before_the_response() {
         assert_eq!(shown.len(), 1, "{shown:?}");
     }
 }
+
+const FUNCS: &str = "def f0(x):\n    return x+0\n\n\ndef f1(x):\n    return x+1\n\n\ndef f2(x):\n    return x+2\n\n\ndef f3(x):\n    return x+3\n\n\ndef f4(x):\n    return x+4\n";
+const F4_PATCH: &str = "*** Begin Patch\n*** Update File: funcs.py\n@@\n def f4(x):\n-    return x+4\n+    return x + 4\n*** End Patch\n";
+
+// Defect 31: stalled hovers never take every `maxConcurrentRequests`
+// slot: the user's explicit action still runs, and hovers and actions
+// together stay within the limit.
+#[tokio::test]
+async fn stalled_hovers_leave_a_slot_for_the_users_action() {
+    let mut h = editor()
+        .file_as("funcs.py", "python", FUNCS)
+        .script(Script::new(vec![
+            Rule::fault(Fault::Hang).matching("Explain the target code"),
+            Rule::reply(F4_PATCH),
+        ]))
+        .setting("maxConcurrentRequests", 4)
+        .start()
+        .await;
+    let uri = h.uri();
+    let mut hovers = Vec::new();
+    for f in 0..4 {
+        let (_, pending) = h.send_request(
+            "textDocument/hover",
+            TestServer::hover_params(&uri, f * 4 + 1, 8),
+        );
+        hovers.push(pending);
+    }
+    // Three hovers hang at the model; the fourth waits for a hover slot.
+    h.wait_for_model_requests(3).await;
+    let args = h.run_args("simplify", range(17, 8, 17, 8));
+    let (_, pending) = h.send_run_action(args);
+    let response = tokio::time::timeout(WAIT, pending)
+        .await
+        .expect("the action waited behind the stalled hovers")
+        .unwrap();
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    h.barrier().await;
+    assert_eq!(h.applied_edits().len(), 1);
+    // The limit is a total: three hovers and the action.
+    let requests = h.model_requests();
+    assert_eq!(requests.len(), 4, "{} model requests", requests.len());
+    drop(hovers);
+}

@@ -12,7 +12,7 @@ use ropey::Rope;
 use tokio_util::sync::CancellationToken;
 use tower_lsp_server::ls_types::{Range, Uri};
 
-use super::model_call::{Prepared, Target, ask_model, prepare};
+use super::model_call::{Prepared, Purpose, Target, ask_model, prepare};
 use crate::assist::region::{self, RegionKind};
 use crate::assist::{self, ActionKind};
 use crate::explain_cache::ExplainKey;
@@ -99,6 +99,10 @@ pub(crate) async fn explain(
     mode: ExplainMode,
 ) -> Result<Option<Explanation>, Arc<ActionError>> {
     let target = Target::new(state, uri, range, None, false)?;
+    let purpose = match mode {
+        ExplainMode::Compute => Purpose::Action,
+        ExplainMode::DefinitionsOnly | ExplainMode::CachedOnly => Purpose::Hover,
+    };
     let mode = mode.for_region(&target.region.kind, &target.open.snapshot.language_id);
     let cache = state.explain_cache();
     // Nothing cached: a cached-only lookup need not render a prompt (which
@@ -110,7 +114,8 @@ pub(crate) async fn explain(
     let rope = target.open.snapshot.rope.clone();
     // Refused before the model is asked (an excluded file, naming the
     // pattern; no API key; a file too large), cached or not.
-    let prepared = prepare(state, target, ActionKind::Explain, None, None).await?;
+    let mut prepared = prepare(state, target, ActionKind::Explain, None, None).await?;
+    prepared.purpose = purpose;
     let key = explain_key(&prepared);
     let found = |markdown| {
         Some(Explanation {

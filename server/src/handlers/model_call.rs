@@ -82,6 +82,15 @@ impl Target {
     }
 }
 
+/// Who a model call is for: a hover gets a share of the
+/// `maxConcurrentRequests` limit (see `state::ModelPermits`), an action the
+/// user asked for all of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    Hover,
+    Action,
+}
+
 /// A prompt ready to send, with what the back half needs to turn the reply
 /// into edits.
 pub(crate) struct Prepared {
@@ -96,6 +105,8 @@ pub(crate) struct Prepared {
     /// Where the prompt goes; resolved before any progress is shown, so a
     /// missing key fails at once.
     endpoint: Endpoint,
+    /// [`Purpose::Action`] unless the caller says otherwise.
+    pub(crate) purpose: Purpose,
 }
 
 /// Builds the prompt for `action` on `target`: diagnostics, AGENTS.md,
@@ -160,6 +171,7 @@ pub(crate) async fn prepare(
         action,
         prompt,
         endpoint,
+        purpose: Purpose::Action,
     })
 }
 
@@ -216,7 +228,16 @@ pub(crate) async fn ask_model(
         "calling the model"
     );
     tracing::trace!(input = %prepared.prompt.input, "prompt");
-    let reply = call_model(state, &prepared.endpoint, &request, settings, job, cancel).await?;
+    let reply = call_model(
+        state,
+        &prepared.endpoint,
+        &request,
+        settings,
+        prepared.purpose,
+        job,
+        cancel,
+    )
+    .await?;
     let usage = UsageReport {
         input_tokens: reply.usage.input_tokens,
         cached_tokens: reply.usage.cached_tokens,
@@ -265,12 +286,21 @@ async fn call_model(
     endpoint: &Endpoint,
     request: &ResponsesRequest,
     settings: &Settings,
+    purpose: Purpose,
     job: Option<&mut Job>,
     cancel: &CancellationToken,
 ) -> Result<ModelReply, ModelError> {
     let permits = state.model_permits();
+    // A hover takes its share first, then a slot of the total.
+    let _hover_permit = match purpose {
+        Purpose::Hover => Some(tokio::select! {
+            permit = permits.hovers.acquire_owned() => permit.map_err(|_| ModelError::Cancelled)?,
+            () = cancel.cancelled() => return Err(ModelError::Cancelled),
+        }),
+        Purpose::Action => None,
+    };
     let _permit = tokio::select! {
-        permit = permits.acquire_owned() => permit.map_err(|_| ModelError::Cancelled)?,
+        permit = permits.total.acquire_owned() => permit.map_err(|_| ModelError::Cancelled)?,
         () = cancel.cancelled() => return Err(ModelError::Cancelled),
     };
     let client = state.model_client()?;

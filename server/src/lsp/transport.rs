@@ -207,7 +207,7 @@ where
                         while let Some(Some(request)) = server_requests.next().now_or_never() {
                             if outgoing.send(Outgoing::Request(request)).await.is_err() {
                                 tracing::error!("the output is closed; stopping");
-                                return;
+                                return SessionEnd::Broken;
                             }
                         }
                         Outgoing::Response(response)
