@@ -7,17 +7,18 @@
 //! goes through a queue drained by a spawned task (see `ProgressStream`), so
 //! neither the stream nor the request waits on the client.
 //!
-//! Every job ends with `$/progress` `end` and `codex/status` `idle`, however
-//! it ends: [`Job::end`] sends them with the outcome; a job dropped without
+//! Every job ends with `$/progress` `end` (unless the client has not
+//! accepted its token by then, then no progress is shown) and `codex/status`
+//! `idle`, however it ends: [`Job::end`] sends them with the outcome; a job dropped without
 //! it (`$/cancelRequest` drops the request's future, and the job with it)
 //! sends them with the message "cancelled".
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_lsp_server::Client;
@@ -75,22 +76,40 @@ const REPORT_INTERVAL: Duration = Duration::from_millis(200);
 /// the job itself: a client may answer it only after the request the job
 /// serves returns (Helix resolves a picked action synchronously and answers
 /// server requests on the same loop), and waiting would deadlock until its
-/// timeout. Until the answer arrives, notifications queue here.
+/// timeout. Until the answer arrives, notifications queue here; a job that
+/// ends before the client accepted its token waits for the answer at most
+/// [`ACCEPT_GRACE`], then shows no progress at all, so no `begin`/`end`
+/// ever follows the response of the request it served.
 #[derive(Debug)]
 struct ProgressStream {
     queue: mpsc::UnboundedSender<WorkDoneProgress>,
-    /// The client accepted the token (everything queued is being sent).
-    accepted: Arc<AtomicBool>,
+    state: Arc<AtomicU8>,
+    /// Turns true when the client accepted the token.
+    accepted: watch::Receiver<bool>,
     forwarder: JoinHandle<()>,
 }
+
+/// How long an ending job waits for a client that has not answered the
+/// token's creation yet. A prompt client answers within milliseconds (a
+/// fast model can still finish first); a client that answers only after
+/// the request returns (Helix inside `codeAction/resolve`) costs this much.
+const ACCEPT_GRACE: Duration = Duration::from_millis(500);
+
+/// [`ProgressStream::state`]: the client has not answered the creation yet.
+const PENDING: u8 = 0;
+/// The client accepted the token; everything queued is being sent.
+const ACCEPTED: u8 = 1;
+/// The job ended first; nothing is sent for this token.
+const ABANDONED: u8 = 2;
 
 impl ProgressStream {
     fn start(client: &Client, token: &str) -> Self {
         let (queue, mut queued) = mpsc::unbounded_channel::<WorkDoneProgress>();
-        let accepted = Arc::new(AtomicBool::new(false));
+        let state = Arc::new(AtomicU8::new(PENDING));
         let client = client.clone();
         let token = token.to_owned();
-        let flag = Arc::clone(&accepted);
+        let shared = Arc::clone(&state);
+        let (accept, accepted) = watch::channel(false);
         let forwarder = tokio::spawn(async move {
             let params = WorkDoneProgressCreateParams {
                 token: NumberOrString::String(token.clone()),
@@ -99,13 +118,21 @@ impl ProgressStream {
                 tracing::debug!(%err, "client refused a progress token");
                 return;
             }
-            flag.store(true, Ordering::SeqCst);
+            if shared
+                .compare_exchange(PENDING, ACCEPTED, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err()
+            {
+                tracing::debug!("progress token accepted after its job ended; nothing to show");
+                return;
+            }
+            let _ = accept.send(true);
             while let Some(value) = queued.recv().await {
                 send_progress(&client, &token, value).await;
             }
         });
         Self {
             queue,
+            state,
             accepted,
             forwarder,
         }
@@ -115,20 +142,38 @@ impl ProgressStream {
         let _ = self.queue.send(value);
     }
 
-    /// Sends `end` and closes the stream. When the client has accepted the
-    /// token, waits until everything queued was sent, so the end precedes
-    /// the response of the request the job served; otherwise it goes out
-    /// whenever the client answers.
-    async fn finish(self, end: WorkDoneProgress) {
+    /// The job is over before the client accepted the token: true when
+    /// nothing of this stream will ever be sent.
+    fn abandon_if_pending(&self) -> bool {
+        self.state
+            .compare_exchange(PENDING, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    /// Sends `end` and closes the stream, waiting until everything queued
+    /// was sent, so the end precedes the response of the request the job
+    /// served. When the client does not accept the token within
+    /// [`ACCEPT_GRACE`], nothing is sent.
+    async fn finish(mut self, end: WorkDoneProgress) {
+        if self.state.load(Ordering::SeqCst) == PENDING {
+            // Err: the client refused the token (or never answers).
+            let _ = tokio::time::timeout(ACCEPT_GRACE, self.accepted.wait_for(|&yes| yes)).await;
+        }
+        if self.abandon_if_pending() {
+            return;
+        }
         let Self {
-            queue,
-            accepted,
-            forwarder,
+            queue, forwarder, ..
         } = self;
         let _ = queue.send(end);
         drop(queue);
-        if accepted.load(Ordering::SeqCst) {
-            let _ = forwarder.await;
+        let _ = forwarder.await;
+    }
+
+    /// [`Self::finish`] for a dropped job, which cannot wait.
+    fn finish_detached(self, end: WorkDoneProgress) {
+        if !self.abandon_if_pending() {
+            self.send(end);
         }
     }
 }
@@ -236,11 +281,11 @@ impl Drop for Job {
     fn drop(&mut self) {
         self.jobs.running.remove(&self.token);
         // Dropped without `end`: the request was cancelled (its future
-        // dropped). The progress end joins the queue (sent once the client
-        // accepted the token); the status, which cannot be awaited here,
-        // goes from a task.
+        // dropped). The progress end joins the queue (or nothing is sent
+        // when the client has not accepted the token yet); the status, which
+        // cannot be awaited here, goes from a task.
         if let Some(progress) = self.progress.take() {
-            progress.send(WorkDoneProgress::End(WorkDoneProgressEnd {
+            progress.finish_detached(WorkDoneProgress::End(WorkDoneProgressEnd {
                 message: Some(DROPPED_MESSAGE.to_owned()),
             }));
         }
