@@ -77,6 +77,52 @@ pub(crate) struct ClientFeatures {
     pub(crate) show_document: bool,
     /// Hover content formats include Markdown (assumed when not said).
     pub(crate) hover_markdown: bool,
+    /// Which editor this is (`clientInfo.name`), for behaviours the
+    /// capabilities do not announce.
+    pub(crate) client: KnownClient,
+}
+
+/// Editors whose behaviour beyond their capabilities the server adapts to.
+/// Recognised by `clientInfo.name`; anything else is [`KnownClient::Other`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum KnownClient {
+    /// Resolves a picked code action synchronously on its UI thread and
+    /// answers server requests only on that loop; `window/showDocument`
+    /// replaces the current view; never cancels.
+    Helix,
+    /// VS Code and its forks served by `vscode-languageclient`
+    /// (`clientInfo.name` is the application name).
+    VsCode,
+    Neovim,
+    Emacs,
+    Zed,
+    #[default]
+    Other,
+}
+
+impl KnownClient {
+    /// The client behind a `clientInfo.name`.
+    pub(crate) fn from_name(name: &str) -> Self {
+        let name = name.to_ascii_lowercase();
+        if name == "helix" {
+            Self::Helix
+        } else if name.contains("visual studio code")
+            || name.contains("code-server")
+            || name.contains("vscodium")
+            || name.contains("cursor")
+            || name == "code"
+        {
+            Self::VsCode
+        } else if name == "neovim" || name == "nvim" {
+            Self::Neovim
+        } else if name.contains("eglot") || name.contains("emacs") || name.contains("lsp-mode") {
+            Self::Emacs
+        } else if name == "zed" {
+            Self::Zed
+        } else {
+            Self::Other
+        }
+    }
 }
 
 /// The `maxConcurrentRequests` limit: every model call holds a `total`

@@ -17,7 +17,10 @@ use crate::state::State;
 pub(crate) fn initialize(state: &State, params: InitializeParams) -> Result<InitializeResult> {
     let encoding = from_proto::negotiate_encoding(&params.capabilities);
     state.set_encoding(encoding);
-    state.set_features(capabilities::client_features(&params.capabilities));
+    state.set_features(capabilities::client_features(
+        &params.capabilities,
+        params.client_info.as_ref(),
+    ));
     state.set_folders(from_proto::workspace_folders(&params));
     if let Some(options) = &params.initialization_options {
         state.set_initialization_options(options.clone());

@@ -2,14 +2,15 @@
 //! client's capabilities.
 
 use tower_lsp_server::ls_types::{
-    ClientCapabilities, CodeActionKind, CodeActionOptions, CodeActionProviderCapability,
-    ExecuteCommandOptions, HoverProviderCapability, MarkupKind, OneOf, ResourceOperationKind,
-    ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
-    WorkDoneProgressOptions, WorkspaceFoldersServerCapabilities, WorkspaceServerCapabilities,
+    ClientCapabilities, ClientInfo, CodeActionKind, CodeActionOptions,
+    CodeActionProviderCapability, ExecuteCommandOptions, HoverProviderCapability, MarkupKind,
+    OneOf, ResourceOperationKind, ServerCapabilities, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextDocumentSyncOptions, WorkDoneProgressOptions,
+    WorkspaceFoldersServerCapabilities, WorkspaceServerCapabilities,
 };
 
 use super::{ext, to_proto};
-use crate::state::ClientFeatures;
+use crate::state::{ClientFeatures, KnownClient};
 use crate::text::PositionEncoding;
 
 /// The server's capabilities for a negotiated position encoding.
@@ -51,8 +52,12 @@ pub(crate) fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilit
     }
 }
 
-/// Reduces the client's capabilities to the questions the server asks.
-pub(crate) fn client_features(caps: &ClientCapabilities) -> ClientFeatures {
+/// Reduces the client's capabilities (and name) to the questions the
+/// server asks.
+pub(crate) fn client_features(
+    caps: &ClientCapabilities,
+    client_info: Option<&ClientInfo>,
+) -> ClientFeatures {
     let text = caps.text_document.as_ref();
     let code_action = text.and_then(|t| t.code_action.as_ref());
     let workspace = caps.workspace.as_ref();
@@ -81,5 +86,33 @@ pub(crate) fn client_features(caps: &ClientCapabilities) -> ClientFeatures {
             .and_then(|t| t.hover.as_ref())
             .and_then(|h| h.content_format.as_ref())
             .is_none_or(|formats| formats.contains(&MarkupKind::Markdown)),
+        client: client_info.map_or(KnownClient::Other, |info| {
+            KnownClient::from_name(&info.name)
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_known_by_the_names_they_send() {
+        let named = |name: &str| {
+            let info = ClientInfo {
+                name: name.to_owned(),
+                version: None,
+            };
+            client_features(&ClientCapabilities::default(), Some(&info)).client
+        };
+        assert_eq!(named("helix"), KnownClient::Helix);
+        assert_eq!(named("Visual Studio Code"), KnownClient::VsCode);
+        assert_eq!(named("code-server"), KnownClient::VsCode);
+        assert_eq!(named("Neovim"), KnownClient::Neovim);
+        assert_eq!(named("Eglot"), KnownClient::Emacs);
+        assert_eq!(named("Zed"), KnownClient::Zed);
+        assert_eq!(named("helix-fork"), KnownClient::Other);
+        let unnamed = client_features(&ClientCapabilities::default(), None);
+        assert_eq!(unnamed.client, KnownClient::Other);
     }
 }
