@@ -525,3 +525,88 @@ fn a_redacted_block_is_kept_or_removed_whole() {
     let err = patched(text, &half).unwrap_err();
     assert!(matches!(err, AssistError::SplitsRedaction { .. }), "{err}");
 }
+
+/// Expands a patch fixture's spelled-out invisible characters.
+fn unescape(text: &str) -> String {
+    text.replace("<TAB>", "\t")
+        .replace("<CR>\n", "\r\n")
+        .replace("<BOM>", "\u{feff}")
+        .replace("<NBSP>", "\u{a0}")
+}
+
+/// Patch-matching fixtures (`tests/fixtures/patch/*.txt`): a file, a
+/// reply and the text the edits give (or a piece of the error). Invisible
+/// characters are spelled `<TAB>`, `<CR>` (before a line break), `<BOM>`
+/// and `<NBSP>`; the flag line `=== no-final-newline` drops the source's and
+/// the expected text's last line break. The file is named by the reply's
+/// first file header.
+#[test]
+fn patch_fixtures() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/patch");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 15, "fixtures missing in {}", dir.display());
+    let mut failures = Vec::new();
+    for path in paths {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let raw = std::fs::read_to_string(&path).unwrap();
+        let mut sections: HashMap<String, String> = HashMap::new();
+        let mut current: Option<String> = None;
+        let mut no_final_newline = false;
+        for line in raw.split_inclusive('\n') {
+            if let Some(header) = line.strip_prefix("=== ") {
+                match header.trim() {
+                    "no-final-newline" => no_final_newline = true,
+                    section => {
+                        sections.insert(section.to_owned(), String::new());
+                        current = Some(section.to_owned());
+                    }
+                }
+            } else if let Some(c) = &current {
+                sections.get_mut(c).unwrap().push_str(line);
+            }
+        }
+        let shape = |s: &str| {
+            let s = unescape(s);
+            if no_final_newline {
+                s.strip_suffix('\n').unwrap_or(&s).to_owned()
+            } else {
+                s
+            }
+        };
+        let source = shape(&sections["source"]);
+        let reply = unescape(&sections["reply"]);
+        let file = reply
+            .lines()
+            .find_map(|l| {
+                let l = l.trim();
+                l.strip_prefix("*** Update File: ")
+                    .or_else(|| l.strip_prefix("*** Add File: "))
+            })
+            .unwrap_or_else(|| panic!("{name}: no file header"))
+            .trim()
+            .to_owned();
+        let root = tempfile::tempdir().unwrap();
+        let primary = root.path().join(&file);
+        std::fs::write(&primary, &source).unwrap();
+        let outcome = parse_patch(&reply)
+            .map_err(AssistError::from)
+            .and_then(|p| plan_edits(&p, (&primary, &source), &HashMap::new(), Some(root.path())))
+            .map(|changes| {
+                let FileChangeKind::Update { edits } = &changes[0].kind else {
+                    panic!("{name}: {changes:?}");
+                };
+                apply_edits(&source, edits).unwrap()
+            });
+        match (outcome, sections.get("expected"), sections.get("error")) {
+            (Ok(text), Some(expected), None) if text == shape(expected) => {}
+            (Err(e), None, Some(want)) if e.to_string().contains(want.trim()) => {}
+            (outcome, _, _) => failures.push(format!("{name}: {outcome:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
