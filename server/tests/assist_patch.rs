@@ -330,7 +330,14 @@ fn hunks_apply_in_order_and_sections_of_one_file_chain() {
     )
     .unwrap_err();
     assert!(
-        matches!(err, AssistError::HunkNotFound { hunk_line: 6, .. }),
+        matches!(
+            err,
+            AssistError::HunkOutOfOrder {
+                hunk_line: 6,
+                found: 1,
+                ..
+            }
+        ),
         "{err}"
     );
 }

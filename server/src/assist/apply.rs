@@ -1,12 +1,21 @@
 //! Applying parsed hunks to a snapshot's text.
 //!
 //! Each hunk's old lines (context and removed) are searched from where the
-//! previous hunk ended: exactly first, then ignoring trailing whitespace, then
-//! ignoring all whitespace. The first level with any match decides; more than
-//! one match there is ambiguous and refused, none at all is refused too. An
-//! `@@ anchor` narrows the search to the block under the anchor line. Context
-//! lines keep the file's own text (a fuzzy match never rewrites them), and the
-//! file's line endings are kept: added lines take the file's dominant ending.
+//! previous hunk ended, in passes as Codex's own applier does: exactly, then
+//! ignoring trailing whitespace, then ignoring surrounding whitespace, then
+//! also with typographic dashes, quotes and odd spaces read as ASCII (see
+//! [`Level`]), and last ignoring all whitespace. The first pass with any
+//! match decides; more than one match there is ambiguous and refused, none
+//! at all is refused too, and a hunk found only above the previous one says
+//! the hunks are out of order. An `@@ anchor` (found through the same
+//! passes) narrows the search to the block under the anchor line.
+//!
+//! Context lines keep the file's own text (a tolerant match never rewrites
+//! them). Added lines take the file's indentation where the matched lines
+//! show the model indented differently (spaces for the file's tabs), and
+//! the line ending of their neighbours. A byte-order mark stays in front of
+//! the first line and is invisible to matching; a file without a final
+//! newline does not get one.
 //!
 //! The model saw secrets as `[REDACTED:kind]` placeholders and copies lines
 //! holding them as it saw them. [`Patching::with_redactions`] lets hunks
@@ -79,17 +88,26 @@ pub(crate) struct Patching {
     lines: Vec<Line>,
     /// Number of shown lines of each redacted block (they must stay whole).
     blocks: Vec<usize>,
-    /// Ending for added lines: the file's dominant one.
+    /// Ending for added lines without neighbours: the file's most common.
     dominant: &'static str,
     ends_with_newline: bool,
+    /// Length of the byte-order mark the text starts with (0 or 3): it is
+    /// kept in front of the first line and never part of a line's content.
+    bom: usize,
 }
 
 impl Patching {
     /// Starts from `original`, unchanged.
     pub(crate) fn new(original: String) -> Self {
         let mut lines = Vec::new();
-        let mut at = 0;
-        for raw in original.split_inclusive('\n') {
+        let bom = if original.starts_with('\u{feff}') {
+            '\u{feff}'.len_utf8()
+        } else {
+            0
+        };
+        let mut at = bom;
+        let mut crlf = 0;
+        for raw in original[bom..].split_inclusive('\n') {
             let eol = if raw.ends_with("\r\n") {
                 "\r\n"
             } else if raw.ends_with('\n') {
@@ -97,6 +115,7 @@ impl Patching {
             } else {
                 ""
             };
+            crlf += usize::from(eol == "\r\n");
             lines.push(Line {
                 content: Text::Original(at..at + raw.len() - eol.len()),
                 real: None,
@@ -107,11 +126,7 @@ impl Patching {
             });
             at += raw.len();
         }
-        let dominant = if original.contains("\r\n") {
-            "\r\n"
-        } else {
-            "\n"
-        };
+        let dominant = if 2 * crlf > lines.len() { "\r\n" } else { "\n" };
         let ends_with_newline = original.is_empty() || original.ends_with('\n');
         Self {
             original,
@@ -119,6 +134,7 @@ impl Patching {
             blocks: Vec::new(),
             dominant,
             ends_with_newline,
+            bom,
         }
     }
 
@@ -135,8 +151,9 @@ impl Patching {
             std::borrow::Cow::Borrowed(_) => return plain,
             std::borrow::Cow::Owned(view) => view,
         };
-        let shown: Vec<&str> = view.split_inclusive('\n').collect();
-        let real: Vec<&str> = plain.original.split_inclusive('\n').collect();
+        let bom = plain.bom;
+        let shown: Vec<&str> = view[bom.min(view.len())..].split_inclusive('\n').collect();
+        let real: Vec<&str> = plain.original[bom..].split_inclusive('\n').collect();
         let ops = capture_diff_slices_deadline(
             Algorithm::Myers,
             &real,
@@ -263,6 +280,7 @@ impl Patching {
     /// The patched text so far (real text, never placeholders).
     pub(crate) fn text(&self) -> String {
         let mut out = String::with_capacity(self.original.len() + 64);
+        out.push_str(&self.original[..self.bom]);
         for l in self.lines.iter().filter(|l| !l.hidden) {
             out.push_str(self.written(l));
             out.push_str(l.eol);
@@ -393,8 +411,8 @@ impl Patching {
     pub(crate) fn changed_spans(&self) -> Vec<Range<usize>> {
         let mut spans = Vec::new();
         // End of the last line carried over unchanged, and whether lines were
-        // added since.
-        let mut kept_end = 0;
+        // added since. (The byte-order mark is never changed.)
+        let mut kept_end = self.bom;
         let mut added = false;
         for line in &self.lines {
             match &line.origin {
@@ -442,6 +460,8 @@ impl Patching {
                     .map(|(h, l)| (l, matches!(h, HunkLine::Remove(_))))
                     .collect()
             };
+            let reindent = Reindent::learn(self.matched_pairs(hunk, body, start, from_anchor));
+            let eol = self.neighbour_eol(start);
             let mut replacement: Vec<Line> = Vec::new();
             let mut k = start;
             for l in body {
@@ -462,7 +482,10 @@ impl Patching {
                         } else {
                             None
                         };
-                        replacement.push(Line::added(s.clone(), real, self.dominant));
+                        let content = reindent.as_ref().map_or_else(|| s.clone(), |r| r.apply(s));
+                        let real =
+                            real.map(|r| reindent.as_ref().map_or(r.clone(), |re| re.apply(&r)));
+                        replacement.push(Line::added(content, real, eol));
                     }
                     HunkLine::Remove(_) => k += 1,
                 }
@@ -482,6 +505,44 @@ impl Patching {
             }
         }
         Ok(())
+    }
+
+    /// (patch line, file line) for every line the hunk matched: its context
+    /// and removed lines, or for an insertion under an anchor, the anchor.
+    fn matched_pairs<'h>(
+        &'h self,
+        hunk: &'h Hunk,
+        body: &'h [HunkLine],
+        start: usize,
+        from_anchor: bool,
+    ) -> Vec<(&'h str, &'h str)> {
+        if from_anchor {
+            return match (&hunk.anchor, start.checked_sub(1)) {
+                (Some(anchor), Some(at)) => vec![(anchor.as_str(), self.content(&self.lines[at]))],
+                _ => Vec::new(),
+            };
+        }
+        body.iter()
+            .filter_map(|l| match l {
+                HunkLine::Context(s) | HunkLine::Remove(s) => Some(s.as_str()),
+                HunkLine::Add(_) => None,
+            })
+            .zip(&self.lines[start..])
+            .map(|(p, l)| (p, self.content(l)))
+            .collect()
+    }
+
+    /// The line ending for lines inserted at line `at`: the one of the line
+    /// above, else of the line there, else the file's most common.
+    fn neighbour_eol(&self, at: usize) -> &'static str {
+        let above = self.lines[..at].iter().rev().find(|l| !l.hidden);
+        let here = self.lines[at..].iter().find(|l| !l.hidden);
+        [above, here]
+            .into_iter()
+            .flatten()
+            .map(|l| l.eol)
+            .find(|eol| !eol.is_empty())
+            .unwrap_or(self.dominant)
     }
 
     /// Where `hunk` applies, searching from line `cursor`: the hunk lines to
@@ -505,21 +566,16 @@ impl Patching {
                 .collect();
             let (from, to, anchor_line) = match &hunk.anchor {
                 Some(anchor) => {
-                    let a = (cursor..lines.len())
-                        .find(|&k| self.line_is(k, Level::Exact, anchor))
-                        .or_else(|| {
-                            (cursor..lines.len()).find(|&k| {
-                                self.content(&lines[k]).trim() == anchor.trim()
-                                    || self
-                                        .alternative(&lines[k])
-                                        .is_some_and(|r| r.trim() == anchor.trim())
-                            })
-                        })
-                        .ok_or_else(|| AssistError::AnchorNotFound {
+                    let Some(a) = self.find_anchor(anchor, cursor, lines.len()) else {
+                        if let Some(above) = self.find_anchor(anchor, 0, cursor) {
+                            return Err(self.out_of_order(hunk, above, cursor, path));
+                        }
+                        return Err(AssistError::AnchorNotFound {
                             path: path.to_owned(),
                             hunk_line: hunk.line,
                             anchor: anchor.clone(),
-                        })?;
+                        });
+                    };
                     (a + 1, self.anchor_scope(a), Some(a))
                 }
                 None => (cursor, lines.len(), None),
@@ -543,11 +599,33 @@ impl Patching {
                 body = rest;
                 continue;
             }
+            if cursor > 0
+                && let Ok(Some(above)) = self.locate(&old, 0, cursor, hunk, path)
+            {
+                return Err(self.out_of_order(hunk, above, cursor, path));
+            }
             return Err(AssistError::HunkNotFound {
                 path: path.to_owned(),
                 hunk_line: hunk.line,
                 first_line: old.first().map_or_else(String::new, |s| (*s).to_owned()),
             });
+        }
+    }
+
+    /// The first line in `[from, to)` that reads `anchor`, through the
+    /// passes in turn.
+    fn find_anchor(&self, anchor: &str, from: usize, to: usize) -> Option<usize> {
+        Level::ANCHOR
+            .iter()
+            .find_map(|&level| (from..to).find(|&k| self.line_is(k, level, anchor)))
+    }
+
+    fn out_of_order(&self, hunk: &Hunk, found: usize, cursor: usize, path: &str) -> AssistError {
+        AssistError::HunkOutOfOrder {
+            path: path.to_owned(),
+            hunk_line: hunk.line,
+            found: found + 1,
+            previous_end: cursor,
         }
     }
 
@@ -577,7 +655,7 @@ impl Patching {
         hunk: &Hunk,
         path: &str,
     ) -> Result<Option<usize>, AssistError> {
-        for level in [Level::Exact, Level::TrimEnd, Level::NoWhitespace] {
+        for level in Level::HUNK {
             let mut hits = self.find_all(pattern, from, to, level);
             if hunk.end_of_file {
                 hits.retain(|&s| s + pattern.len() == self.lines.len());
@@ -642,22 +720,154 @@ impl Patching {
     }
 }
 
+/// How loosely a patch line may match a file line. Models copy lines with
+/// trailing spaces dropped, indentation changed, and typographic characters
+/// typed as ASCII; each pass forgives one more of these.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Level {
     Exact,
     TrimEnd,
+    /// Ignoring leading and trailing whitespace.
+    Trim,
+    /// [`Level::Trim`], with dashes, quotes and odd spaces read as ASCII.
+    Normalised,
+    /// Ignoring all whitespace (normalised): the last resort, still unique.
     NoWhitespace,
+}
+
+impl Level {
+    const HUNK: [Level; 5] = [
+        Level::Exact,
+        Level::TrimEnd,
+        Level::Trim,
+        Level::Normalised,
+        Level::NoWhitespace,
+    ];
+    /// An anchor is one line: ignoring all of its whitespace would be a
+    /// guess.
+    const ANCHOR: [Level; 4] = [Level::Exact, Level::TrimEnd, Level::Trim, Level::Normalised];
 }
 
 fn same(level: Level, file: &str, patch: &str) -> bool {
     match level {
         Level::Exact => file == patch,
         Level::TrimEnd => file.trim_end() == patch.trim_end(),
+        Level::Trim => file.trim() == patch.trim(),
+        Level::Normalised => file
+            .trim()
+            .chars()
+            .map(to_ascii_lookalike)
+            .eq(patch.trim().chars().map(to_ascii_lookalike)),
         Level::NoWhitespace => file
             .chars()
+            .map(to_ascii_lookalike)
             .filter(|c| !c.is_whitespace())
-            .eq(patch.chars().filter(|c| !c.is_whitespace())),
+            .eq(patch
+                .chars()
+                .map(to_ascii_lookalike)
+                .filter(|c| !c.is_whitespace())),
     }
+}
+
+/// The ASCII character a typographic one is typed as: dashes and minus
+/// signs as `-`, single quotes as `'`, double quotes as `"`, and the
+/// Unicode spaces as ` `.
+fn to_ascii_lookalike(c: char) -> char {
+    match c {
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{fe58}' | '\u{fe63}' | '\u{ff0d}' => '-',
+        '\u{2018}'..='\u{201b}' | '\u{2032}' | '\u{ff07}' => '\'',
+        '\u{201c}'..='\u{201f}' | '\u{2033}' | '\u{ff02}' => '"',
+        '\u{a0}' | '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' | '\u{3000}' => ' ',
+        c => c,
+    }
+}
+
+/// The patch's indentation mapped to the file's, learned from the lines a
+/// hunk matched: a model that indents with four spaces where the file has a
+/// tab gets its added lines written with tabs.
+#[derive(Debug)]
+struct Reindent {
+    /// (patch indentation, file indentation) of matched non-blank lines.
+    pairs: Vec<(String, String)>,
+    /// The file adds the same prefix to every matched line's indentation.
+    prefix: Option<String>,
+    /// One indentation character for another at a fixed ratio:
+    /// (patch char, patch count, file char, file count) per level.
+    unit: Option<(char, usize, char, usize)>,
+}
+
+impl Reindent {
+    /// `None` when every matched line is indented as in the file.
+    fn learn(matched: Vec<(&str, &str)>) -> Option<Self> {
+        let pairs: Vec<(String, String)> = matched
+            .into_iter()
+            .filter(|(p, f)| !p.trim().is_empty() && !f.trim().is_empty())
+            .map(|(p, f)| (leading(p).to_owned(), leading(f).to_owned()))
+            .collect();
+        if pairs.iter().all(|(p, f)| p == f) {
+            return None;
+        }
+        let prefix = pairs.first().and_then(|(p, f)| {
+            let prefix = f.strip_suffix(p.as_str())?;
+            (!prefix.is_empty()
+                && pairs
+                    .iter()
+                    .all(|(p, f)| f.strip_suffix(p.as_str()) == Some(prefix)))
+            .then(|| prefix.to_owned())
+        });
+        let unit = pairs
+            .iter()
+            .filter_map(|(p, f)| Some((uniform(p)?, uniform(f)?)))
+            .min_by_key(|((_, pn), _)| *pn)
+            .map(|((pc, pn), (fc, fc_n))| (pc, pn, fc, fc_n))
+            .filter(|&(pc, pn, fc, fc_n)| {
+                pairs.iter().all(|(p, f)| match (uniform(p), uniform(f)) {
+                    (Some((c, n)), Some((d, m))) => c == pc && d == fc && n * fc_n == m * pn,
+                    _ => true,
+                })
+            });
+        Some(Self {
+            pairs,
+            prefix,
+            unit,
+        })
+    }
+
+    /// `line` with its indentation in the file's style, when known.
+    fn apply(&self, line: &str) -> String {
+        let indent = leading(line);
+        let rest = &line[indent.len()..];
+        if rest.is_empty() {
+            return line.to_owned();
+        }
+        if let Some((_, file)) = self.pairs.iter().find(|(p, _)| p == indent) {
+            return format!("{file}{rest}");
+        }
+        if let Some(prefix) = &self.prefix {
+            return format!("{prefix}{indent}{rest}");
+        }
+        if let (Some((pc, pn, fc, fc_n)), Some((c, n))) = (self.unit, uniform(indent))
+            && c == pc
+            && n % pn == 0
+        {
+            return format!("{}{rest}", fc.to_string().repeat(n / pn * fc_n));
+        }
+        line.to_owned()
+    }
+}
+
+/// The leading whitespace of `s`.
+fn leading(s: &str) -> &str {
+    &s[..s.len() - s.trim_start().len()]
+}
+
+/// `(c, n)` when `indent` is `n > 0` times the one character `c`.
+fn uniform(indent: &str) -> Option<(char, usize)> {
+    let c = indent.chars().next()?;
+    indent
+        .chars()
+        .all(|x| x == c)
+        .then(|| (c, indent.chars().count()))
 }
 
 fn indent(s: &str) -> usize {

@@ -84,6 +84,20 @@ pub enum AssistError {
         /// 1-based line of the second match.
         second: usize,
     },
+    /// A hunk matches only above the previous hunk: hunks go in file order.
+    #[error(
+        "hunk at reply line {hunk_line} matches `{path}` at line {found}, above the previous hunk (which ended at line {previous_end}): hunks must be in file order"
+    )]
+    HunkOutOfOrder {
+        /// Path as written in the patch.
+        path: String,
+        /// Line of the hunk in the reply (1-based).
+        hunk_line: usize,
+        /// 1-based line where it matches.
+        found: usize,
+        /// 1-based line where the previous hunk's change ended.
+        previous_end: usize,
+    },
     /// The `@@ anchor` line of a hunk is not in the file.
     #[error("hunk at reply line {hunk_line}: the anchor `@@ {anchor}` was not found in `{path}`")]
     AnchorNotFound {

@@ -20,7 +20,11 @@
 //!
 //! `*** Delete File:` and `*** Move to:` are recognised and refused: this
 //! server never deletes or renames files. An empty line inside a hunk is read
-//! as an empty context line, as Codex itself does.
+//! as an empty context line, as Codex itself does; empty lines that only
+//! separate (after a file header, between hunks, after `*** End of File`,
+//! before the next header) are skipped. Marker and header lines may be
+//! indented (models sometimes indent them); hunk lines keep their
+//! one-column marker.
 
 const BEGIN: &str = "*** Begin Patch";
 const END: &str = "*** End Patch";
@@ -212,8 +216,27 @@ fn shorten(s: &str) -> String {
     }
 }
 
+/// Whether `line` is one of the `***` marker or header lines (indentation
+/// allowed), which end a hunk or an added file.
+fn is_marker(line: &str) -> bool {
+    let t = line.trim();
+    [UPDATE, ADD, DELETE, MOVE]
+        .iter()
+        .any(|p| t.starts_with(p.trim_end()))
+        || [BEGIN, END, EOF_MARK].contains(&t)
+}
+
+/// Whether only empty lines lie between line `i` and the next marker line
+/// (or the end).
+fn blank_until_marker(lines: &[&str], i: usize) -> bool {
+    lines[i..]
+        .iter()
+        .find(|l| !l.trim().is_empty())
+        .is_none_or(|l| is_marker(l))
+}
+
 fn path_after(line: &str, prefix: &str, n: usize) -> Result<String, PatchError> {
-    let path = line[prefix.len()..].trim();
+    let path = line[prefix.trim_end().len()..].trim();
     if path.is_empty() {
         return Err(PatchError::EmptyPath { line: n });
     }
@@ -240,7 +263,13 @@ pub fn parse_patch(reply: &str) -> Result<Patch, PatchError> {
             return Err(PatchError::MissingEnd { begin: num(begin) });
         };
         let n = num(i);
-        if line.trim_end() == END {
+        // Header lines may be indented; their paths are trimmed.
+        let line = line.trim();
+        if line.is_empty() {
+            i += 1;
+            continue;
+        }
+        if line == END {
             if ops.is_empty() {
                 return Err(PatchError::Empty { line: n });
             }
@@ -254,16 +283,19 @@ pub fn parse_patch(reply: &str) -> Result<Patch, PatchError> {
         if line.trim() == BEGIN {
             return Err(PatchError::MultiplePatches { line: n });
         }
-        if let Some(rest) = line.strip_prefix(DELETE) {
+        if let Some(rest) = line.strip_prefix(DELETE.trim_end()) {
             return Err(PatchError::DeleteUnsupported {
                 line: n,
                 path: rest.trim().to_owned(),
             });
         }
-        if line.starts_with(UPDATE) {
+        if line.starts_with(UPDATE.trim_end()) {
             let path = path_after(line, UPDATE, n)?;
             i += 1;
-            if let Some(rest) = lines.get(i).and_then(|l| l.strip_prefix(MOVE)) {
+            if let Some(rest) = lines
+                .get(i)
+                .and_then(|l| l.trim().strip_prefix(MOVE.trim_end()))
+            {
                 return Err(PatchError::MoveUnsupported {
                     line: num(i),
                     path: rest.trim().to_owned(),
@@ -279,7 +311,7 @@ pub fn parse_patch(reply: &str) -> Result<Patch, PatchError> {
                 line: n,
             });
             i = next;
-        } else if line.starts_with(ADD) {
+        } else if line.starts_with(ADD.trim_end()) {
             let path = path_after(line, ADD, n)?;
             i += 1;
             let mut content = String::new();
@@ -290,7 +322,8 @@ pub fn parse_patch(reply: &str) -> Result<Patch, PatchError> {
                         content.push('\n');
                         i += 1;
                     }
-                    None if l.starts_with("*** ") => break,
+                    None if is_marker(l) => break,
+                    None if blank_until_marker(&lines, i) => i += 1,
                     None => {
                         return Err(PatchError::Unexpected {
                             line: num(i),
@@ -335,7 +368,7 @@ fn parse_hunks(lines: &[&str], mut i: usize) -> Result<(Vec<Hunk>, usize), Patch
     };
     while let Some(&line) = lines.get(i) {
         let n = i + 1;
-        if line.trim_end() == EOF_MARK {
+        if line.trim() == EOF_MARK {
             match current.take() {
                 Some(mut h) => {
                     h.end_of_file = true;
@@ -350,8 +383,11 @@ fn parse_hunks(lines: &[&str], mut i: usize) -> Result<(Vec<Hunk>, usize), Patch
                 }
             }
             i += 1;
+            while lines.get(i).is_some_and(|l| l.trim().is_empty()) {
+                i += 1;
+            }
             if let Some(&next) = lines.get(i)
-                && !next.starts_with("*** ")
+                && !is_marker(next)
             {
                 return Err(PatchError::Unexpected {
                     line: i + 1,
@@ -361,11 +397,17 @@ fn parse_hunks(lines: &[&str], mut i: usize) -> Result<(Vec<Hunk>, usize), Patch
             }
             continue;
         }
-        if line.starts_with("*** ") {
+        if is_marker(line) {
             break;
         }
-        if line == "@@" || line.starts_with("@@ ") {
-            if let Some(h) = current.take() {
+        if current.is_none() && line.trim().is_empty() {
+            // Between the file header and the first hunk.
+            i += 1;
+            continue;
+        }
+        if line.trim_end() == "@@" || line.starts_with("@@ ") {
+            if let Some(mut h) = current.take() {
+                drop_trailing_blanks(&mut h);
                 finish(h, &mut hunks)?;
             }
             let anchor = line[2..].trim();
@@ -403,12 +445,16 @@ fn parse_hunks(lines: &[&str], mut i: usize) -> Result<(Vec<Hunk>, usize), Patch
         i += 1;
     }
     if let Some(mut h) = current.take() {
-        // Trailing empty lines before the next header are separators more
-        // often than context; dropping them only loosens the match.
-        while matches!(h.lines.last(), Some(HunkLine::Context(s)) if s.is_empty()) {
-            h.lines.pop();
-        }
+        drop_trailing_blanks(&mut h);
         finish(h, &mut hunks)?;
     }
     Ok((hunks, i))
+}
+
+/// Trailing empty lines before the next hunk or header are separators more
+/// often than context; dropping them only loosens the match.
+fn drop_trailing_blanks(h: &mut Hunk) {
+    while matches!(h.lines.last(), Some(HunkLine::Context(s)) if s.is_empty()) {
+        h.lines.pop();
+    }
 }
