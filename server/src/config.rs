@@ -47,6 +47,48 @@ pub struct Settings {
     pub max_retries: u32,
     /// How many model requests may run at the same time.
     pub max_concurrent_requests: u32,
+    /// How edit actions receive the model's patch (see [`EditTool`]).
+    pub edit_tool: EditTool,
+    /// Most read-only tool calls (read, search, list) one edit action may
+    /// make before the model is asked for its edit.
+    pub max_tool_calls: u32,
+    /// How many times a patch that does not apply goes back to the model
+    /// with the reason before the action fails.
+    pub max_patch_repairs: u32,
+}
+
+/// How the model hands over its patch, and whether it gets the workspace
+/// tools. Servers differ in what they take (see docs/protocol.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EditTool {
+    /// `freeform` for the `openai` and `azure` providers, `text` for `none`.
+    Auto,
+    /// A `custom` tool `apply_patch` whose input a Lark grammar constrains
+    /// (how OpenAI's Codex client edits), plus the workspace tools.
+    Freeform,
+    /// A JSON `function` tool `apply_patch` with one string `input`, plus
+    /// the workspace tools: for servers that take function tools but no
+    /// grammars (vLLM, llama.cpp, Ollama).
+    Function,
+    /// No tools: the answer text holds the patch.
+    Text,
+}
+
+impl EditTool {
+    /// The next simpler mode, for a server that rejected this one.
+    pub fn simpler(self) -> Option<Self> {
+        match self {
+            Self::Auto | Self::Freeform => Some(Self::Function),
+            Self::Function => Some(Self::Text),
+            Self::Text => None,
+        }
+    }
+
+    /// Whether the workspace tools are offered.
+    pub fn has_tools(self) -> bool {
+        !matches!(self, Self::Text)
+    }
 }
 
 /// Authentication style of the configured endpoint.
@@ -215,6 +257,9 @@ impl Default for Settings {
             stream_idle_timeout_ms: 60_000,
             max_retries: 3,
             max_concurrent_requests: 4,
+            edit_tool: EditTool::Auto,
+            max_tool_calls: 8,
+            max_patch_repairs: 2,
         }
     }
 }
@@ -372,6 +417,12 @@ impl Settings {
         if self.max_concurrent_requests == 0 || self.max_concurrent_requests > 64 {
             return bad("maxConcurrentRequests", "must be between 1 and 64");
         }
+        if self.max_tool_calls > 64 {
+            return bad("maxToolCalls", "must be at most 64");
+        }
+        if self.max_patch_repairs > 8 {
+            return bad("maxPatchRepairs", "must be at most 8");
+        }
         let e = &self.reasoning_effort;
         for (name, effort) in [
             ("rewrite", e.rewrite),
@@ -402,6 +453,15 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// [`Settings::edit_tool`] with `auto` resolved for the provider.
+    pub fn edit_tool(&self) -> EditTool {
+        match (self.edit_tool, self.provider) {
+            (EditTool::Auto, Provider::None) => EditTool::Text,
+            (EditTool::Auto, Provider::Openai | Provider::Azure) => EditTool::Freeform,
+            (mode, _) => mode,
+        }
     }
 
     /// The overall request timeout as a duration.

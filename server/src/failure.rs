@@ -49,6 +49,9 @@ pub(crate) enum ActionError {
     CannotCreate(String),
     #[error("Codex proposed no change")]
     NoChange,
+    /// The model's patches did not apply, even after being told why.
+    #[error("the model's patch did not apply after {attempts} attempts: {reason}")]
+    BadPatch { attempts: u32, reason: String },
     #[error("the model returned an empty explanation")]
     EmptyExplanation,
     /// Every waiter for a shared explanation went away.
@@ -80,6 +83,12 @@ impl ActionError {
             }
             ActionError::Patch(e) => {
                 format!("Codex: the model's reply could not be used ({e}); nothing was changed.")
+            }
+            ActionError::BadPatch { attempts, reason } => {
+                let reason = reason.lines().next().unwrap_or_default();
+                format!(
+                    "Codex: the model's patch could not be used after {attempts} attempts ({reason}); nothing was changed."
+                )
             }
             other => format!("Codex: {other}."),
         }

@@ -15,6 +15,7 @@ pub mod config;
 pub mod document;
 pub mod model;
 pub mod text;
+pub mod tools;
 pub mod workspace;
 
 mod explain_cache;

@@ -234,6 +234,14 @@ impl Job {
         self.report_throttled(format!("receiving: {} characters", self.received_chars));
     }
 
+    /// Reports a step of a multi-turn action ("reading src/util.rs");
+    /// always sent, and the received count starts again for the next turn.
+    pub(crate) fn on_step(&mut self, message: String) {
+        self.received_chars = 0;
+        self.last_report = None;
+        self.report_throttled(message);
+    }
+
     /// Reports a retry (always sent).
     pub(crate) fn on_retry(&mut self, message: String) {
         self.last_report = None;

@@ -23,7 +23,7 @@ use tower_lsp_server::ls_types::Uri;
 
 use crate::assist::Exclusions;
 use crate::assist::region::SyntaxCache;
-use crate::config::Settings;
+use crate::config::{EditTool, Settings};
 use crate::document::{Document, Snapshot};
 use crate::explain_cache::ExplainCache;
 use crate::failure::ActionError;
@@ -234,6 +234,9 @@ pub(crate) struct Shared {
     explain_cache: Arc<ExplainCache<ActionError>>,
     /// Notices already shown this session (see [`Shared::first_time`]).
     said_once: Mutex<std::collections::HashSet<&'static str>>,
+    /// Edit modes a server rejected this session, by `baseUrl` and model:
+    /// the simpler mode to use there instead.
+    edit_tool_fallbacks: Mutex<std::collections::HashMap<(String, String), EditTool>>,
 }
 
 impl std::ops::Deref for State {
@@ -271,6 +274,7 @@ impl State {
             permits: Mutex::new((0, ModelPermits::new(0))),
             explain_cache: Arc::new(ExplainCache::new(0)),
             said_once: Mutex::default(),
+            edit_tool_fallbacks: Mutex::default(),
         }));
         state.settings_changed();
         state
@@ -561,6 +565,24 @@ impl Shared {
             .lock()
             .map(|mut said| said.insert(what))
             .unwrap_or(false)
+    }
+
+    /// The edit mode for these settings: the configured one, unless the
+    /// server rejected it earlier this session.
+    pub(crate) fn edit_tool(&self, settings: &Settings) -> EditTool {
+        let key = (settings.base_url.clone(), settings.model.clone());
+        self.edit_tool_fallbacks
+            .lock()
+            .ok()
+            .and_then(|f| f.get(&key).copied())
+            .unwrap_or_else(|| settings.edit_tool())
+    }
+
+    /// Remembers that the server of these settings needs `mode`.
+    pub(crate) fn fall_back_to(&self, settings: &Settings, mode: EditTool) {
+        if let Ok(mut f) = self.edit_tool_fallbacks.lock() {
+            f.insert((settings.base_url.clone(), settings.model.clone()), mode);
+        }
     }
 }
 

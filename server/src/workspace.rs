@@ -1,7 +1,8 @@
 //! The workspace policy: the one place that answers, for every path the
 //! server touches, "may this be read for the model?" and "may the model's
 //! patch write here?". Context building, AGENTS.md loading and patch
-//! planning all go through it, and so will the edit loop's file tools.
+//! planning all go through it, and so do the edit loop's file tools
+//! (`crate::tools`).
 //!
 //! - Folders: every workspace folder (multi-root), kept current by the edge.
 //!   A file outside every folder is still acted on (it is open in the
@@ -268,7 +269,7 @@ impl WorkspacePolicy {
     }
 
     /// Refuses a path outside every folder, or one whose links lead out.
-    fn check_inside(&self, path: &Path) -> Result<(), Refusal> {
+    pub fn check_inside(&self, path: &Path) -> Result<(), Refusal> {
         let shown = self.display(path);
         if self.folder_of(path).is_none() {
             return Err(Refusal::OutsideFolders { path: shown });

@@ -91,11 +91,15 @@ fn build(action: ActionKind, text: &str, settings: &Settings) -> Prompt {
 #[test]
 fn rendered_prompt_per_action_kind() {
     let settings = Settings::default();
-    insta::assert_snapshot!("assist_prompt_instructions", instructions());
+    insta::assert_snapshot!("assist_prompt_instructions", instructions(true));
+    insta::assert_snapshot!("assist_prompt_instructions_text", instructions(false));
     let mut keys = std::collections::HashSet::new();
     for action in ActionKind::ALL {
         let p = build(action, SMALL, &settings);
-        assert_eq!(p.instructions, instructions());
+        assert_eq!(
+            p.instructions,
+            instructions(settings.edit_tool().has_tools())
+        );
         keys.insert(p.prompt_cache_key.clone());
         assert!(p.tokens > 0 && p.tokens <= settings.max_context_tokens as usize);
         insta::assert_snapshot!(format!("assist_prompt_{}", action.id()), p.input);

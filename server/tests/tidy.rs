@@ -850,6 +850,7 @@ fn is_core(rel: &str) -> bool {
             SRC.to_owned() + "document.rs",
             SRC.to_owned() + "config.rs",
             SRC.to_owned() + "workspace.rs",
+            SRC.to_owned() + "tools.rs",
         ]
         .iter()
         .any(|f| f == rel)

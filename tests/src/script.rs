@@ -85,13 +85,49 @@ pub struct Rule {
     /// Error code for `errorEvent` / `responseFailed` (default `server_error`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
-    /// Error message for `errorEvent` / `responseFailed`.
+    /// Error message for `errorEvent` / `responseFailed`, or of `http400`
+    /// instead of its default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
     /// Extra response headers; a `null` value removes a default header
     /// (e.g. `{"retry-after": null, "retry-after-ms": "200"}`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, Option<String>>,
+    /// Tool calls the model makes, as output items after the answer
+    /// message (no message when `reply` is empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<ScriptedCall>,
+    /// A reasoning item first, with this summary; it carries
+    /// `encrypted_content` when the request asks for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
+    /// Only for the request of this turn of an action: the number of tool
+    /// outputs in its input, plus one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<usize>,
+}
+
+/// One tool call the fake model makes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScriptedCall {
+    /// `function` or `custom`.
+    #[serde(rename = "type")]
+    pub kind: CallKind,
+    /// The tool's name.
+    pub name: String,
+    /// A function's JSON arguments, or a custom tool's input.
+    pub input: String,
+}
+
+/// The kinds of tool calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CallKind {
+    /// A `function_call` item.
+    Function,
+    /// A `custom_tool_call` item.
+    Custom,
 }
 
 fn default_chunk_size() -> usize {
@@ -119,6 +155,9 @@ impl Default for Rule {
             error_code: None,
             error_message: None,
             headers: BTreeMap::new(),
+            calls: Vec::new(),
+            reasoning: None,
+            turn: None,
         }
     }
 }
@@ -190,6 +229,44 @@ impl Rule {
     /// Error code for `errorEvent` / `responseFailed`.
     pub fn error_code(mut self, code: impl Into<String>) -> Self {
         self.error_code = Some(code.into());
+        self
+    }
+
+    /// Error message for `errorEvent` / `responseFailed` / `http400`.
+    pub fn error_message(mut self, message: impl Into<String>) -> Self {
+        self.error_message = Some(message.into());
+        self
+    }
+
+    /// A rule that answers with one function call.
+    pub fn function_call(name: &str, arguments: serde_json::Value) -> Self {
+        Self::default().call(CallKind::Function, name, &arguments.to_string())
+    }
+
+    /// A rule that answers with one custom tool call (e.g. `apply_patch`).
+    pub fn custom_call(name: &str, input: &str) -> Self {
+        Self::default().call(CallKind::Custom, name, input)
+    }
+
+    /// Adds a tool call.
+    pub fn call(mut self, kind: CallKind, name: &str, input: &str) -> Self {
+        self.calls.push(ScriptedCall {
+            kind,
+            name: name.to_owned(),
+            input: input.to_owned(),
+        });
+        self
+    }
+
+    /// Only for turn `n` of an action (1 = its first request).
+    pub fn turn(mut self, n: usize) -> Self {
+        self.turn = Some(n);
+        self
+    }
+
+    /// Starts the output with a reasoning item.
+    pub fn reasoning(mut self, summary: impl Into<String>) -> Self {
+        self.reasoning = Some(summary.into());
         self
     }
 }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::script::{Fault, Rule, Script};
+use crate::script::{CallKind, Fault, Rule, Script};
 
 /// Headers whose values are never recorded.
 const SECRET_HEADERS: &[&str] = &[
@@ -461,12 +461,25 @@ async fn responses(
         }
     }
 
+    if let Some(message) = unpaired_tool_items(&request) {
+        return finish_now(
+            &shared,
+            index,
+            json_response(
+                StatusCode::BAD_REQUEST,
+                &openai_error(&message, "invalid_request_error", Some("input"), None),
+            ),
+        );
+    }
+    let turn = tool_outputs(&request) + 1;
+
     let (rule_index, rule, n, usage) = {
         let mut inner = shared.lock();
         inner.counter += 1;
         let n = inner.counter;
         let chosen = inner.script.rules.iter().enumerate().position(|(i, rule)| {
-            let fits = rule.matches.as_deref().is_none_or(|m| raw.contains(m));
+            let fits = rule.matches.as_deref().is_none_or(|m| raw.contains(m))
+                && rule.turn.is_none_or(|t| t == turn);
             let budget = rule
                 .times
                 .is_none_or(|t| inner.uses.get(i).copied().unwrap_or(0) < t);
@@ -484,7 +497,13 @@ async fn responses(
             .as_deref()
             .map_or(0, |prev| common_prefix(prev, &prompt));
         inner.last_prompt = Some(prompt);
-        let reply_chars = rule.as_ref().map_or(0, |r| r.reply.chars().count());
+        let reply_chars = rule.as_ref().map_or(0, |r| {
+            r.reply.chars().count()
+                + r.calls
+                    .iter()
+                    .map(|c| c.input.chars().count())
+                    .sum::<usize>()
+        });
         let usage = usage_json(&request, raw.len(), cached_chars, reply_chars);
         (chosen, rule, n, usage)
     };
@@ -587,12 +606,21 @@ fn http_fault(call: &Call) -> Option<(StatusCode, Value)> {
     Some(match rule.fault? {
         Fault::Http400 => (
             StatusCode::BAD_REQUEST,
-            openai_error(
-                "Invalid value: 'bogus'. Supported values are: 'low', 'medium', and 'high'.",
-                "invalid_request_error",
-                Some("reasoning.effort"),
-                Some("invalid_value"),
-            ),
+            match &rule.error_message {
+                // A server that rejects something else, e.g. the tools.
+                Some(message) => openai_error(
+                    message,
+                    "invalid_request_error",
+                    None,
+                    rule.error_code.as_deref(),
+                ),
+                None => openai_error(
+                    "Invalid value: 'bogus'. Supported values are: 'low', 'medium', and 'high'.",
+                    "invalid_request_error",
+                    Some("reasoning.effort"),
+                    Some("invalid_value"),
+                ),
+            },
         ),
         Fault::Http401 => (
             StatusCode::UNAUTHORIZED,
@@ -781,10 +809,30 @@ fn sse_steps(call: &Call) -> VecDeque<Step> {
         _ => {}
     }
 
-    // A preamble message first, whole, as its own output item.
     let mut output = Vec::new();
+    if let Some(summary) = &rule.reasoning {
+        let item = reasoning_item(call, summary);
+        let mut added = item.clone();
+        added["summary"] = json!([]);
+        if let Some(fields) = added.as_object_mut() {
+            fields.remove("encrypted_content");
+        }
+        steps.push_back(frame(
+            "response.output_item.added",
+            &mut seq,
+            json!({"output_index": 0, "item": added}),
+        ));
+        steps.push_back(frame(
+            "response.output_item.done",
+            &mut seq,
+            json!({"output_index": 0, "item": item}),
+        ));
+        output.push(item);
+    }
+    // A preamble message first, whole, as its own output item.
     if let Some(preamble) = &rule.preamble {
         let id = format!("msg_fake_{}_preamble", call.n);
+        let at = output.len();
         let pieces = chunks(preamble, rule.chunk_size);
         let item = message_item(
             &id,
@@ -797,7 +845,7 @@ fn sse_steps(call: &Call) -> VecDeque<Step> {
             &mut seq,
             &MessageFrames {
                 item: &item,
-                output_index: 0,
+                output_index: at,
                 pieces: &pieces,
                 chunk_delay_ms: rule.chunk_delay_ms,
                 malformed: false,
@@ -807,11 +855,27 @@ fn sse_steps(call: &Call) -> VecDeque<Step> {
         steps.push_back(frame(
             "response.output_item.done",
             &mut seq,
-            json!({"output_index": 0, "item": item}),
+            json!({"output_index": at, "item": item}),
         ));
         output.push(item);
     }
     let index = output.len();
+    if rule.reply.is_empty() && !rule.calls.is_empty() {
+        push_calls(call, &mut steps, &mut seq, &mut output);
+        let resp = response_object(
+            call,
+            &resp_id,
+            "completed",
+            json!(output),
+            call.usage.clone(),
+        );
+        steps.push_back(frame(
+            "response.completed",
+            &mut seq,
+            json!({"response": resp}),
+        ));
+        return steps;
+    }
     let phase = rule.phases.then_some("final_answer");
 
     let pieces = chunks(&rule.reply, rule.chunk_size);
@@ -852,6 +916,9 @@ fn sse_steps(call: &Call) -> VecDeque<Step> {
         json!({"output_index": index, "item": item}),
     ));
     output.push(item);
+    if !incomplete {
+        push_calls(call, &mut steps, &mut seq, &mut output);
+    }
     if incomplete {
         let mut resp = response_object(
             call,
@@ -881,6 +948,124 @@ fn sse_steps(call: &Call) -> VecDeque<Step> {
         ));
     }
     steps
+}
+
+/// A reasoning item with a summary, and `encrypted_content` when the
+/// request includes `reasoning.encrypted_content` (as the real API does
+/// under `store: false`).
+fn reasoning_item(call: &Call, summary: &str) -> Value {
+    let mut item = json!({
+        "id": format!("rs_fake_{}", call.n),
+        "type": "reasoning",
+        "summary": [{"type": "summary_text", "text": summary}],
+    });
+    let wanted = call
+        .request
+        .get("include")
+        .and_then(Value::as_array)
+        .is_some_and(|i| i.iter().any(|v| v == "reasoning.encrypted_content"));
+    if wanted {
+        item["encrypted_content"] = json!(format!("gAAAA-fake-encrypted-{}", call.n));
+    }
+    item
+}
+
+/// The frames of the rule's tool calls, each a whole output item: added,
+/// the input deltas, the input done, item done.
+fn push_calls(call: &Call, steps: &mut VecDeque<Step>, seq: &mut u64, output: &mut Vec<Value>) {
+    for (k, scripted) in call.rule.calls.iter().enumerate() {
+        let at = output.len();
+        let call_id = format!("call_fake_{}_{k}", call.n);
+        let (item, delta_event, done_event, field) = match scripted.kind {
+            CallKind::Function => (
+                json!({"id": format!("fc_fake_{}_{k}", call.n), "type": "function_call", "status": "completed",
+                       "arguments": scripted.input, "call_id": call_id, "name": scripted.name}),
+                "response.function_call_arguments.delta",
+                "response.function_call_arguments.done",
+                "arguments",
+            ),
+            CallKind::Custom => (
+                json!({"id": format!("ctc_fake_{}_{k}", call.n), "type": "custom_tool_call",
+                       "call_id": call_id, "input": scripted.input, "name": scripted.name}),
+                "response.custom_tool_call_input.delta",
+                "response.custom_tool_call_input.done",
+                "input",
+            ),
+        };
+        let id = item["id"].clone();
+        let mut added = item.clone();
+        added[field] = json!("");
+        if scripted.kind == CallKind::Function {
+            added["status"] = json!("in_progress");
+        }
+        steps.push_back(frame(
+            "response.output_item.added",
+            seq,
+            json!({"output_index": at, "item": added}),
+        ));
+        for piece in chunks(&scripted.input, call.rule.chunk_size) {
+            steps.push_back(frame(
+                delta_event,
+                seq,
+                json!({"item_id": id, "output_index": at, "delta": piece}),
+            ));
+        }
+        let mut done = json!({"item_id": id, "output_index": at});
+        done[field] = json!(scripted.input);
+        steps.push_back(frame(done_event, seq, done));
+        steps.push_back(frame(
+            "response.output_item.done",
+            seq,
+            json!({"output_index": at, "item": item}),
+        ));
+        output.push(item);
+    }
+}
+
+/// The number of tool outputs in a request's input: how many tool rounds
+/// came before it.
+fn tool_outputs(request: &Value) -> usize {
+    input_items(request)
+        .filter(|i| {
+            matches!(
+                i.get("type").and_then(Value::as_str),
+                Some("function_call_output" | "custom_tool_call_output")
+            )
+        })
+        .count()
+}
+
+fn input_items(request: &Value) -> impl Iterator<Item = &Value> {
+    request
+        .get("input")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// OpenAI's 400 for tool calls and outputs that do not pair up by
+/// `call_id`: every replayed call needs its output and every output its
+/// call.
+fn unpaired_tool_items(request: &Value) -> Option<String> {
+    let ids = |kinds: &[&str]| -> Vec<String> {
+        input_items(request)
+            .filter(|i| {
+                i.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| kinds.contains(&t))
+            })
+            .filter_map(|i| i.get("call_id").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    };
+    let calls = ids(&["function_call", "custom_tool_call"]);
+    let outputs = ids(&["function_call_output", "custom_tool_call_output"]);
+    if let Some(missing) = calls.iter().find(|c| !outputs.contains(c)) {
+        return Some(format!("No tool output found for function call {missing}."));
+    }
+    outputs
+        .iter()
+        .find(|o| !calls.contains(o))
+        .map(|orphan| format!("No tool call found for function call output with call_id {orphan}."))
 }
 
 /// A finished assistant message item with one `output_text` part, labelled
@@ -1111,8 +1296,8 @@ fn response_object(call: &Call, id: &str, status: &str, output: Value, usage: Va
         "store": req.get("store").cloned().unwrap_or(json!(true)),
         "temperature": 1.0,
         "text": req.get("text").cloned().unwrap_or(json!({"format": {"type": "text"}})),
-        "tool_choice": "auto",
-        "tools": [],
+        "tool_choice": req.get("tool_choice").cloned().unwrap_or(json!("auto")),
+        "tools": req.get("tools").cloned().unwrap_or(json!([])),
         "top_p": 1.0,
         "truncation": "disabled",
         "usage": usage,

@@ -417,7 +417,16 @@ async fn malformed_reply_edits_nothing_and_says_so_once() {
     h.assert_no_applied_edits().await;
     let shown = h.wait_for_messages(1).await;
     assert_eq!(shown.len(), 1, "{shown:?}");
-    assert!(shown[0].contains("could not be used"), "{shown:?}");
+    assert!(
+        shown[0].contains("could not be used after 3 attempts"),
+        "{shown:?}"
+    );
+    // The model was told why, twice (maxPatchRepairs), each time in a
+    // request that extends the one before.
+    let requests = h.model_requests();
+    assert_eq!(requests.len(), 3);
+    let last = requests[2].body["input"].to_string();
+    assert!(last.contains("The patch did not apply"), "{last}");
 }
 
 #[tokio::test]
@@ -518,6 +527,7 @@ async fn two_actions_on_one_file_share_a_cacheable_prefix() {
     let mut h = editor()
         .file("src/lib.rs", &source)
         .reply(SPACING_PATCH)
+        .setting("maxPatchRepairs", 0)
         .start()
         .await;
     // Two different actions on two different functions of the same file.

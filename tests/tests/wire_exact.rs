@@ -30,7 +30,7 @@ fn venv_python(venv: &Path) -> PathBuf {
 
 fn has_sdk(python: &Path) -> bool {
     Command::new(python)
-        .args(["-c", "import openai, pydantic"])
+        .args(["-c", "import openai, pydantic, lark"])
         .output()
         .is_ok_and(|o| o.status.success())
 }
@@ -70,8 +70,8 @@ fn sdk_python() -> Option<PathBuf> {
         );
     }
     run(
-        Command::new(&python).args(["-m", "pip", "install", "--quiet", "openai"]),
-        "pip install openai (needs PyPI)",
+        Command::new(&python).args(["-m", "pip", "install", "--quiet", "openai", "lark"]),
+        "pip install openai lark (needs PyPI)",
     );
     assert!(has_sdk(&python), "openai installed but cannot be imported");
     Some(python)
@@ -117,6 +117,16 @@ async fn fake_server_speaks_the_openai_sdk_wire_format() {
         tagged("context", Rule::fault(Fault::ContextLengthExceeded)),
         tagged("quota", Rule::fault(Fault::InsufficientQuota)),
         tagged("empty", Rule::reply("")),
+        tagged(
+            "calls",
+            Rule::function_call("read_file", serde_json::json!({"path": "src/a.py"}))
+                .call(
+                    codex_lsp_tests::script::CallKind::Custom,
+                    "apply_patch",
+                    "*** Begin Patch\n*** Update File: a.py\n@@\n-a\n+b\n*** End Patch\n",
+                )
+                .reasoning("Reading the file first."),
+        ),
         Rule::reply("The answer, in a few small deltas: é, 日本, 😀.").chunks(5, 0),
     ]))
     .await;
@@ -136,6 +146,7 @@ async fn fake_server_speaks_the_openai_sdk_wire_format() {
         "tag-context",
         "tag-quota",
         "tag-empty",
+        "tag-calls:stream",
     ];
     let script = workspace_root()
         .join("tests")
@@ -156,4 +167,71 @@ async fn fake_server_speaks_the_openai_sdk_wire_format() {
         "the fake server's wire format differs from the openai SDK's types:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("(sdk client)"), "{stdout}");
+}
+
+/// The Lark grammar sent with the `apply_patch` custom tool (the model's
+/// input is constrained by it) accepts the patches the server applies and
+/// refuses what it would refuse, checked with the `lark` parser.
+#[test]
+fn the_apply_patch_grammar_accepts_patches_and_refuses_broken_ones() {
+    let Some(python) = sdk_python() else {
+        eprintln!("SKIPPED: no python3 to check the apply_patch grammar with lark");
+        return;
+    };
+    let valid = [
+        "*** Begin Patch\n*** Update File: a.py\n@@\n def f():\n-    return 1\n+    return 2\n*** End Patch\n",
+        "*** Begin Patch\n*** Update File: src/a b.rs\n@@ fn main() {\n-    x();\n+    y();\n@@\n z\n+w\n*** End of File\n*** Add File: t.rs\n+#[test]\n+fn t() {}\n*** End Patch",
+        "*** Begin Patch\n*** Update File: a.py\n-a\n+b\n*** End Patch\n",
+    ];
+    let invalid = [
+        "*** Begin Patch\n*** Update File: a.py\n@@\n-a\n+b\n",
+        "*** Begin Patch\n*** Delete File: a.py\n*** End Patch\n",
+        "*** Begin Patch\n*** Update File: a.py\nnot a hunk line\n*** End Patch\n",
+        "Here is the patch:\n*** Begin Patch\n*** End Patch\n",
+    ];
+    let grammar = workspace_root().join("server/src/assist/apply_patch.lark");
+    let check = r#"
+import json, sys, lark
+parser = lark.Lark(open(sys.argv[1]).read(), start="start", parser="earley")
+cases = json.loads(sys.stdin.read())
+bad = []
+for text, ok in cases:
+    try:
+        parser.parse(text)
+        parsed = True
+    except lark.exceptions.LarkError:
+        parsed = False
+    if parsed != ok:
+        bad.append((text, ok))
+print(json.dumps(bad))
+sys.exit(1 if bad else 0)
+"#;
+    let cases: Vec<(&str, bool)> = valid
+        .iter()
+        .map(|p| (*p, true))
+        .chain(invalid.iter().map(|p| (*p, false)))
+        .collect();
+    let mut child = Command::new(&python)
+        .arg("-c")
+        .arg(check)
+        .arg(&grammar)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
+        stdin
+            .write_all(serde_json::to_string(&cases).unwrap_or_default().as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "the grammar disagrees with the applier on: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -27,7 +27,7 @@ pub use apply::apply_hunks;
 pub use diff::minimal_edits;
 pub use error::AssistError;
 pub use explain::clean_explanation;
-pub use patch::{FileOp, Hunk, HunkLine, Patch, PatchError, parse_patch};
+pub use patch::{APPLY_PATCH_GRAMMAR, FileOp, Hunk, HunkLine, Patch, PatchError, parse_patch};
 pub use plan::{FileChange, FileChangeKind, FileSource, plan_edits};
 pub use privacy::{Exclusions, REDACTION_PREFIX, redact};
 pub use prompt::{

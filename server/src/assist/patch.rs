@@ -26,6 +26,11 @@
 //! indented (models sometimes indent them); hunk lines keep their
 //! one-column marker.
 
+/// The format as a Lark grammar, for the `apply_patch` custom tool: the
+/// model's input is then a well-formed patch (deleting and moving files
+/// left out).
+pub const APPLY_PATCH_GRAMMAR: &str = include_str!("apply_patch.lark");
+
 const BEGIN: &str = "*** Begin Patch";
 const END: &str = "*** End Patch";
 const UPDATE: &str = "*** Update File: ";

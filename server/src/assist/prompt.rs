@@ -157,19 +157,18 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 /// The `instructions` text: one for all actions, so it always caches.
-pub fn instructions() -> &'static str {
-    INSTRUCTIONS
+pub fn instructions(edit_tools: bool) -> &'static str {
+    if edit_tools {
+        INSTRUCTIONS_WITH_TOOLS
+    } else {
+        INSTRUCTIONS
+    }
 }
 
-const INSTRUCTIONS: &str = r#"You are Codex, a coding assistant working inside the user's editor through a language server. You cannot run commands or read other files; everything you know is in the user message.
-
-The user message holds, in order: project instructions from AGENTS.md files (follow them; nearer folders take precedence), possibly other open files, the current file, and last the task. The task names the code it is about by its line numbers in the file and repeats it. Parts of a long file may be omitted and shown as "[… lines N–M omitted …]". Secrets were replaced by [REDACTED:kind] placeholders: never write a placeholder into a file, and leave lines holding one untouched.
-
-## Edit tasks
-
-Answer with exactly one patch in the apply_patch format and nothing else: no prose, no whole-file rewrite. Change only what the task needs, keep the surrounding style, and give each change about 3 lines of unchanged context before and after, copied exactly from the file. The grammar:
-
-*** Begin Patch
+/// The patch grammar and its rules, the same in both instruction texts.
+macro_rules! patch_format {
+    () => {
+        r#"*** Begin Patch
 *** Update File: <path>
 @@ <optional: a line that appears once, above the change, e.g. the enclosing function's signature>
  <context line, starting with one space>
@@ -182,12 +181,46 @@ Answer with exactly one patch in the apply_patch format and nothing else: no pro
 +<every line of the new file, each starting with +>
 *** End Patch
 
-Rules: paths are workspace-relative with / separators, exactly as shown in the file header; hunks of a file are in file order and must not overlap; context and removed lines must match the file exactly, including indentation; use several small hunks rather than one large one; a hunk that touches the last line of the file may end with the line "*** End of File". Only update the current file unless the task asks for another one; add a file only when asked for a new file. Never delete, rename or move files.
+Rules: paths are workspace-relative with / separators, exactly as shown in the file header; hunks of a file are in file order and must not overlap; context and removed lines must match the file exactly, including indentation; use several small hunks rather than one large one; a hunk that touches the last line of the file may end with the line "*** End of File"."#
+    };
+}
 
-## Explain tasks
+/// How the user message is laid out, and the explain rules.
+macro_rules! message_layout {
+    () => {
+        r#"The user message holds, in order: project instructions from AGENTS.md files (follow them; nearer folders take precedence), possibly other open files, the current file, and last the task. The task names the code it is about by its line numbers in the file and repeats it. Parts of a long file may be omitted and shown as "[… lines N–M omitted …]". Secrets were replaced by [REDACTED:kind] placeholders: never write a placeholder into a file, and leave lines holding one untouched."#
+    };
+}
+
+macro_rules! explain_tasks {
+    () => {
+        r#"## Explain tasks
 
 Answer in Markdown, no patch: first a one-sentence summary, then the inputs, outputs, side effects and pitfalls worth knowing, in about the number of words the task gives. Refer to code with `inline code`; quote at most a few lines.
-"#;
+"#
+    };
+}
+
+/// Instructions when the answer text carries the patch (no tools).
+const INSTRUCTIONS: &str = concat!(
+    "You are Codex, a coding assistant working inside the user's editor through a language server. You cannot run commands or read other files; everything you know is in the user message.\n\n",
+    message_layout!(),
+    "\n\n## Edit tasks\n\nAnswer with exactly one patch in the apply_patch format and nothing else: no prose, no whole-file rewrite. Change only what the task needs, keep the surrounding style, and give each change about 3 lines of unchanged context before and after, copied exactly from the file. The grammar:\n\n",
+    patch_format!(),
+    " Only update the current file unless the task asks for another one; add a file only when asked for a new file. Never delete, rename or move files.\n\n",
+    explain_tasks!(),
+);
+
+/// Instructions when edit tasks have the workspace tools and edit through
+/// the `apply_patch` tool.
+const INSTRUCTIONS_WITH_TOOLS: &str = concat!(
+    "You are Codex, a coding assistant working inside the user's editor through a language server. For edit tasks you have read-only tools: read_file, search and list_files, over the workspace folders (some files are excluded and will be refused). You cannot run commands.\n\n",
+    message_layout!(),
+    "\n\n## Edit tasks\n\nWhen the task needs code you cannot see (a definition in another file, the callers of a function), read or search for it first, briefly: a few calls. Then edit by calling the apply_patch tool with exactly one patch: no prose, no whole-file rewrite. Change only what the task needs, keep the surrounding style, and give each change about 3 lines of unchanged context before and after, copied exactly from the file. If the tool answers that the patch did not apply, fix the patch and call it again. The format:\n\n",
+    patch_format!(),
+    " Update other files only when the task needs it, and only files you have read; add a file only when asked for a new file. Never delete, rename or move files.\n\n",
+    explain_tasks!(),
+);
 
 /// Per-action wording of the task.
 fn action_text(action: ActionKind, settings: &Settings) -> String {
@@ -372,7 +405,7 @@ pub fn build_prompt(req: &ContextRequest<'_>) -> Result<Prompt, AssistError> {
         region_last,
         &region_text,
     );
-    let instructions = INSTRUCTIONS;
+    let instructions = instructions(settings.edit_tool().has_tools());
     let instr_tokens = count_tokens(instructions)?;
     let task_tokens = count_tokens(&task)?;
     let region_tokens = count_tokens(&region_text)?;
@@ -632,7 +665,11 @@ fn render_task(
     if let Some(instruction) = req.instruction.map(str::trim).filter(|s| !s.is_empty()) {
         let _ = writeln!(t, "\nInstruction from the user:\n{}", redact(instruction));
     }
-    if req.action.produces_edits() {
+    if req.action.produces_edits() && req.settings.edit_tool().has_tools() {
+        t.push_str(
+            "\nAnswer by calling apply_patch with one patch (*** Begin Patch … *** End Patch).\n",
+        );
+    } else if req.action.produces_edits() {
         t.push_str("\nAnswer with one apply_patch block only (*** Begin Patch … *** End Patch).\n");
     } else {
         t.push_str("\nAnswer in Markdown only.\n");

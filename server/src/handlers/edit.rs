@@ -2,29 +2,23 @@
 //! `WorkspaceEdit` (not yet applied). `codeAction/resolve` and
 //! `codex.runAction` both call [`run`].
 //!
-//! snapshot and region ([`Target`]) → prompt ([`prepare`]) → model call
-//! with progress ([`ask_model`]) → patch → minimal edits on the snapshot
-//! (`assist::plan_edits`) → rebase onto the current text under the
-//! document's guard → `WorkspaceEdit` in the client's shape
-//! (`to_proto::workspace_edit`).
+//! snapshot and region ([`Target`]) → prompt ([`prepare`]) → the edit loop
+//! with progress (`conversation::run`: model turns, read-only tools, the
+//! patch, repairs) → minimal edits on the snapshot, rebased onto the
+//! current text (`patch_edit::edit_from_reply`) → `WorkspaceEdit` in the
+//! client's shape. A server that rejects the edit tools gets the prompt
+//! again for the next simpler mode, once per session.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use tower_lsp_server::ls_types::WorkspaceEdit;
 
-use ropey::Rope;
-use tower_lsp_server::ls_types::{Uri, WorkspaceEdit};
-
-use super::model_call::{Prepared, Target, ask_model, prepare};
-use crate::assist::{self, ActionKind, FileChange, FileChangeKind, FileSource};
+use super::conversation::{self, Outcome};
+use super::model_call::{Target, prepare};
+use crate::assist::ActionKind;
 use crate::failure::ActionError;
 use crate::lsp::ext::RunActionArgs;
-use crate::lsp::to_proto::{self, DocumentEdit, EditShape, NewFile};
 use crate::model::ModelError;
 use crate::progress::Job;
-use crate::state::{OpenSnapshot, State};
-use crate::text::TextEdit;
-use crate::workspace::{DocumentKey, Refusal, WorkspacePolicy};
+use crate::state::State;
 
 /// Checks the arguments, then runs the action with progress (whose end
 /// reports what the call cost). Returns the edit, not yet applied.
@@ -64,7 +58,14 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
         args.version,
         at_cursor,
     )?;
-    let prepared = prepare(state, target, action, instruction, args.diagnostic.as_ref()).await?;
+    let mut prepared = prepare(
+        state,
+        target.clone(),
+        action,
+        instruction,
+        args.diagnostic.as_ref(),
+    )
+    .await?;
 
     let mut job = Job::begin(
         &state.jobs,
@@ -74,202 +75,40 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
     )
     .await;
     let cancel = job.cancellation();
-    let answer = match ask_model(state, &prepared, Some(&mut job), &cancel).await {
-        Ok(answer) => answer,
-        Err(err) => {
-            let message = match &err {
-                ActionError::Model(ModelError::Cancelled) => "cancelled".to_owned(),
-                ActionError::Model(e) => e.user_message(),
-                other => other.user_message(),
-            };
-            job.end(&message, None).await;
-            return Err(err);
-        }
-    };
-    let result = edit_from_reply(state, &prepared, &answer.text);
-    let outcome_message = match &result {
-        Ok(_) => "edit ready".to_owned(),
-        Err(e) => e.user_message(),
-    };
-    job.end(&outcome_message, Some(answer.usage)).await;
-    result
-}
-
-/// What the patch planner read for a file other than the target: an open
-/// document (its edit is rebased like the target's) or the file on disk
-/// (its edit is converted against exactly the text that was read).
-enum Read {
-    Open(OpenSnapshot),
-    Disk(String),
-}
-
-/// Reads other files for the patch planner through the workspace policy:
-/// open documents by identity (however their URI is spelled) first, then
-/// the disk (regular files inside the folders, bounded).
-struct Sources<'a> {
-    state: &'a State,
-    policy: &'a WorkspacePolicy,
-    cap: u64,
-    read: Mutex<HashMap<PathBuf, Read>>,
-    /// Why reads were refused, so the user hears the reason rather than
-    /// "does not exist".
-    refused: Mutex<Vec<Refusal>>,
-}
-
-impl FileSource for Sources<'_> {
-    fn read(&self, path: &Path) -> Option<String> {
-        let key = DocumentKey::file(path);
-        let (text, read) = match self.state.open_snapshot(&key) {
-            Some(open) => (open.snapshot.rope.to_string(), Read::Open(open)),
-            None => match self.policy.read(path, self.cap) {
-                Ok(read) if !read.truncated => (read.text.clone(), Read::Disk(read.text)),
-                Ok(_) => return None,
-                Err(refusal) => {
-                    tracing::debug!(%refusal, "patch planner read refused");
-                    if let Ok(mut refused) = self.refused.lock() {
-                        refused.push(refusal);
-                    }
-                    return None;
-                }
-            },
-        };
-        if let Ok(mut map) = self.read.lock() {
-            map.insert(path.to_path_buf(), read);
-        }
-        Some(text)
-    }
-}
-
-fn edit_from_reply(
-    state: &State,
-    prepared: &Prepared,
-    reply: &str,
-) -> Result<WorkspaceEdit, ActionError> {
-    let patch = assist::parse_patch(reply)?;
-    let text = prepared.target.open.snapshot.rope.to_string();
-    let sources = Sources {
-        state,
-        policy: &prepared.policy,
-        cap: prepared.settings.max_file_bytes,
-        read: Mutex::new(HashMap::new()),
-        refused: Mutex::new(Vec::new()),
-    };
-    let planned = assist::plan_edits(
-        &patch,
-        (&prepared.path, &text),
-        &sources,
-        prepared.root.as_deref(),
-    );
-    let changes = match planned {
-        Ok(changes) => changes,
-        Err(err) => {
-            let refused = sources.refused.into_inner().unwrap_or_default();
-            return Err(match refused.into_iter().next() {
-                Some(refusal) => refusal.into(),
-                None => err.into(),
-            });
-        }
-    };
-    // Every file the patch touches crosses the policy, the target included:
-    // the model's word that it "only changes the current file" is not a check.
-    for change in &changes {
-        prepared.policy.check_write(&change.path, &prepared.path)?;
-    }
-    let read = sources.read.into_inner().unwrap_or_default();
-    build_workspace_edit(state, prepared, read, changes)
-}
-
-/// Rebases `edits` (computed on `open`'s snapshot) onto the document's
-/// current text, if it is still the same open of it; the version and rope
-/// come from the same guard, so the edit's positions and version agree.
-///
-/// `guards` widen each edit to the lines its hunk rewrote, so typing on
-/// such a line is a conflict even where the minimal edit is elsewhere on it.
-fn rebase_open(
-    state: &State,
-    open: &OpenSnapshot,
-    edits: &[TextEdit],
-    guards: &[std::ops::Range<usize>],
-) -> Result<DocumentEdit, ActionError> {
-    let rebased = state.with_generation(&open.key, open.generation, |uri, doc| {
-        let since = doc
-            .changes_since(open.snapshot.revision)
-            .ok_or(ActionError::HistoryLost)?;
-        let edits = assist::rebase_guarded(edits, guards, &since)?;
-        Ok(DocumentEdit {
-            uri: uri.clone(),
-            version: Some(doc.version()),
-            rope: doc.rope().clone(),
-            edits,
-        })
-    });
-    match rebased {
-        Some(result) => result,
-        None if state.open_snapshot(&open.key).is_some() => Err(ActionError::Reopened),
-        None => Err(ActionError::Closed),
-    }
-}
-
-fn build_workspace_edit(
-    state: &State,
-    prepared: &Prepared,
-    mut read: HashMap<PathBuf, Read>,
-    changes: Vec<FileChange>,
-) -> Result<WorkspaceEdit, ActionError> {
-    let features = state.features();
-    let mut updates: Vec<DocumentEdit> = Vec::new();
-    let mut creates: Vec<NewFile> = Vec::new();
-    for change in changes {
-        match change.kind {
-            FileChangeKind::Update { edits } if edits.is_empty() => {}
-            FileChangeKind::Update { edits } => {
-                let guards = &change.guards;
-                if change.path == prepared.path {
-                    updates.push(rebase_open(state, &prepared.target.open, &edits, guards)?);
-                    continue;
-                }
-                match read.remove(&change.path) {
-                    Some(Read::Open(open)) => {
-                        updates.push(rebase_open(state, &open, &edits, guards)?)
-                    }
-                    Some(Read::Disk(text)) => {
-                        let uri = Uri::from_file_path(&change.path).ok_or_else(|| {
-                            ActionError::BadArguments(format!("bad path {}", change.path.display()))
-                        })?;
-                        updates.push(DocumentEdit {
-                            uri,
-                            version: None,
-                            rope: Rope::from_str(&text),
-                            edits,
-                        });
-                    }
-                    // The planner updates only files it read.
-                    None => return Err(ActionError::NoChange),
-                }
+    loop {
+        match conversation::run(state, &prepared, &mut job, &cancel).await {
+            Outcome::Edit(edit, usage) => {
+                job.end("edit ready", Some(usage)).await;
+                return Ok(edit);
             }
-            FileChangeKind::Create { content } => {
-                let display = change.path.display().to_string();
-                if !(features.document_changes && features.create_files) {
-                    return Err(ActionError::CannotCreate(display));
-                }
-                let uri =
-                    Uri::from_file_path(&change.path).ok_or(ActionError::CannotCreate(display))?;
-                creates.push(NewFile { uri, content });
+            Outcome::Failed(err, usage) => {
+                let message = match &err {
+                    ActionError::Model(ModelError::Cancelled) => "cancelled".to_owned(),
+                    ActionError::Model(e) => e.user_message(),
+                    other => other.user_message(),
+                };
+                job.end(&message, usage).await;
+                return Err(err);
+            }
+            Outcome::Rejected { simpler, reason } => {
+                // Once per session and server: the prompt is made again for
+                // the simpler mode, whose instructions differ.
+                tracing::warn!(
+                    from = ?prepared.settings.edit_tool(),
+                    to = ?simpler,
+                    %reason,
+                    "the server rejected the edit tools; falling back"
+                );
+                state.fall_back_to(&prepared.settings, simpler);
+                prepared = prepare(
+                    state,
+                    target.clone(),
+                    action,
+                    instruction,
+                    args.diagnostic.as_ref(),
+                )
+                .await?;
             }
         }
     }
-    if updates.is_empty() && creates.is_empty() {
-        return Err(ActionError::NoChange);
-    }
-    let shape = if features.document_changes {
-        EditShape::DocumentChanges
-    } else {
-        EditShape::Changes
-    };
-    Ok(to_proto::workspace_edit(
-        creates,
-        updates,
-        shape,
-        state.encoding(),
-    ))
 }

@@ -16,7 +16,7 @@ use crate::lsp::ext::UsageReport;
 use crate::lsp::from_proto;
 use crate::model::{
     ApiKey, CallPolicy, Endpoint, InputItem, ModelError, ModelReply, Progress, Reasoning,
-    ResponsesRequest,
+    ResponsesRequest, Tool, ToolCall, ToolChoice,
 };
 use crate::progress::Job;
 use crate::state::{ListedRange, OpenSnapshot, State};
@@ -120,6 +120,16 @@ pub(crate) async fn prepare(
     diagnostic: Option<&Diagnostic>,
 ) -> Result<Prepared, ActionError> {
     let settings = state.settings();
+    // The edit mode in force: the configured one unless this session's
+    // server rejected it (the prompt's instructions depend on it).
+    let mode = state.edit_tool(&settings);
+    let settings = if mode == settings.edit_tool() {
+        settings
+    } else {
+        let mut changed = (*settings).clone();
+        changed.edit_tool = mode;
+        Arc::new(changed)
+    };
     let encoding = state.encoding();
     let policy = state.policy()?;
     let path = from_proto::document_path(&target.open.uri);
@@ -205,10 +215,25 @@ fn related_location(state: &State, policy: &WorkspacePolicy, uri: &Uri, at: Posi
     }
 }
 
-/// A finished model call: the reply text and what it cost.
+/// A finished model call: the reply text, what it cost, and for a turn of
+/// a conversation, the output items to replay and the tool calls.
 pub(crate) struct Answer {
     pub(crate) text: String,
     pub(crate) usage: UsageReport,
+    pub(crate) output: Vec<serde_json::Value>,
+    pub(crate) calls: Vec<ToolCall>,
+}
+
+/// One request of a multi-turn action: the whole input so far (the prompt
+/// first, then every earlier turn's output and tool answers), and the
+/// tools, identical on every turn so the cached prefix keeps growing.
+pub(crate) struct Turn {
+    pub(crate) input: Vec<InputItem>,
+    pub(crate) tools: Vec<Tool>,
+    pub(crate) tool_choice: Option<ToolChoice>,
+    /// Ask for `reasoning.encrypted_content`, to replay reasoning under
+    /// `store: false`.
+    pub(crate) encrypted_reasoning: bool,
 }
 
 /// Sends the prepared prompt and waits for the whole reply, under the
@@ -220,8 +245,36 @@ pub(crate) async fn ask_model(
     job: Option<&mut Job>,
     cancel: &CancellationToken,
 ) -> Result<Answer, ActionError> {
+    let request = request_for(&prepared.prompt, &prepared.settings, prepared.action);
+    send(state, prepared, request, job, cancel).await
+}
+
+/// Sends one turn of a conversation built on the prepared prompt.
+pub(crate) async fn ask_turn(
+    state: &State,
+    prepared: &Prepared,
+    turn: &Turn,
+    job: Option<&mut Job>,
+    cancel: &CancellationToken,
+) -> Result<Answer, ActionError> {
+    let mut request = request_for(&prepared.prompt, &prepared.settings, prepared.action);
+    request.input = turn.input.clone();
+    request.tools = turn.tools.clone();
+    request.tool_choice = turn.tool_choice.clone();
+    if turn.encrypted_reasoning {
+        request.include = vec!["reasoning.encrypted_content".to_owned()];
+    }
+    send(state, prepared, request, job, cancel).await
+}
+
+async fn send(
+    state: &State,
+    prepared: &Prepared,
+    request: ResponsesRequest,
+    job: Option<&mut Job>,
+    cancel: &CancellationToken,
+) -> Result<Answer, ActionError> {
     let settings = &prepared.settings;
-    let request = request_for(&prepared.prompt, settings, prepared.action);
     tracing::debug!(
         action = prepared.action.id(),
         tokens = prepared.prompt.tokens,
@@ -255,6 +308,8 @@ pub(crate) async fn ask_model(
     Ok(Answer {
         text: reply.text,
         usage,
+        output: reply.output,
+        calls: reply.calls,
     })
 }
 

@@ -154,6 +154,14 @@ pub(crate) struct UsageReport {
 }
 
 impl UsageReport {
+    /// Adds another request's usage (the turns of one action add up).
+    pub(crate) fn add(&mut self, other: UsageReport) {
+        self.input_tokens += other.input_tokens;
+        self.cached_tokens += other.cached_tokens;
+        self.output_tokens += other.output_tokens;
+        self.reasoning_tokens += other.reasoning_tokens;
+    }
+
     /// "1200 in (1024 cached), 80 out", for progress messages.
     pub(crate) fn summary(&self) -> String {
         format!(

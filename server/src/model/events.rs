@@ -23,7 +23,7 @@ pub struct Usage {
 }
 
 /// The outcome of a successful call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModelReply {
     /// The model's answer text.
     pub text: String,
@@ -31,6 +31,76 @@ pub struct ModelReply {
     pub usage: Usage,
     /// The server's response id (`resp_…`), for support requests and logs.
     pub response_id: String,
+    /// The response's output items as they came, without their `id`s (a
+    /// request with `store: false` cannot refer to stored items): replayed
+    /// in order at the end of the next request's input, they make it extend
+    /// this one's (reasoning with its `encrypted_content`, tool calls,
+    /// messages).
+    pub output: Vec<Value>,
+    /// The tool calls among [`ModelReply::output`], in order.
+    pub calls: Vec<ToolCall>,
+}
+
+/// A tool call the model made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCall {
+    /// `function` or `custom`.
+    pub kind: super::ToolKind,
+    /// Pairs the call with its output in the next request.
+    pub call_id: String,
+    /// The tool's name.
+    pub name: String,
+    /// A function's JSON `arguments`, or a custom tool's `input`.
+    pub input: String,
+}
+
+impl ToolCall {
+    /// The call in an output item, if it is one.
+    fn from_item(item: &Value) -> Option<Self> {
+        let text = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_owned);
+        let (kind, input) = match item.get("type").and_then(Value::as_str)? {
+            "function_call" => (super::ToolKind::Function, text("arguments")),
+            "custom_tool_call" => (super::ToolKind::Custom, text("input")),
+            _ => return None,
+        };
+        Some(Self {
+            kind,
+            call_id: text("call_id")?,
+            name: text("name")?,
+            input: input.unwrap_or_default(),
+        })
+    }
+}
+
+/// An output item as it is replayed in the next request's input, in the
+/// shape OpenAI's Codex client sends: without `id` (nothing is stored under
+/// `store: false`) or `status`, messages with only their text parts
+/// (annotations and log-probabilities are output-only), reasoning with its
+/// summary and `encrypted_content`.
+fn replayable(item: &Value) -> Value {
+    let kind = item.get("type").and_then(Value::as_str).unwrap_or("");
+    let keep: &[&str] = match kind {
+        "message" => &["type", "role", "content", "phase"],
+        "reasoning" => &["type", "summary", "encrypted_content"],
+        "function_call" => &["type", "call_id", "name", "arguments"],
+        "custom_tool_call" => &["type", "call_id", "name", "input"],
+        _ => &[],
+    };
+    let mut item = item.clone();
+    let Some(fields) = item.as_object_mut() else {
+        return item;
+    };
+    if keep.is_empty() {
+        fields.remove("id");
+        return item;
+    }
+    fields.retain(|k, _| keep.contains(&k.as_str()));
+    if let Some(parts) = fields.get_mut("content").and_then(Value::as_array_mut) {
+        for part in parts.iter_mut().filter_map(Value::as_object_mut) {
+            part.retain(|k, _| k == "type" || k == "text" || k == "refusal");
+        }
+    }
+    item
 }
 
 /// A token count as sent: an integer, or what compatible servers write
@@ -344,7 +414,7 @@ fn sse_data_lines(body: &str) -> impl Iterator<Item = &str> {
 }
 
 /// What one stream event means for the caller.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub(crate) enum Step {
     /// Nothing to report (lifecycle or unknown event).
     Continue,
@@ -360,6 +430,9 @@ pub(crate) struct Accumulator {
     /// Message items as streamed, in order of first appearance: the
     /// fallback when the final response leaves `output` empty.
     items: Vec<StreamedItem>,
+    /// Finished output items (`response.output_item.done`) by output
+    /// index: the fallback for the items when `output` is empty.
+    done_items: Vec<(u64, Value)>,
     refusal: String,
     response_id: Option<String>,
 }
@@ -448,10 +521,21 @@ impl Accumulator {
                     .push_str(text);
                 Ok(Step::Continue)
             }
+            "response.custom_tool_call_input.delta" | "response.function_call_arguments.delta" => {
+                let delta = field("delta").unwrap_or("");
+                if delta.is_empty() {
+                    return Ok(Step::Continue);
+                }
+                Ok(Step::Delta(delta.to_owned()))
+            }
             "response.output_item.added" | "response.output_item.done" => {
                 let Some(item) = event.get("item") else {
                     return Ok(Step::Continue);
                 };
+                if kind == "response.output_item.done" {
+                    let at = output_index.unwrap_or(self.done_items.len() as u64);
+                    self.done_items.push((at, item.clone()));
+                }
                 if item.get("type").and_then(Value::as_str) == Some("message") {
                     let id = item.get("id").and_then(Value::as_str);
                     let phase = item.get("phase").and_then(Value::as_str).map(str::to_owned);
@@ -513,7 +597,18 @@ impl Accumulator {
             .filter(|id| !id.is_empty())
             .or_else(|| self.response_id.take())
             .unwrap_or_default();
+        let items: Vec<Value> = match response.output {
+            Some(output) if !output.is_empty() => output,
+            _ => {
+                let mut done = std::mem::take(&mut self.done_items);
+                done.sort_by_key(|(at, _)| *at);
+                done.into_iter().map(|(_, item)| item).collect()
+            }
+        };
+        let calls = items.iter().filter_map(ToolCall::from_item).collect();
         Ok(ModelReply {
+            output: items.iter().map(replayable).collect(),
+            calls,
             text,
             usage: response
                 .usage
@@ -686,7 +781,11 @@ mod tests {
                     output_tokens: 7,
                     reasoning_tokens: 3
                 },
-                response_id: "resp_1".into()
+                response_id: "resp_1".into(),
+                output: vec![
+                    json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hello"}]})
+                ],
+                calls: Vec::new(),
             }
         );
     }

@@ -19,8 +19,8 @@ mod retry;
 pub use client::{ModelClient, Progress};
 pub use endpoint::{ApiKey, Auth, CallPolicy, Endpoint};
 pub use error::ModelError;
-pub use events::{ModelReply, Usage, read_sse_chunks};
+pub use events::{ModelReply, ToolCall, Usage, read_sse_chunks};
 pub use request::{
-    ContentPart, InputItem, Reasoning, ResponsesRequest, Role, TextConfig, TextFormat,
-    effort_wire_str,
+    ContentPart, CustomFormat, InputItem, Reasoning, ResponsesRequest, Role, TextConfig,
+    TextFormat, Tool, ToolChoice, ToolChoiceMode, ToolKind, effort_wire_str,
 };

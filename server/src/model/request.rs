@@ -36,6 +36,15 @@ pub struct ResponsesRequest {
     /// Extra output to include (e.g. `reasoning.encrypted_content`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub include: Vec<String>,
+    /// Tools the model may call.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<Tool>,
+    /// Which tool the model must (or may) call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoice>,
+    /// Whether one response may hold several tool calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
 }
 
 impl ResponsesRequest {
@@ -52,12 +61,16 @@ impl ResponsesRequest {
             store: false,
             prompt_cache_key: None,
             include: Vec::new(),
+            tools: Vec::new(),
+            tool_choice: None,
+            parallel_tool_calls: None,
         }
     }
 }
 
-/// One input item. Only messages are needed today; tool calls would be
-/// further variants.
+/// One input item: a message, the answer to a tool call, or an output item
+/// of an earlier response replayed as it came (reasoning, tool calls,
+/// messages), so a follow-up request extends the previous input.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum InputItem {
@@ -68,6 +81,24 @@ pub enum InputItem {
         /// The parts of the message.
         content: Vec<ContentPart>,
     },
+    /// What a `function_call` returned.
+    FunctionCallOutput {
+        /// The call's `call_id`.
+        call_id: String,
+        /// The result, as text.
+        output: String,
+    },
+    /// What a `custom_tool_call` returned.
+    CustomToolCallOutput {
+        /// The call's `call_id`.
+        call_id: String,
+        /// The result, as text.
+        output: String,
+    },
+    /// An output item of an earlier response, replayed (see
+    /// `ModelReply::output`).
+    #[serde(untagged)]
+    Replayed(serde_json::Value),
 }
 
 impl InputItem {
@@ -124,6 +155,86 @@ pub enum ContentPart {
         /// The text.
         text: String,
     },
+}
+
+/// A tool the model may call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Tool {
+    /// A function with JSON arguments described by a JSON schema.
+    Function {
+        /// Its name, `[a-zA-Z0-9_-]{1,64}`.
+        name: String,
+        /// What it does and when to call it.
+        description: String,
+        /// JSON schema of the arguments.
+        parameters: serde_json::Value,
+        /// Strict schema adherence (every property required, no extras).
+        strict: bool,
+    },
+    /// A freeform tool whose input is text, optionally constrained by a
+    /// grammar.
+    Custom {
+        /// Its name.
+        name: String,
+        /// What it does and when to call it.
+        description: String,
+        /// What the input must look like.
+        format: CustomFormat,
+    },
+}
+
+/// The input format of a custom tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CustomFormat {
+    /// Unconstrained text.
+    Text,
+    /// Text the model is constrained to produce by a grammar.
+    Grammar {
+        /// `lark` or `regex`.
+        syntax: String,
+        /// The grammar.
+        definition: String,
+    },
+}
+
+/// `tool_choice`: a mode, or one named tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ToolChoice {
+    /// `auto`, `required` or `none`.
+    Mode(ToolChoiceMode),
+    /// This tool and no other.
+    Named {
+        /// `function` or `custom`.
+        #[serde(rename = "type")]
+        kind: ToolKind,
+        /// The tool's name.
+        name: String,
+    },
+}
+
+/// `tool_choice` modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolChoiceMode {
+    /// The model decides.
+    Auto,
+    /// The model must call some tool.
+    Required,
+    /// The model must not call tools.
+    None,
+}
+
+/// The kinds of callable tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolKind {
+    /// A [`Tool::Function`].
+    Function,
+    /// A [`Tool::Custom`].
+    Custom,
 }
 
 /// `reasoning` options.
@@ -240,6 +351,70 @@ mod tests {
         assert_eq!(
             serde_json::to_value(InputItem::assistant_text("a")).unwrap(),
             json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "a"}]})
+        );
+    }
+
+    #[test]
+    fn tools_and_tool_items_serialise_as_the_api_expects() {
+        let mut r = ResponsesRequest::new("m", vec![]);
+        r.tools = vec![
+            Tool::Custom {
+                name: "apply_patch".into(),
+                description: "d".into(),
+                format: CustomFormat::Grammar {
+                    syntax: "lark".into(),
+                    definition: "start: x".into(),
+                },
+            },
+            Tool::Function {
+                name: "read_file".into(),
+                description: "r".into(),
+                parameters: json!({"type": "object"}),
+                strict: false,
+            },
+        ];
+        r.tool_choice = Some(ToolChoice::Named {
+            kind: ToolKind::Custom,
+            name: "apply_patch".into(),
+        });
+        r.input = vec![
+            InputItem::Replayed(
+                json!({"type": "function_call", "call_id": "c1", "name": "read_file", "arguments": "{}"}),
+            ),
+            InputItem::FunctionCallOutput {
+                call_id: "c1".into(),
+                output: "ok".into(),
+            },
+            InputItem::CustomToolCallOutput {
+                call_id: "c2".into(),
+                output: "bad".into(),
+            },
+        ];
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            v["tools"],
+            json!([
+                {"type": "custom", "name": "apply_patch", "description": "d",
+                 "format": {"type": "grammar", "syntax": "lark", "definition": "start: x"}},
+                {"type": "function", "name": "read_file", "description": "r",
+                 "parameters": {"type": "object"}, "strict": false}
+            ])
+        );
+        assert_eq!(
+            v["tool_choice"],
+            json!({"type": "custom", "name": "apply_patch"})
+        );
+        assert_eq!(
+            v["input"],
+            json!([
+                {"type": "function_call", "call_id": "c1", "name": "read_file", "arguments": "{}"},
+                {"type": "function_call_output", "call_id": "c1", "output": "ok"},
+                {"type": "custom_tool_call_output", "call_id": "c2", "output": "bad"}
+            ])
+        );
+        assert_eq!(
+            serde_json::to_value(ToolChoice::Mode(ToolChoiceMode::None)).unwrap(),
+            json!("none")
         );
     }
 }

@@ -1,0 +1,423 @@
+//! The edit loop (issue 15), end to end over stdio with the real model
+//! client against the fake Responses server: the model reads, searches and
+//! lists the workspace through the policy, edits through the `apply_patch`
+//! tool, repairs a patch that did not apply, stays within its bounds, and
+//! every request's input extends the previous one's.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use codex_lsp_tests::harness::{TestServer, range};
+use codex_lsp_tests::{Fault, Rule, Script};
+use serde_json::{Value, json};
+
+const APP: &str = "from shapes import Square\n\n\ndef area(s):\n    return s.size * s.size\n";
+const SHAPES: &str = "class Square:\n    def __init__(self, side):\n        self.side = side\n";
+const FIX: &str = "*** Begin Patch\n*** Update File: app.py\n@@\n def area(s):\n-    return s.size * s.size\n+    return s.side * s.side\n*** End Patch\n";
+
+fn builder() -> codex_lsp_tests::harness::TestServerBuilder {
+    TestServer::builder()
+        .file_as("app.py", "python", APP)
+        .disk_file("shapes.py", SHAPES)
+}
+
+/// The input items of model request `n`.
+fn input(h: &TestServer, n: usize) -> Vec<Value> {
+    h.model_requests()[n].body["input"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The `output` of the tool answer to the call in request `n`'s input.
+fn tool_output(h: &TestServer, n: usize) -> String {
+    input(h, n)
+        .iter()
+        .rev()
+        .find(|i| {
+            matches!(
+                i["type"].as_str(),
+                Some("function_call_output" | "custom_tool_call_output")
+            )
+        })
+        .map(|i| i["output"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_default()
+}
+
+/// Every request's input is the previous one's, item for item, with new
+/// items after it; instructions, tools and cache key stay the same.
+fn assert_each_request_extends_the_last(h: &TestServer) {
+    let requests = h.model_requests();
+    for pair in requests.windows(2) {
+        let (a, b) = (&pair[0].body, &pair[1].body);
+        let (ia, ib) = (
+            a["input"].as_array().unwrap(),
+            b["input"].as_array().unwrap(),
+        );
+        assert!(ib.len() > ia.len(), "{ib:?}");
+        assert_eq!(
+            &ib[..ia.len()],
+            &ia[..],
+            "the next input does not extend the last"
+        );
+        for field in ["instructions", "tools", "prompt_cache_key"] {
+            assert_eq!(a[field], b[field], "{field} changed between turns");
+        }
+    }
+}
+
+fn fix_args(h: &TestServer) -> Value {
+    let mut args = h.run_args("fix", range(4, 13, 4, 17));
+    args["diagnostic"] = json!({
+        "range": range(4, 13, 4, 17), "severity": 1,
+        "message": "Cannot access attribute \"size\" for class \"Square\""
+    });
+    args
+}
+
+#[tokio::test]
+async fn a_fix_that_needs_another_file_reads_it_then_patches() {
+    let mut h = builder()
+        .script(Script::new(vec![
+            Rule::function_call("read_file", json!({"path": "shapes.py"})).turn(1),
+            Rule::custom_call("apply_patch", FIX).turn(2),
+        ]))
+        .start()
+        .await;
+    let args = fix_args(&h);
+    let response = h.run_action_with(args).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    assert_eq!(
+        h.applied_text(APP),
+        APP.replace("s.size * s.size", "s.side * s.side")
+    );
+    let requests = h.model_requests();
+    assert_eq!(requests.len(), 2);
+    // The first request offers the tools: the grammar-constrained patch
+    // tool and the read-only workspace tools; the model must use a tool.
+    let first = &requests[0].body;
+    let names: Vec<&str> = first["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["read_file", "search", "list_files", "apply_patch"]);
+    let patch_tool = &first["tools"][3];
+    assert_eq!(patch_tool["type"], "custom");
+    assert_eq!(patch_tool["format"]["syntax"], "lark");
+    assert!(
+        patch_tool["format"]["definition"]
+            .as_str()
+            .unwrap()
+            .contains("*** Begin Patch")
+    );
+    assert_eq!(first["tool_choice"], "required");
+    // The read went through the policy and came back numbered.
+    let read = tool_output(&h, 1);
+    assert!(read.contains("     3\t        self.side = side"), "{read}");
+    assert_each_request_extends_the_last(&h);
+    // Progress said what the model was doing.
+    let steps: Vec<String> = h
+        .notifications("$/progress")
+        .iter()
+        .filter_map(|n| n["params"]["value"]["message"].as_str().map(str::to_owned))
+        .collect();
+    assert!(steps.iter().any(|m| m == "reading shapes.py"), "{steps:?}");
+}
+
+#[tokio::test]
+async fn search_and_list_answer_path_line_text() {
+    let mut h = builder()
+        .disk_file(".gitignore", "build/\n")
+        .disk_file("build/shapes.py", "class Square:\n")
+        .script(Script::new(vec![
+            Rule::function_call("search", json!({"query": "class Square"})).turn(1),
+            Rule::function_call("list_files", json!({})).turn(2),
+            Rule::custom_call("apply_patch", FIX).turn(3),
+        ]))
+        .start()
+        .await;
+    let args = fix_args(&h);
+    let response = h.run_action_with(args).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    assert_eq!(
+        h.applied_text(APP),
+        APP.replace("s.size * s.size", "s.side * s.side")
+    );
+    assert_eq!(tool_output(&h, 1), "shapes.py:1: class Square:\n");
+    let listed = tool_output(&h, 2);
+    assert!(
+        listed.contains("app.py\n") && listed.contains("shapes.py\n"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains("build/shapes.py"),
+        "ignored by .gitignore: {listed}"
+    );
+    assert_each_request_extends_the_last(&h);
+}
+
+#[tokio::test]
+async fn excluded_and_outside_files_are_refused_without_content() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("notes.txt"), "outside-secret-notes\n").unwrap();
+    let far = outside.path().join("notes.txt").display().to_string();
+    let mut h = builder()
+        .disk_file(".env", "DATABASE_PASSWORD=hunter2-secret\n")
+        .script(Script::new(vec![
+            Rule::function_call("read_file", json!({"path": ".env"})).turn(1),
+            Rule::function_call("read_file", json!({"path": far})).turn(2),
+            Rule::function_call("read_file", json!({"path": "../notes.txt"})).turn(3),
+            Rule::custom_call("apply_patch", FIX).turn(4),
+        ]))
+        .start()
+        .await;
+    let args = fix_args(&h);
+    let response = h.run_action_with(args).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    assert_eq!(
+        h.applied_text(APP),
+        APP.replace("s.size * s.size", "s.side * s.side")
+    );
+    for n in 1..=3 {
+        let out = tool_output(&h, n);
+        assert!(out.starts_with("refused: "), "{out}");
+    }
+    assert!(
+        tool_output(&h, 1).contains("excluded"),
+        "{}",
+        tool_output(&h, 1)
+    );
+    for request in h.model_requests() {
+        let body = request.body.to_string();
+        assert!(!body.contains("hunter2"), "the .env content was sent");
+        assert!(!body.contains("outside-secret"), "an outside file was sent");
+    }
+}
+
+#[tokio::test]
+async fn a_patch_that_does_not_apply_is_repaired_on_the_second_try() {
+    let wrong = FIX.replace("s.size * s.size", "s.size*s.size");
+    let wrong = wrong.replace(" def area(s):\n", " def area(shape):\n");
+    let mut h = builder()
+        .script(Script::new(vec![
+            Rule::custom_call("apply_patch", &wrong).turn(1),
+            Rule::custom_call("apply_patch", FIX).turn(2),
+        ]))
+        .start()
+        .await;
+    let args = fix_args(&h);
+    let response = h.run_action_with(args).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    assert_eq!(
+        h.applied_text(APP),
+        APP.replace("s.size * s.size", "s.side * s.side")
+    );
+    let told = tool_output(&h, 1);
+    assert!(told.starts_with("The patch did not apply:"), "{told}");
+    // The nearest lines of the file, numbered, so the model can copy them.
+    assert!(told.contains("     4\tdef area(s):"), "{told}");
+    assert_eq!(
+        input(&h, 1).last().unwrap()["type"],
+        "custom_tool_call_output"
+    );
+    assert_each_request_extends_the_last(&h);
+    assert!(h.messages().is_empty(), "{:?}", h.messages());
+}
+
+#[tokio::test]
+async fn repairs_are_bounded_and_end_with_one_message() {
+    let wrong = FIX.replace(" def area(s):\n", " def nowhere():\n");
+    let mut h = builder()
+        .rule(Rule::custom_call("apply_patch", &wrong))
+        .setting("maxPatchRepairs", 1)
+        .start()
+        .await;
+    let args = fix_args(&h);
+    let response = h.run_action_with(args).await;
+    assert_eq!(response["result"]["applied"], false, "{response}");
+    assert_eq!(h.model_requests().len(), 2);
+    let shown = h.wait_for_messages(1).await;
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(shown[0].contains("after 2 attempts"), "{shown:?}");
+    h.assert_no_applied_edits().await;
+}
+
+#[tokio::test]
+async fn when_the_tool_budget_is_spent_the_model_may_only_patch() {
+    let mut h = builder()
+        .script(Script::new(vec![
+            Rule::custom_call("apply_patch", FIX)
+                .matching(r#""tool_choice":{"type":"custom","name":"apply_patch"}"#),
+            Rule::function_call("read_file", json!({"path": "shapes.py"})),
+        ]))
+        .setting("maxToolCalls", 2)
+        .start()
+        .await;
+    let args = fix_args(&h);
+    let response = h.run_action_with(args).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    assert_eq!(
+        h.applied_text(APP),
+        APP.replace("s.size * s.size", "s.side * s.side")
+    );
+    let requests = h.model_requests();
+    // Two reads, then the request that names apply_patch as the only choice.
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert_eq!(requests[1].body["tool_choice"], "required");
+    assert_eq!(
+        requests[2].body["tool_choice"],
+        json!({"type": "custom", "name": "apply_patch"})
+    );
+    assert_each_request_extends_the_last(&h);
+}
+
+#[tokio::test]
+async fn encrypted_reasoning_is_replayed_without_ids() {
+    let mut h = builder()
+        .script(Script::new(vec![
+            Rule::function_call("read_file", json!({"path": "shapes.py"}))
+                .reasoning("Need the class first.")
+                .turn(1),
+            Rule::custom_call("apply_patch", FIX).turn(2),
+        ]))
+        .start()
+        .await;
+    let args = fix_args(&h);
+    let response = h.run_action_with(args).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    assert_eq!(
+        h.applied_text(APP),
+        APP.replace("s.size * s.size", "s.side * s.side")
+    );
+    let first = &h.model_requests()[0].body;
+    assert_eq!(first["include"], json!(["reasoning.encrypted_content"]));
+    let second = input(&h, 1);
+    let reasoning = second
+        .iter()
+        .find(|i| i["type"] == "reasoning")
+        .expect("the reasoning item is replayed");
+    assert!(
+        reasoning["encrypted_content"]
+            .as_str()
+            .unwrap()
+            .starts_with("gAAAA"),
+        "{reasoning}"
+    );
+    assert!(reasoning.get("id").is_none(), "{reasoning}");
+    let call = second
+        .iter()
+        .find(|i| i["type"] == "function_call")
+        .unwrap();
+    assert!(
+        call.get("id").is_none() && call["call_id"].is_string(),
+        "{call}"
+    );
+}
+
+#[tokio::test]
+async fn function_mode_takes_the_patch_as_an_argument() {
+    let mut h = builder()
+        .script(Script::new(vec![Rule::function_call(
+            "apply_patch",
+            json!({"input": FIX}),
+        )]))
+        .setting("editTool", "function")
+        .start()
+        .await;
+    let args = fix_args(&h);
+    let response = h.run_action_with(args).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    assert_eq!(
+        h.applied_text(APP),
+        APP.replace("s.size * s.size", "s.side * s.side")
+    );
+    let first = &h.model_requests()[0].body;
+    let patch_tool = first["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "apply_patch")
+        .unwrap();
+    assert_eq!(patch_tool["type"], "function");
+    assert!(first.get("include").is_none(), "{first}");
+}
+
+#[tokio::test]
+async fn text_mode_sends_no_tools() {
+    let mut h = builder()
+        .reply(FIX)
+        .setting("editTool", "text")
+        .start()
+        .await;
+    let args = fix_args(&h);
+    let response = h.run_action_with(args).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    assert_eq!(
+        h.applied_text(APP),
+        APP.replace("s.size * s.size", "s.side * s.side")
+    );
+    let first = &h.model_requests()[0].body;
+    assert!(
+        first.get("tools").is_none() && first.get("tool_choice").is_none(),
+        "{first}"
+    );
+    assert!(
+        first["instructions"]
+            .as_str()
+            .unwrap()
+            .contains("You cannot run commands or read other files")
+    );
+}
+
+#[tokio::test]
+async fn a_server_without_grammars_gets_function_tools_for_the_session() {
+    let mut h = builder()
+        .script(Script::new(vec![
+            Rule::fault(Fault::Http400)
+                .error_message("Invalid 'tools[3].type': unsupported tool type 'custom'.")
+                .matching("\"type\":\"custom\""),
+            Rule::function_call("apply_patch", json!({"input": FIX})),
+        ]))
+        .start()
+        .await;
+    for _ in 0..2 {
+        let args = fix_args(&h);
+        let response = h.run_action_with(args).await;
+        assert_eq!(response["result"]["applied"], true, "{response}");
+    }
+    assert_eq!(h.applied_edits().len(), 2);
+    let requests = h.model_requests();
+    // One rejected request, then function tools, also for the next action.
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert_eq!(requests[0].status, 400);
+    for later in &requests[1..] {
+        let tools = later.body["tools"].as_array().unwrap();
+        assert!(tools.iter().all(|t| t["type"] == "function"), "{tools:?}");
+    }
+    assert!(h.messages().is_empty(), "{:?}", h.messages());
+}
+
+#[tokio::test]
+async fn cancelling_during_a_later_turn_stops_at_once() {
+    let mut h = builder()
+        .script(Script::new(vec![
+            Rule::function_call("read_file", json!({"path": "shapes.py"})).turn(1),
+            Rule::fault(Fault::Hang).turn(2),
+        ]))
+        .start()
+        .await;
+    let args = fix_args(&h);
+    let (id, pending) = h.send_run_action(args);
+    h.wait_for_model_requests(2).await;
+    h.notify("$/cancelRequest", json!({ "id": id }));
+    let response = tokio::time::timeout(std::time::Duration::from_secs(10), pending)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        response.get("error").is_some() || response["result"]["applied"] == false,
+        "{response}"
+    );
+    h.wait_for_disconnect().await;
+    h.assert_no_applied_edits().await;
+}
