@@ -47,6 +47,26 @@ pub struct Settings {
     pub max_retries: u32,
     /// How many model requests may run at the same time.
     pub max_concurrent_requests: u32,
+    /// Whether edit actions may run through `codeAction/resolve`.
+    pub code_action_resolve: CodeActionResolve,
+}
+
+/// Which path edit actions take for clients that can resolve code actions.
+///
+/// Resolving runs the model inside `codeAction/resolve`, a request some
+/// clients (Helix) make synchronously: their UI waits for the whole model
+/// call with no progress drawn, and gives up at their request timeout. The
+/// command path (`workspace/executeCommand`, then `workspace/applyEdit`)
+/// is asynchronous in every client, so those get it instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodeActionResolve {
+    /// Resolve where the client supports it, except for clients known to
+    /// resolve synchronously (recognised by `clientInfo.name`), which get
+    /// the command path when they support `workspace/applyEdit`.
+    Auto,
+    /// Never resolve: every edit action is a command.
+    Never,
 }
 
 /// Authentication style of the configured endpoint.
@@ -215,6 +235,7 @@ impl Default for Settings {
             stream_idle_timeout_ms: 60_000,
             max_retries: 3,
             max_concurrent_requests: 4,
+            code_action_resolve: CodeActionResolve::Auto,
         }
     }
 }
@@ -466,6 +487,18 @@ mod tests {
             Settings::from_json(&json!({"codex": {}})).unwrap(),
             Settings::default()
         );
+    }
+
+    #[test]
+    fn code_action_resolve_is_auto_or_never() {
+        assert_eq!(
+            Settings::default().code_action_resolve,
+            CodeActionResolve::Auto
+        );
+        let never = Settings::from_json(&json!({"codeActionResolve": "never"})).unwrap();
+        assert_eq!(never.code_action_resolve, CodeActionResolve::Never);
+        let err = Settings::from_json(&json!({"codeActionResolve": "always"})).unwrap_err();
+        assert_eq!(err.path, "codex.codeActionResolve");
     }
 
     #[test]

@@ -101,6 +101,13 @@ pub(crate) enum KnownClient {
 }
 
 impl KnownClient {
+    /// Whether the client waits for `codeAction/resolve` on its UI thread
+    /// (Helix: `block_on` in `helix-view/src/action.rs`), so resolving an
+    /// edit there freezes the editor for the whole model call.
+    pub(crate) fn resolves_synchronously(self) -> bool {
+        self == Self::Helix
+    }
+
     /// The client behind a `clientInfo.name`.
     pub(crate) fn from_name(name: &str) -> Self {
         let name = name.to_ascii_lowercase();

@@ -1,25 +1,24 @@
 //! codex-lsp as Helix meets it (issue 14), through the harness's Helix
 //! flavour: a picked code action is resolved synchronously, and the
 //! server's own requests wait until the resolve returns; Helix gives up
-//! after 20 s and never cancels.
+//! after 20 s and never cancels; its cursor is a one-character selection.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
-
-use codex_lsp_tests::harness::{TestServer, range};
+use codex_lsp_tests::harness::{HELIX_TIMEOUT, TestServer, cursor, range};
+use serde_json::{Value, json};
 
 const UTIL: &str = "def add(a, b):\n    return a+b\n";
 const PATCH: &str = "*** Begin Patch\n*** Update File: util.py\n@@\n def add(a, b):\n-    return a+b\n+    return a + b\n*** End Patch\n";
 
-/// Helix's request timeout (`helix-lsp`, `timeout = 20` s by default).
-const HELIX_TIMEOUT: Duration = Duration::from_secs(20);
-
 // Defect 1: resolving a picked action never waits on a request the client
-// can only answer after the resolve (the progress token's creation).
+// can only answer after the resolve (the progress token's creation). Helix
+// itself is offered the command path (defect 2); a client that resolves as
+// Helix does but is not known by name still gets the resolve path.
 #[tokio::test]
 async fn resolving_an_action_in_helix_does_not_wait_on_helix() {
     let mut h = TestServer::builder()
         .helix()
+        .client_name("helix-fork")
         .file_as("util.py", "python", UTIL)
         .reply(PATCH)
         .start()
@@ -42,4 +41,62 @@ async fn resolving_an_action_in_helix_does_not_wait_on_helix() {
     assert!(progress.is_empty(), "{progress:?}");
     let idle = h.notifications("codex/status").pop().unwrap();
     assert_eq!(idle["params"]["state"], "idle", "{idle}");
+}
+
+// Defect 2: Helix is offered the command path: a picked action's resolve
+// answers at once, and the command (asynchronous in Helix) shows progress
+// and applies its edit with `workspace/applyEdit`.
+#[tokio::test]
+async fn helix_runs_picked_actions_through_the_command_path() {
+    let mut h = TestServer::builder()
+        .helix()
+        .file_as("util.py", "python", UTIL)
+        .reply(PATCH)
+        .start()
+        .await;
+    let simplify = h.action(cursor(1, 11), "Codex: Simplify").await;
+    assert_eq!(
+        simplify["command"]["command"], "codex.runAction",
+        "{simplify}"
+    );
+    assert!(simplify.get("data").is_none(), "{simplify}");
+    let picked = h.pick(simplify).await;
+    assert!(
+        picked.resolved.get("edit").is_none(),
+        "{:?}",
+        picked.resolved
+    );
+    assert!(
+        h.model_requests().is_empty(),
+        "the resolve called the model"
+    );
+    let (_, pending) = picked.command.expect("the action carries its command");
+    let response = h.within_helix_timeout(pending).await;
+    assert_eq!(response["result"], json!({ "applied": true }), "{response}");
+    assert_eq!(h.applied_text(UTIL), "def add(a, b):\n    return a + b\n");
+    let kinds: Vec<Value> = h
+        .notifications("$/progress")
+        .iter()
+        .map(|p| p["params"]["value"]["kind"].clone())
+        .collect();
+    assert_eq!(kinds.first(), Some(&json!("begin")), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&json!("end")), "{kinds:?}");
+}
+
+// Defect 2: `codeActionResolve: "never"` puts every client on the command
+// path, whatever it announces.
+#[tokio::test]
+async fn code_action_resolve_never_forces_the_command_path() {
+    let mut h = TestServer::builder()
+        .resolve()
+        .setting("codeActionResolve", "never")
+        .file_as("util.py", "python", UTIL)
+        .start()
+        .await;
+    let simplify = h.action(cursor(1, 11), "Codex: Simplify").await;
+    assert_eq!(
+        simplify["command"]["command"], "codex.runAction",
+        "{simplify}"
+    );
+    assert!(simplify.get("data").is_none(), "{simplify}");
 }

@@ -9,8 +9,24 @@ use tower_lsp_server::ls_types::{
 
 use super::command::show_failure;
 use crate::assist::ActionKind;
+use crate::config::CodeActionResolve;
 use crate::lsp::ext::{self, ExplainArgs, RunActionArgs};
-use crate::state::State;
+use crate::state::{ClientFeatures, State};
+
+/// Whether edit actions take the resolve path for this client: it must
+/// resolve `edit` on literal code actions, and the setting
+/// `codeActionResolve` must allow it. `auto` keeps clients that resolve
+/// synchronously (Helix) off it when they can apply edits, since the
+/// command path is asynchronous there: progress shows and no request
+/// timeout throws the edit away.
+fn resolves_edits(features: &ClientFeatures, mode: CodeActionResolve) -> bool {
+    let can_resolve = features.code_action_resolve_edit && features.code_action_literals;
+    let prefers_commands = match mode {
+        CodeActionResolve::Never => true,
+        CodeActionResolve::Auto => features.client.resolves_synchronously() && features.apply_edit,
+    };
+    can_resolve && !prefers_commands
+}
 
 /// Whether `kind` passes the client's `context.only` filter (prefix match on
 /// dot-separated segments, as LSP specifies).
@@ -36,7 +52,7 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
     }
     let features = state.features();
     let only = params.context.only.as_deref();
-    let resolve = features.code_action_resolve_edit && features.code_action_literals;
+    let resolve = resolves_edits(&features, state.settings().code_action_resolve);
     // An edit on the command path is applied with `workspace/applyEdit`:
     // a client without it is not offered what could never apply.
     let commands_can_edit = features.apply_edit;
