@@ -108,6 +108,13 @@ impl KnownClient {
         self == Self::Helix
     }
 
+    /// Whether the client can ask the user for a rewrite's instruction
+    /// before sending `codex.runAction` (VS Code's middleware, the Neovim
+    /// plugin, an Emacs command). Helix has no plugins to do it.
+    pub(crate) fn can_prompt_for_instruction(self) -> bool {
+        self != Self::Helix
+    }
+
     /// The client behind a `clientInfo.name`.
     pub(crate) fn from_name(name: &str) -> Self {
         let name = name.to_ascii_lowercase();

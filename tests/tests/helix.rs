@@ -43,6 +43,10 @@ async fn resolving_an_action_in_helix_does_not_wait_on_helix() {
     assert_eq!(idle["params"]["state"], "idle", "{idle}");
 }
 
+fn titles(actions: &[Value]) -> Vec<&str> {
+    actions.iter().filter_map(|a| a["title"].as_str()).collect()
+}
+
 // Defect 2: Helix is offered the command path: a picked action's resolve
 // answers at once, and the command (asynchronous in Helix) shows progress
 // and applies its edit with `workspace/applyEdit`.
@@ -99,4 +103,19 @@ async fn code_action_resolve_never_forces_the_command_path() {
         "{simplify}"
     );
     assert!(simplify.get("data").is_none(), "{simplify}");
+}
+
+// Defect 4: Helix cannot ask for the instruction a rewrite needs, so it is
+// not offered "Codex: Rewrite…" (the README gives the command form).
+#[tokio::test]
+async fn helix_is_not_offered_a_rewrite_it_cannot_prompt_for() {
+    let mut h = TestServer::builder()
+        .helix()
+        .file_as("util.py", "python", UTIL)
+        .start()
+        .await;
+    let actions = h.list_actions(cursor(1, 11)).await;
+    let titles = titles(&actions);
+    assert!(!titles.contains(&"Codex: Rewrite…"), "{titles:?}");
+    assert!(titles.contains(&"Codex: Simplify"), "{titles:?}");
 }

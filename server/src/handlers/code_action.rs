@@ -133,8 +133,13 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
                 }));
             }
             // An action that needs the user's instruction always goes
-            // through a command the client intercepts, never resolve.
+            // through a command the client intercepts, never resolve; a
+            // client that cannot ask for it is not offered it (picking it
+            // could only fail; the README gives Helix the command form).
             refactor if !commands_can_edit && (!resolve || refactor.needs_instruction()) => {}
+            refactor
+                if refactor.needs_instruction()
+                    && !features.client.can_prompt_for_instruction() => {}
             refactor => actions.push(listed(
                 refactor.title().to_owned(),
                 kind,
