@@ -115,6 +115,13 @@ impl KnownClient {
         self != Self::Helix
     }
 
+    /// Whether `window/showDocument` replaces the current view (Helix
+    /// ignores `takeFocus: false`), so an explanation shown as a document
+    /// would hide the code it explains.
+    pub(crate) fn show_document_replaces_view(self) -> bool {
+        self == Self::Helix
+    }
+
     /// The client behind a `clientInfo.name`.
     pub(crate) fn from_name(name: &str) -> Self {
         let name = name.to_ascii_lowercase();

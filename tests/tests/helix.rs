@@ -119,3 +119,25 @@ async fn helix_is_not_offered_a_rewrite_it_cannot_prompt_for() {
     assert!(!titles.contains(&"Codex: Rewrite…"), "{titles:?}");
     assert!(titles.contains(&"Codex: Simplify"), "{titles:?}");
 }
+
+// Defect 5: Helix replaces the current view with a shown document, so an
+// explanation comes as a message.
+#[tokio::test]
+async fn helix_gets_explanations_as_messages_not_views() {
+    let mut h = TestServer::builder()
+        .helix()
+        .file_as("util.py", "python", UTIL)
+        .reply("Adds two numbers.")
+        .start()
+        .await;
+    let explain = h.action(cursor(1, 11), "Codex: Explain this code").await;
+    let picked = h.pick(explain).await;
+    let (_, pending) = picked.command.expect("explain is a command");
+    let response = h.within_helix_timeout(pending).await;
+    assert_eq!(
+        response["result"]["markdown"], "Adds two numbers.",
+        "{response}"
+    );
+    assert_eq!(h.shown_documents(), Vec::<Value>::new());
+    assert_eq!(h.messages(), vec!["Adds two numbers.".to_owned()]);
+}

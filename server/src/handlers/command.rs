@@ -149,10 +149,14 @@ async fn explain(state: &State, args: ExplainArgs) -> ExplainResult {
 }
 
 /// Shows an explanation as a Markdown document where the client can show
-/// documents, else as a message. No view is written for a document closed
+/// documents beside the code, else as a message: a client whose
+/// `window/showDocument` replaces the current view (Helix) would hide the
+/// code being explained. No view is written for a document closed
 /// meanwhile (closing removes views; this one would stay behind).
 async fn show_explanation(state: &State, uri: &Uri, markdown: &str) {
-    let view = (state.features().show_document && state.is_open(uri))
+    let features = state.features();
+    let as_view = features.show_document && !features.client.show_document_replaces_view();
+    let view = (as_view && state.is_open(uri))
         .then(|| write_explanation_file(uri, markdown))
         .flatten();
     if let Some(view) = view {
