@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use codex_lsp_tests::harness::{HELIX_TIMEOUT, TestServer, cursor, range};
+use codex_lsp_tests::{Fault, Rule};
 use serde_json::{Value, json};
 
 const UTIL: &str = "def add(a, b):\n    return a+b\n";
@@ -140,4 +141,30 @@ async fn helix_gets_explanations_as_messages_not_views() {
     );
     assert_eq!(h.shown_documents(), Vec::<Value>::new());
     assert_eq!(h.messages(), vec!["Adds two numbers.".to_owned()]);
+}
+
+// Defect 7: closing a document is the only cancellation Helix sends: it
+// stops the document's model calls, and the outcome is no error.
+#[tokio::test]
+async fn closing_a_document_cancels_its_model_calls_quietly() {
+    let mut h = TestServer::builder()
+        .helix()
+        .file_as("util.py", "python", UTIL)
+        .rule(Rule::fault(Fault::Hang))
+        .start()
+        .await;
+    let args = h.run_args("simplify", cursor(1, 11));
+    let (_, pending) = h.send_run_action(args);
+    h.wait_for_model_requests(1).await;
+    let uri = h.uri();
+    h.notify(
+        "textDocument/didClose",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    h.wait_for_disconnect().await;
+    let response = h.within_helix_timeout(pending).await;
+    assert_eq!(response["result"]["applied"], false, "{response}");
+    let message = response["result"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("closed"), "{response}");
+    assert_eq!(h.messages(), Vec::<String>::new());
 }

@@ -110,10 +110,13 @@ async fn run_action(state: &State, args: RunActionArgs) -> Result<RunActionResul
 }
 
 /// Shows an action's failure once (details go to the log) and returns the
-/// message shown. Cancellation shows nothing.
+/// message shown. Cancellation shows nothing, and neither does a document
+/// closed while Codex worked: the user closed it, nothing went wrong.
 pub(crate) async fn show_failure(state: &State, err: &ActionError) -> String {
     let message = err.user_message();
-    if !err.is_cancelled() {
+    if err.is_quiet() {
+        tracing::info!(outcome = %err, "action ended without an edit");
+    } else if !err.is_cancelled() {
         tracing::warn!(error = %err, "action failed");
         state
             .client

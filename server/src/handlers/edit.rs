@@ -21,7 +21,7 @@ use crate::failure::ActionError;
 use crate::lsp::ext::RunActionArgs;
 use crate::lsp::to_proto::{self, DocumentEdit, EditShape, NewFile};
 use crate::model::ModelError;
-use crate::progress::Job;
+use crate::progress::{Job, JobInfo};
 use crate::state::{OpenSnapshot, State};
 use crate::text::TextEdit;
 use crate::workspace::{DocumentKey, Refusal, WorkspacePolicy};
@@ -66,17 +66,33 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
     )?;
     let prepared = prepare(state, target, action, instruction, args.diagnostic.as_ref()).await?;
 
-    let mut job = Job::begin(
-        &state.jobs,
-        &state.client,
-        action.title(),
-        state.features().work_done_progress,
-    )
-    .await;
+    let features = state.features();
+    let open = &prepared.target.open;
+    let info = JobInfo {
+        title: action.title().to_owned(),
+        progress_title: features
+            .work_done_progress
+            .then(|| action.title().to_owned()),
+        document: Some(open.key.clone()),
+    };
+    let mut job = Job::begin(&state.jobs, &state.client, info).await;
     let cancel = job.cancellation();
+    // Closed before the job was registered for its document: closing
+    // could not cancel it, so it is cancelled here, before the model call.
+    if !still_open(state, open) {
+        cancel.cancel();
+    }
     let answer = match ask_model(state, &prepared, Some(&mut job), &cancel).await {
         Ok(answer) => answer,
         Err(err) => {
+            // Cancelled by closing (or reopening) the document: that is
+            // the outcome, not a cancellation by the user.
+            let err = match err {
+                ActionError::Model(ModelError::Cancelled) if !still_open(state, open) => {
+                    gone(state, open)
+                }
+                other => other,
+            };
             let message = match &err {
                 ActionError::Model(ModelError::Cancelled) => "cancelled".to_owned(),
                 ActionError::Model(e) => e.user_message(),
@@ -93,6 +109,23 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
     };
     job.end(&outcome_message, Some(answer.usage)).await;
     result
+}
+
+/// Whether the open the action works on is still open (not closed, not
+/// replaced by a newer open).
+fn still_open(state: &State, open: &OpenSnapshot) -> bool {
+    state
+        .with_generation(&open.key, open.generation, |_, _| ())
+        .is_some()
+}
+
+/// Why an action's document is no longer the one it worked on.
+fn gone(state: &State, open: &OpenSnapshot) -> ActionError {
+    if state.open_snapshot(&open.key).is_some() {
+        ActionError::Reopened
+    } else {
+        ActionError::Closed
+    }
 }
 
 /// What the patch planner read for a file other than the target: an open
@@ -205,8 +238,7 @@ fn rebase_open(
     });
     match rebased {
         Some(result) => result,
-        None if state.open_snapshot(&open.key).is_some() => Err(ActionError::Reopened),
-        None => Err(ActionError::Closed),
+        None => Err(gone(state, open)),
     }
 }
 
