@@ -122,6 +122,13 @@ impl KnownClient {
         self == Self::Helix
     }
 
+    /// Whether the client prefixes progress titles with the server's name
+    /// (Helix shows `codex: <title>` in its status line), so a title need
+    /// not say "Codex".
+    pub(crate) fn names_server_in_progress(self) -> bool {
+        self == Self::Helix
+    }
+
     /// The client behind a `clientInfo.name`.
     pub(crate) fn from_name(name: &str) -> Self {
         let name = name.to_ascii_lowercase();

@@ -168,3 +168,26 @@ async fn closing_a_document_cancels_its_model_calls_quietly() {
     assert!(message.contains("closed"), "{response}");
     assert_eq!(h.messages(), Vec::<String>::new());
 }
+
+// Defect 8: Helix shows progress as "<server name>: <title>", so titles do
+// not repeat "Codex:".
+#[tokio::test]
+async fn progress_titles_in_helix_do_not_repeat_the_server_name() {
+    let mut h = TestServer::builder()
+        .helix()
+        .file_as("util.py", "python", UTIL)
+        .reply(PATCH)
+        .start()
+        .await;
+    let args = h.run_args("simplify", cursor(1, 11));
+    let (_, pending) = h.send_run_action(args);
+    let response = h.within_helix_timeout(pending).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    h.applied_edits();
+    let begin = h
+        .notifications("$/progress")
+        .into_iter()
+        .find(|p| p["params"]["value"]["kind"] == "begin")
+        .expect("progress began");
+    assert_eq!(begin["params"]["value"]["title"], "Simplify", "{begin}");
+}

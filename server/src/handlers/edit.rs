@@ -22,7 +22,7 @@ use crate::lsp::ext::RunActionArgs;
 use crate::lsp::to_proto::{self, DocumentEdit, EditShape, NewFile};
 use crate::model::ModelError;
 use crate::progress::{Job, JobInfo};
-use crate::state::{OpenSnapshot, State};
+use crate::state::{KnownClient, OpenSnapshot, State};
 use crate::text::TextEdit;
 use crate::workspace::{DocumentKey, Refusal, WorkspacePolicy};
 
@@ -72,7 +72,7 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
         title: action.title().to_owned(),
         progress_title: features
             .work_done_progress
-            .then(|| action.title().to_owned()),
+            .then(|| progress_title(action, features.client).to_owned()),
         document: Some(open.key.clone()),
     };
     let mut job = Job::begin(&state.jobs, &state.client, info).await;
@@ -109,6 +109,24 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
     };
     job.end(&outcome_message, Some(answer.usage)).await;
     result
+}
+
+/// The title of an action's `$/progress`: a client that shows the
+/// server's name before it (Helix: `codex: Simplify`) gets it without
+/// "Codex".
+fn progress_title(action: ActionKind, client: KnownClient) -> &'static str {
+    if !client.names_server_in_progress() {
+        return action.title();
+    }
+    match action {
+        ActionKind::Rewrite => "Rewrite",
+        ActionKind::Simplify => "Simplify",
+        ActionKind::Document => "Add documentation",
+        ActionKind::ErrorHandling => "Add error handling",
+        ActionKind::Tests => "Generate tests",
+        ActionKind::Fix => "Fix",
+        ActionKind::Explain => "Explain",
+    }
 }
 
 /// Whether the open the action works on is still open (not closed, not
