@@ -191,3 +191,30 @@ async fn progress_titles_in_helix_do_not_repeat_the_server_name() {
         .expect("progress began");
     assert_eq!(begin["params"]["value"]["title"], "Simplify", "{begin}");
 }
+
+// Defect 9: the log answers "what does this client send": its name and
+// version and the features read from its capabilities (info), and every
+// request (debug).
+#[tokio::test]
+async fn the_log_names_the_client_its_features_and_its_requests() {
+    let mut h = TestServer::builder()
+        .helix()
+        .env("CODEX_LSP_LOG", "codex_lsp=debug")
+        .file_as("util.py", "python", UTIL)
+        .start()
+        .await;
+    h.list_actions(cursor(1, 11)).await;
+    let (_, logs) = h.shutdown_keep_logs().await;
+    let info = logs
+        .lines()
+        .find(|l| l.contains("INFO") && l.contains("25.07.1"))
+        .unwrap_or_else(|| panic!("no info line with the client's version:\n{logs}"));
+    assert!(info.contains("helix"), "{info}");
+    assert!(info.contains("Helix"), "the known client: {info}");
+    assert!(info.contains("code_action_resolve_edit: true"), "{info}");
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("DEBUG") && l.contains("textDocument/codeAction")),
+        "no debug line for the request:\n{logs}"
+    );
+}
