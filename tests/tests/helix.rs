@@ -218,3 +218,25 @@ async fn the_log_names_the_client_its_features_and_its_requests() {
         "no debug line for the request:\n{logs}"
     );
 }
+
+// Defect 10: with Helix's hint gutter on, actions are listed automatically
+// (`triggerKind: 2`) on every line: only quick fixes are offered then.
+#[tokio::test]
+async fn automatic_listings_offer_only_quick_fixes() {
+    let mut h = TestServer::builder()
+        .helix()
+        .file_as("util.py", "python", UTIL)
+        .start()
+        .await;
+    let uri = h.uri();
+    let diagnostic =
+        json!({ "range": range(1, 11, 1, 14), "message": "missing spaces", "severity": 2 });
+    let automatic = json!({ "diagnostics": [diagnostic], "triggerKind": 2 });
+    let actions = h.list_actions_in(&uri, cursor(1, 11), automatic).await;
+    assert_eq!(titles(&actions), vec!["Fix with Codex: missing spaces"]);
+    let none = json!({ "diagnostics": [], "triggerKind": 2 });
+    assert!(h.list_actions_in(&uri, cursor(0, 0), none).await.is_empty());
+    let invoked = json!({ "diagnostics": [], "triggerKind": 1 });
+    let listed = h.list_actions_in(&uri, cursor(1, 11), invoked).await;
+    assert!(titles(&listed).contains(&"Codex: Simplify"), "{listed:?}");
+}

@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 use tower_lsp_server::ls_types::{
-    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse, Command,
-    Diagnostic, TextDocumentIdentifier,
+    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse,
+    CodeActionTriggerKind, Command, Diagnostic, TextDocumentIdentifier,
 };
 
 use super::command::show_failure;
@@ -53,6 +53,9 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
     let features = state.features();
     let only = params.context.only.as_deref();
     let resolve = resolves_edits(&features, state.settings().code_action_resolve);
+    // Listed without being asked (Helix's hint gutter, VS Code's light
+    // bulb): only quick fixes, so refactors do not light up every line.
+    let automatic = params.context.trigger_kind == Some(CodeActionTriggerKind::AUTOMATIC);
     // An edit on the command path is applied with `workspace/applyEdit`:
     // a client without it is not offered what could never apply.
     let commands_can_edit = features.apply_edit;
@@ -93,7 +96,7 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
 
     for action in ActionKind::ALL {
         let kind = ext::action_kind(action);
-        if !wanted(only, &kind) {
+        if !wanted(only, &kind) || (automatic && action != ActionKind::Fix) {
             continue;
         }
         match action {
