@@ -240,3 +240,98 @@ async fn automatic_listings_offer_only_quick_fixes() {
     let listed = h.list_actions_in(&uri, cursor(1, 11), invoked).await;
     assert!(titles(&listed).contains(&"Codex: Simplify"), "{listed:?}");
 }
+
+/// The README's Helix section.
+fn readme_helix_section() -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    readme
+        .split("\n## ")
+        .find(|s| s.starts_with("Helix"))
+        .expect("README.md has a `## Helix` section")
+        .to_owned()
+}
+
+/// The TOML blocks of the README's Helix section.
+fn readme_helix_blocks() -> Vec<String> {
+    readme_helix_section()
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("\n```").next())
+        .map(str::to_owned)
+        .collect()
+}
+
+// Defect 11: the README's Helix configuration is the tested one: it names
+// the server as installed, keeps another server for the language, turns
+// progress messages on, and its `config` is settings the server accepts.
+#[tokio::test]
+async fn the_readme_helix_configuration_is_accepted() {
+    let blocks: Vec<toml::Table> = readme_helix_blocks()
+        .iter()
+        .map(|b| {
+            b.parse()
+                .unwrap_or_else(|e| panic!("bad TOML in README: {e}\n{b}"))
+        })
+        .collect();
+    let languages = blocks
+        .iter()
+        .find(|t| t.contains_key("language-server"))
+        .expect("a languages.toml block");
+    let codex = &languages["language-server"]["codex"];
+    assert_eq!(codex["command"].as_str(), Some("codex-lsp"), "{codex}");
+    if let Some(args) = codex.get("args") {
+        assert_eq!(
+            args.as_array().map(Vec::len),
+            Some(0),
+            "codex-lsp takes no arguments: {args}"
+        );
+    }
+    let entries = languages["language"]
+        .as_array()
+        .expect("[[language]] entries");
+    assert!(!entries.is_empty());
+    for entry in entries {
+        let servers: Vec<&str> = entry["language-servers"]
+            .as_array()
+            .expect("language-servers")
+            .iter()
+            .filter_map(|s| s.as_str())
+            .collect();
+        assert_eq!(servers.last(), Some(&"codex"), "{entry}");
+        assert!(
+            servers.len() >= 2,
+            "keeps the language's usual server: {entry}"
+        );
+    }
+    let editor = blocks
+        .iter()
+        .find(|t| t.contains_key("editor"))
+        .expect("a config.toml block");
+    assert_eq!(
+        editor["editor"]["lsp"]["display-progress-messages"].as_bool(),
+        Some(true)
+    );
+    let section = readme_helix_section();
+    for needle in [
+        "replaces",
+        "display-progress-messages",
+        ":workspace-trust",
+        ":lsp-workspace-command",
+        "codeActionResolve",
+    ] {
+        assert!(
+            section.contains(needle),
+            "the Helix section says nothing of {needle:?}"
+        );
+    }
+    // Helix sends `config` as initializationOptions, as it is.
+    let config: Value = serde_json::to_value(&codex["config"]).unwrap();
+    assert!(config["codex"].is_object(), "{config}");
+    let mut h = TestServer::builder()
+        .helix()
+        .raw_initialization_options(config)
+        .start()
+        .await;
+    assert_eq!(h.settled_messages().await, Vec::<String>::new());
+}
