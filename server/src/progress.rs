@@ -15,8 +15,8 @@
 //! it (`$/cancelRequest` drops the request's future, and the job with it)
 //! sends them with the message "cancelled".
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -47,6 +47,19 @@ pub(crate) struct Jobs {
 struct Running {
     cancel: CancellationToken,
     document: Option<DocumentKey>,
+    /// Set, before the cancellation, when the document went away.
+    gone: Arc<OnceLock<DocumentGone>>,
+}
+
+/// Why a job's document went away while it ran, recorded when it is
+/// cancelled for it, so the outcome does not depend on what the client sent
+/// after (a close followed by a new open is still "closed").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DocumentGone {
+    /// `didClose`: the user closed it; nothing went wrong.
+    Closed,
+    /// A `didOpen` replaced the open the job worked on.
+    Reopened,
 }
 
 impl Jobs {
@@ -61,12 +74,13 @@ impl Jobs {
         }
     }
 
-    /// Cancels every job working on `document`; returns how many. Its
-    /// result could not land anyway: the document is gone.
-    pub(crate) fn cancel_document(&self, document: &DocumentKey) -> usize {
+    /// Cancels every job working on `document`, which went away for
+    /// `why`; returns how many. Their results could not land anyway.
+    pub(crate) fn cancel_document(&self, document: &DocumentKey, why: DocumentGone) -> usize {
         let mut cancelled = 0;
         for job in self.running.iter() {
             if job.document.as_ref() == Some(document) {
+                let _ = job.gone.set(why);
                 job.cancel.cancel();
                 cancelled += 1;
             }
@@ -96,6 +110,8 @@ pub(crate) struct Job {
     token: String,
     title: String,
     cancel: CancellationToken,
+    /// Why the job's document went away, if it did (see [`Running`]).
+    gone: Arc<OnceLock<DocumentGone>>,
     progress: Option<ProgressStream>,
     last_report: Option<Instant>,
     received_chars: usize,
@@ -222,9 +238,11 @@ impl Job {
         let n = jobs.next.fetch_add(1, Ordering::Relaxed) + 1;
         let token = format!("codex/{n}");
         let cancel = CancellationToken::new();
+        let gone = Arc::new(OnceLock::new());
         let running = Running {
             cancel: cancel.clone(),
             document: info.document,
+            gone: Arc::clone(&gone),
         };
         jobs.running.insert(token.clone(), running);
         let progress_title = info.progress_title;
@@ -237,6 +255,7 @@ impl Job {
             token,
             title: info.title,
             cancel,
+            gone,
             progress,
             last_report: None,
             received_chars: 0,
@@ -265,6 +284,11 @@ impl Job {
     /// The job's cancellation token.
     pub(crate) fn cancellation(&self) -> CancellationToken {
         self.cancel.clone()
+    }
+
+    /// Why the job was cancelled, when it was for its document going away.
+    pub(crate) fn document_gone(&self) -> Option<DocumentGone> {
+        self.gone.get().copied()
     }
 
     /// Called for every streamed text delta; sends a throttled report.

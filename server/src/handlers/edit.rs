@@ -21,7 +21,7 @@ use crate::failure::ActionError;
 use crate::lsp::ext::RunActionArgs;
 use crate::lsp::to_proto::{self, DocumentEdit, EditShape, NewFile};
 use crate::model::ModelError;
-use crate::progress::{Job, JobInfo};
+use crate::progress::{DocumentGone, Job, JobInfo};
 use crate::state::{KnownClient, OpenSnapshot, State};
 use crate::text::TextEdit;
 use crate::workspace::{DocumentKey, Refusal, WorkspacePolicy};
@@ -77,21 +77,27 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
     };
     let mut job = Job::begin(&state.jobs, &state.client, info).await;
     let cancel = job.cancellation();
-    // Closed before the job was registered for its document: closing
-    // could not cancel it, so it is cancelled here, before the model call.
+    // Closed before the job was registered for its document, so closing
+    // could not cancel it: it ends here, before the model call.
     if !still_open(state, open) {
-        cancel.cancel();
+        let err = gone(state, open);
+        job.end(&err.user_message(), None).await;
+        return Err(err);
     }
     let answer = match ask_model(state, &prepared, Some(&mut job), &cancel).await {
         Ok(answer) => answer,
         Err(err) => {
-            // Cancelled by closing (or reopening) the document: that is
-            // the outcome, not a cancellation by the user.
-            let err = match err {
-                ActionError::Model(ModelError::Cancelled) if !still_open(state, open) => {
-                    gone(state, open)
+            // Cancelled because the document was closed (or replaced by a
+            // new open): that is the outcome, not a cancellation by the
+            // user.
+            let err = match (err, job.document_gone()) {
+                (ActionError::Model(ModelError::Cancelled), Some(DocumentGone::Closed)) => {
+                    ActionError::Closed
                 }
-                other => other,
+                (ActionError::Model(ModelError::Cancelled), Some(DocumentGone::Reopened)) => {
+                    ActionError::Reopened
+                }
+                (other, _) => other,
             };
             let message = match &err {
                 ActionError::Model(ModelError::Cancelled) => "cancelled".to_owned(),

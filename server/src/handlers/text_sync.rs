@@ -9,6 +9,7 @@ use tower_lsp_server::ls_types::{
 
 use crate::document::Document;
 use crate::lsp::from_proto;
+use crate::progress::DocumentGone;
 use crate::state::State;
 
 /// Stores a newly opened document.
@@ -30,7 +31,7 @@ pub(crate) fn did_open(state: &State, params: DidOpenTextDocumentParams) {
         // open replaces the old one, and edits computed for it are
         // refused, so the model calls working on it are stopped.
         state.heap.freed(bytes);
-        cancel_jobs(state, &uri);
+        cancel_jobs(state, &uri, DocumentGone::Reopened);
     }
 }
 
@@ -73,7 +74,7 @@ pub(crate) fn did_close(state: &State, params: DidCloseTextDocumentParams) {
     match state.close(uri) {
         Some(bytes) => {
             state.heap.freed(bytes);
-            cancel_jobs(state, uri);
+            cancel_jobs(state, uri, DocumentGone::Closed);
         }
         None => tracing::warn!(
             uri = uri.as_str(),
@@ -84,13 +85,16 @@ pub(crate) fn did_close(state: &State, params: DidCloseTextDocumentParams) {
 
 /// Cancels the model calls working on a document that was closed or
 /// replaced.
-fn cancel_jobs(state: &State, uri: &Uri) {
-    let cancelled = state.jobs.cancel_document(&from_proto::document_key(uri));
+fn cancel_jobs(state: &State, uri: &Uri, why: DocumentGone) {
+    let cancelled = state
+        .jobs
+        .cancel_document(&from_proto::document_key(uri), why);
     if cancelled > 0 {
         tracing::info!(
             uri = uri.as_str(),
             cancelled,
-            "document closed: its model calls were cancelled"
+            ?why,
+            "the document went away: its model calls were cancelled"
         );
     }
 }
