@@ -55,6 +55,26 @@ pub struct Settings {
     /// How many times a patch that does not apply goes back to the model
     /// with the reason before the action fails.
     pub max_patch_repairs: u32,
+    /// Whether edit actions may run through `codeAction/resolve`.
+    pub code_action_resolve: CodeActionResolve,
+}
+
+/// Which path edit actions take for clients that can resolve code actions.
+///
+/// Resolving runs the model inside `codeAction/resolve`, a request some
+/// clients (Helix) make synchronously: their UI waits for the whole model
+/// call with no progress drawn, and gives up at their request timeout. The
+/// command path (`workspace/executeCommand`, then `workspace/applyEdit`)
+/// is asynchronous in every client, so those get it instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodeActionResolve {
+    /// Resolve where the client supports it, except for clients known to
+    /// resolve synchronously (recognised by `clientInfo.name`), which get
+    /// the command path when they support `workspace/applyEdit`.
+    Auto,
+    /// Never resolve: every edit action is a command.
+    Never,
 }
 
 /// How the model hands over its patch, and whether it gets the workspace
@@ -260,6 +280,7 @@ impl Default for Settings {
             edit_tool: EditTool::Auto,
             max_tool_calls: 8,
             max_patch_repairs: 2,
+            code_action_resolve: CodeActionResolve::Auto,
         }
     }
 }
@@ -526,6 +547,18 @@ mod tests {
             Settings::from_json(&json!({"codex": {}})).unwrap(),
             Settings::default()
         );
+    }
+
+    #[test]
+    fn code_action_resolve_is_auto_or_never() {
+        assert_eq!(
+            Settings::default().code_action_resolve,
+            CodeActionResolve::Auto
+        );
+        let never = Settings::from_json(&json!({"codeActionResolve": "never"})).unwrap();
+        assert_eq!(never.code_action_resolve, CodeActionResolve::Never);
+        let err = Settings::from_json(&json!({"codeActionResolve": "always"})).unwrap_err();
+        assert_eq!(err.path, "codex.codeActionResolve");
     }
 
     #[test]

@@ -94,6 +94,12 @@ impl ActionError {
         }
     }
 
+    /// Whether this outcome is no failure the user needs to hear about: the
+    /// document was closed while Codex worked (so it is logged, not shown).
+    pub(crate) fn is_quiet(&self) -> bool {
+        matches!(self, ActionError::Closed)
+    }
+
     /// Whether the user cancelled (no message is shown then).
     pub(crate) fn is_cancelled(&self) -> bool {
         matches!(self, ActionError::Model(ModelError::Cancelled))

@@ -3,7 +3,9 @@
 //! Every model call is a [`Job`]: it gets a progress token (`codex/N`), shows
 //! `$/progress` begin/report/end when the client supports work-done progress,
 //! announces itself with the `codex/status` notification, and owns a
-//! cancellation token that `window/workDoneProgress/cancel` trips. Progress
+//! cancellation token that `window/workDoneProgress/cancel` trips, and so
+//! does closing the document the job works on (the only cancellation Helix
+//! sends). Progress
 //! goes through a queue drained by a spawned task (see `ProgressStream`), so
 //! neither the stream nor the request waits on the client.
 //!
@@ -13,8 +15,8 @@
 //! it (`$/cancelRequest` drops the request's future, and the job with it)
 //! sends them with the message "cancelled".
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -30,25 +32,74 @@ use tower_lsp_server::ls_types::{
 };
 
 use crate::lsp::ext::{StatusNotification, StatusParams, StatusState, UsageReport};
+use crate::workspace::DocumentKey;
 
 /// The running jobs, by progress token.
 #[derive(Debug, Default)]
 pub(crate) struct Jobs {
     next: AtomicU64,
-    running: DashMap<String, CancellationToken>,
+    running: DashMap<String, Running>,
+}
+
+/// What is kept of a running job: how to cancel it, and the document it
+/// works on (so closing that document cancels it).
+#[derive(Debug)]
+struct Running {
+    cancel: CancellationToken,
+    document: Option<DocumentKey>,
+    /// Set, before the cancellation, when the document went away.
+    gone: Arc<OnceLock<DocumentGone>>,
+}
+
+/// Why a job's document went away while it ran, recorded when it is
+/// cancelled for it, so the outcome does not depend on what the client sent
+/// after (a close followed by a new open is still "closed").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DocumentGone {
+    /// `didClose`: the user closed it; nothing went wrong.
+    Closed,
+    /// A `didOpen` replaced the open the job worked on.
+    Reopened,
 }
 
 impl Jobs {
     /// Cancels the job with this progress token, if it still runs.
     pub(crate) fn cancel(&self, token: &str) -> bool {
         match self.running.get(token) {
-            Some(t) => {
-                t.cancel();
+            Some(job) => {
+                job.cancel.cancel();
                 true
             }
             None => false,
         }
     }
+
+    /// Cancels every job working on `document`, which went away for
+    /// `why`; returns how many. Their results could not land anyway.
+    pub(crate) fn cancel_document(&self, document: &DocumentKey, why: DocumentGone) -> usize {
+        let mut cancelled = 0;
+        for job in self.running.iter() {
+            if job.document.as_ref() == Some(document) {
+                let _ = job.gone.set(why);
+                job.cancel.cancel();
+                cancelled += 1;
+            }
+        }
+        cancelled
+    }
+}
+
+/// What a job is about, for [`Job::begin`].
+#[derive(Debug, Clone)]
+pub(crate) struct JobInfo {
+    /// The action's title, for `codex/status`.
+    pub(crate) title: String,
+    /// The `$/progress` `begin` title, or `None` when the client does not
+    /// support work-done progress. It may differ from `title`: a client
+    /// that shows the server's name before it needs no "Codex:" prefix.
+    pub(crate) progress_title: Option<String>,
+    /// The document the job works on.
+    pub(crate) document: Option<DocumentKey>,
 }
 
 /// One model call's progress and cancellation.
@@ -59,6 +110,8 @@ pub(crate) struct Job {
     token: String,
     title: String,
     cancel: CancellationToken,
+    /// Why the job's document went away, if it did (see [`Running`]).
+    gone: Arc<OnceLock<DocumentGone>>,
     progress: Option<ProgressStream>,
     last_report: Option<Instant>,
     received_chars: usize,
@@ -181,31 +234,36 @@ impl ProgressStream {
 impl Job {
     /// Starts a job: creates the progress token (when the client supports
     /// work-done progress) and sends `begin` and `codex/status running`.
-    pub(crate) async fn begin(
-        jobs: &Arc<Jobs>,
-        client: &Client,
-        title: &str,
-        work_done_progress: bool,
-    ) -> Self {
+    pub(crate) async fn begin(jobs: &Arc<Jobs>, client: &Client, info: JobInfo) -> Self {
         let n = jobs.next.fetch_add(1, Ordering::Relaxed) + 1;
         let token = format!("codex/{n}");
         let cancel = CancellationToken::new();
-        jobs.running.insert(token.clone(), cancel.clone());
-        let progress = work_done_progress.then(|| ProgressStream::start(client, &token));
+        let gone = Arc::new(OnceLock::new());
+        let running = Running {
+            cancel: cancel.clone(),
+            document: info.document,
+            gone: Arc::clone(&gone),
+        };
+        jobs.running.insert(token.clone(), running);
+        let progress_title = info.progress_title;
+        let progress = progress_title
+            .as_ref()
+            .map(|_| ProgressStream::start(client, &token));
         let job = Self {
             jobs: Arc::clone(jobs),
             client: client.clone(),
             token,
-            title: title.to_owned(),
+            title: info.title,
             cancel,
+            gone,
             progress,
             last_report: None,
             received_chars: 0,
             status_ended: false,
         };
-        if let Some(progress) = &job.progress {
+        if let (Some(progress), Some(title)) = (&job.progress, progress_title) {
             progress.send(WorkDoneProgress::Begin(WorkDoneProgressBegin {
-                title: title.to_owned(),
+                title,
                 cancellable: Some(true),
                 message: Some("waiting for the model".to_owned()),
                 percentage: None,
@@ -226,6 +284,11 @@ impl Job {
     /// The job's cancellation token.
     pub(crate) fn cancellation(&self) -> CancellationToken {
         self.cancel.clone()
+    }
+
+    /// Why the job was cancelled, when it was for its document going away.
+    pub(crate) fn document_gone(&self) -> Option<DocumentGone> {
+        self.gone.get().copied()
     }
 
     /// Called for every streamed text delta; sends a throttled report.

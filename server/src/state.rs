@@ -101,6 +101,34 @@ pub(crate) enum KnownClient {
 }
 
 impl KnownClient {
+    /// Whether the client waits for `codeAction/resolve` on its UI thread
+    /// (Helix: `block_on` in `helix-view/src/action.rs`), so resolving an
+    /// edit there freezes the editor for the whole model call.
+    pub(crate) fn resolves_synchronously(self) -> bool {
+        self == Self::Helix
+    }
+
+    /// Whether the client can ask the user for a rewrite's instruction
+    /// before sending `codex.runAction` (VS Code's middleware, the Neovim
+    /// plugin, an Emacs command). Helix has no plugins to do it.
+    pub(crate) fn can_prompt_for_instruction(self) -> bool {
+        self != Self::Helix
+    }
+
+    /// Whether `window/showDocument` replaces the current view (Helix
+    /// ignores `takeFocus: false`), so an explanation shown as a document
+    /// would hide the code it explains.
+    pub(crate) fn show_document_replaces_view(self) -> bool {
+        self == Self::Helix
+    }
+
+    /// Whether the client prefixes progress titles with the server's name
+    /// (Helix shows `codex: <title>` in its status line), so a title need
+    /// not say "Codex".
+    pub(crate) fn names_server_in_progress(self) -> bool {
+        self == Self::Helix
+    }
+
     /// The client behind a `clientInfo.name`.
     pub(crate) fn from_name(name: &str) -> Self {
         let name = name.to_ascii_lowercase();

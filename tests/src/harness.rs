@@ -61,6 +61,30 @@ pub const DEFAULT_API_KEY: &str = "test-key-e2e";
 /// How long the `wait_for_*` helpers wait before they fail the test.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// Helix's request timeout (`helix-lsp`: `timeout = 20` s by default): a
+/// request it sends that has no answer by then is given up, and whatever
+/// the server answers later is thrown away.
+pub const HELIX_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Helix's block cursor at `line`, `character`: always a one-character
+/// selection, which is what Helix sends as the range of a code action
+/// request made at the cursor.
+pub fn cursor(line: u32, character: u32) -> Value {
+    range(line, character, line, character + 1)
+}
+
+/// A code action picked the way Helix picks it (see [`TestServer::pick`]).
+#[derive(Debug)]
+pub struct Picked {
+    /// The action after its `codeAction/resolve` (or as listed, when it
+    /// was complete).
+    pub resolved: Value,
+    /// The `workspace/executeCommand` Helix sent for the action's command,
+    /// without waiting (Helix runs commands asynchronously): its id and
+    /// response slot.
+    pub command: Option<(i64, oneshot::Receiver<Value>)>,
+}
+
 /// Notifications that count as read when they arrive.
 ///
 /// `$/progress` and `codex/status` accompany every model call (begin,
@@ -125,6 +149,8 @@ pub struct TestServerBuilder {
     env: Vec<(String, String)>,
     ignore_unread: bool,
     helix: bool,
+    client_name: Option<String>,
+    raw_options: Option<Value>,
 }
 
 impl Default for TestServerBuilder {
@@ -145,6 +171,8 @@ impl Default for TestServerBuilder {
             env: Vec::new(),
             ignore_unread: false,
             helix: false,
+            client_name: None,
+            raw_options: None,
         }
     }
 }
@@ -162,6 +190,14 @@ impl TestServerBuilder {
         self.helix = true;
         self.resolve = true;
         self.encoding = "utf-8".to_owned();
+        self
+    }
+
+    /// The `clientInfo.name` the client sends (with the Helix flavour, in
+    /// place of `helix`: a client that behaves as Helix does but is not
+    /// known by name, such as a fork).
+    pub fn client_name(mut self, name: &str) -> Self {
+        self.client_name = Some(name.to_owned());
         self
     }
 
@@ -322,6 +358,15 @@ impl TestServerBuilder {
         self
     }
 
+    /// Sends exactly `options` as `initializationOptions`, in place of the
+    /// defaults and [`TestServerBuilder::setting`]s (so the server does not
+    /// know the fake server unless `options` says so): for checking a
+    /// configuration as an editor would send it.
+    pub fn raw_initialization_options(mut self, options: Value) -> Self {
+        self.raw_options = Some(options);
+        self
+    }
+
     /// Skips the check at drop that every message was read.
     pub fn ignore_unread(mut self) -> Self {
         self.ignore_unread = true;
@@ -388,9 +433,15 @@ impl TestServerBuilder {
             client.set_client_info("helix", "25.07.1");
             client.block_server_requests_during(&["codeAction/resolve"]);
         }
+        if let Some(name) = &self.client_name {
+            client.set_client_info(name, "1.0");
+        }
         let mut options = json!({ "baseUrl": fake.base_url(), "maxRetries": 0 });
         for (key, value) in &self.settings {
             options[key] = value.clone();
+        }
+        if let Some(raw) = &self.raw_options {
+            options = raw.clone();
         }
         let initialize_result = client
             .initialize(Some(&root), self.capabilities(), options)
@@ -614,6 +665,44 @@ impl TestServer {
             .find(|a| a["title"] == title)
             .cloned()
             .unwrap_or_else(|| panic!("no action {title:?} among {actions:?}"))
+    }
+
+    /// Picks a listed action as Helix does (`helix-view/src/action.rs`): an
+    /// action lacking its `edit` or its `command` is first resolved, and
+    /// Helix's UI waits for that answer (at most [`HELIX_TIMEOUT`]; this
+    /// panics after it, as the user would have seen nothing); then the
+    /// command, if any, is sent with `workspace/executeCommand` without
+    /// waiting for it.
+    pub async fn pick(&mut self, action: Value) -> Picked {
+        let complete = action.get("edit").is_some() && action.get("command").is_some();
+        let resolved = if complete {
+            action
+        } else {
+            let (_, pending) = self.send_request("codeAction/resolve", action);
+            let response = tokio::time::timeout(HELIX_TIMEOUT, pending)
+                .await
+                .unwrap_or_else(|_| panic!("codeAction/resolve took longer than Helix waits"))
+                .unwrap_or_else(|_| panic!("the server closed before answering the resolve"));
+            response["result"].clone()
+        };
+        let command = resolved.get("command").cloned().map(|command| {
+            let params = json!({ "command": command["command"],
+                                 "arguments": command["arguments"] });
+            self.send_request("workspace/executeCommand", params)
+        });
+        Picked { resolved, command }
+    }
+
+    /// Waits for the answer to a request sent earlier, at most
+    /// [`HELIX_TIMEOUT`] (what Helix would wait), then for a
+    /// [barrier](TestServer::barrier).
+    pub async fn within_helix_timeout(&mut self, pending: oneshot::Receiver<Value>) -> Value {
+        let response = tokio::time::timeout(HELIX_TIMEOUT, pending)
+            .await
+            .unwrap_or_else(|_| panic!("no answer within Helix's request timeout"))
+            .unwrap_or_else(|_| panic!("the server closed before answering"));
+        self.barrier().await;
+        response
     }
 
     /// `codeAction/resolve`; returns the whole response.

@@ -3,14 +3,30 @@
 
 use serde_json::Value;
 use tower_lsp_server::ls_types::{
-    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse, Command,
-    Diagnostic, TextDocumentIdentifier,
+    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse,
+    CodeActionTriggerKind, Command, Diagnostic, TextDocumentIdentifier,
 };
 
 use super::command::show_failure;
 use crate::assist::ActionKind;
+use crate::config::CodeActionResolve;
 use crate::lsp::ext::{self, ExplainArgs, RunActionArgs};
-use crate::state::State;
+use crate::state::{ClientFeatures, State};
+
+/// Whether edit actions take the resolve path for this client: it must
+/// resolve `edit` on literal code actions, and the setting
+/// `codeActionResolve` must allow it. `auto` keeps clients that resolve
+/// synchronously (Helix) off it when they can apply edits, since the
+/// command path is asynchronous there: progress shows and no request
+/// timeout throws the edit away.
+fn resolves_edits(features: &ClientFeatures, mode: CodeActionResolve) -> bool {
+    let can_resolve = features.code_action_resolve_edit && features.code_action_literals;
+    let prefers_commands = match mode {
+        CodeActionResolve::Never => true,
+        CodeActionResolve::Auto => features.client.resolves_synchronously() && features.apply_edit,
+    };
+    can_resolve && !prefers_commands
+}
 
 /// Whether `kind` passes the client's `context.only` filter (prefix match on
 /// dot-separated segments, as LSP specifies).
@@ -36,7 +52,10 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
     }
     let features = state.features();
     let only = params.context.only.as_deref();
-    let resolve = features.code_action_resolve_edit && features.code_action_literals;
+    let resolve = resolves_edits(&features, state.settings().code_action_resolve);
+    // Listed without being asked (Helix's hint gutter, VS Code's light
+    // bulb): only quick fixes, so refactors do not light up every line.
+    let automatic = params.context.trigger_kind == Some(CodeActionTriggerKind::AUTOMATIC);
     // An edit on the command path is applied with `workspace/applyEdit`:
     // a client without it is not offered what could never apply.
     let commands_can_edit = features.apply_edit;
@@ -77,7 +96,7 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
 
     for action in ActionKind::ALL {
         let kind = ext::action_kind(action);
-        if !wanted(only, &kind) {
+        if !wanted(only, &kind) || (automatic && action != ActionKind::Fix) {
             continue;
         }
         match action {
@@ -117,8 +136,13 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
                 }));
             }
             // An action that needs the user's instruction always goes
-            // through a command the client intercepts, never resolve.
+            // through a command the client intercepts, never resolve; a
+            // client that cannot ask for it is not offered it (picking it
+            // could only fail; the README gives Helix the command form).
             refactor if !commands_can_edit && (!resolve || refactor.needs_instruction()) => {}
+            refactor
+                if refactor.needs_instruction()
+                    && !features.client.can_prompt_for_instruction() => {}
             refactor => actions.push(listed(
                 refactor.title().to_owned(),
                 kind,

@@ -110,10 +110,13 @@ async fn run_action(state: &State, args: RunActionArgs) -> Result<RunActionResul
 }
 
 /// Shows an action's failure once (details go to the log) and returns the
-/// message shown. Cancellation shows nothing.
+/// message shown. Cancellation shows nothing, and neither does a document
+/// closed while Codex worked: the user closed it, nothing went wrong.
 pub(crate) async fn show_failure(state: &State, err: &ActionError) -> String {
     let message = err.user_message();
-    if !err.is_cancelled() {
+    if err.is_quiet() {
+        tracing::info!(outcome = %err, "action ended without an edit");
+    } else if !err.is_cancelled() {
         tracing::warn!(error = %err, "action failed");
         state
             .client
@@ -149,10 +152,14 @@ async fn explain(state: &State, args: ExplainArgs) -> ExplainResult {
 }
 
 /// Shows an explanation as a Markdown document where the client can show
-/// documents, else as a message. No view is written for a document closed
+/// documents beside the code, else as a message: a client whose
+/// `window/showDocument` replaces the current view (Helix) would hide the
+/// code being explained. No view is written for a document closed
 /// meanwhile (closing removes views; this one would stay behind).
 async fn show_explanation(state: &State, uri: &Uri, markdown: &str) {
-    let view = (state.features().show_document && state.is_open(uri))
+    let features = state.features();
+    let as_view = features.show_document && !features.client.show_document_replaces_view();
+    let view = (as_view && state.is_open(uri))
         .then(|| write_explanation_file(uri, markdown))
         .flatten();
     if let Some(view) = view {

@@ -12,13 +12,14 @@
 use tower_lsp_server::ls_types::WorkspaceEdit;
 
 use super::conversation::{self, Outcome};
+use super::patch_edit;
 use super::model_call::{Target, prepare};
 use crate::assist::ActionKind;
 use crate::failure::ActionError;
 use crate::lsp::ext::RunActionArgs;
 use crate::model::ModelError;
-use crate::progress::Job;
-use crate::state::State;
+use crate::progress::{DocumentGone, Job, JobInfo};
+use crate::state::{KnownClient, OpenSnapshot, State};
 
 /// Checks the arguments, then runs the action with progress (whose end
 /// reports what the call cost). Returns the edit, not yet applied.
@@ -67,14 +68,23 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
     )
     .await?;
 
-    let mut job = Job::begin(
-        &state.jobs,
-        &state.client,
-        action.title(),
-        state.features().work_done_progress,
-    )
-    .await;
+    let features = state.features();
+    let info = JobInfo {
+        title: action.title().to_owned(),
+        progress_title: features
+            .work_done_progress
+            .then(|| progress_title(action, features.client).to_owned()),
+        document: Some(prepared.target.open.key.clone()),
+    };
+    let mut job = Job::begin(&state.jobs, &state.client, info).await;
     let cancel = job.cancellation();
+    // Closed before the job was registered for its document, so closing
+    // could not cancel it: it ends here, before the model call.
+    if !still_open(state, &prepared.target.open) {
+        let err = patch_edit::gone(state, &prepared.target.open);
+        job.end(&err.user_message(), None).await;
+        return Err(err);
+    }
     loop {
         match conversation::run(state, &prepared, &mut job, &cancel).await {
             Outcome::Edit(edit, usage) => {
@@ -82,6 +92,18 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
                 return Ok(edit);
             }
             Outcome::Failed(err, usage) => {
+                // Cancelled because the document was closed (or replaced by
+                // a new open): that is the outcome, not a cancellation by
+                // the user.
+                let err = match (err, job.document_gone()) {
+                    (ActionError::Model(ModelError::Cancelled), Some(DocumentGone::Closed)) => {
+                        ActionError::Closed
+                    }
+                    (ActionError::Model(ModelError::Cancelled), Some(DocumentGone::Reopened)) => {
+                        ActionError::Reopened
+                    }
+                    (other, _) => other,
+                };
                 let message = match &err {
                     ActionError::Model(ModelError::Cancelled) => "cancelled".to_owned(),
                     ActionError::Model(e) => e.user_message(),
@@ -111,4 +133,30 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
             }
         }
     }
+}
+
+/// The title of an action's `$/progress`: a client that shows the
+/// server's name before it (Helix: `codex: Simplify`) gets it without
+/// "Codex".
+fn progress_title(action: ActionKind, client: KnownClient) -> &'static str {
+    if !client.names_server_in_progress() {
+        return action.title();
+    }
+    match action {
+        ActionKind::Rewrite => "Rewrite",
+        ActionKind::Simplify => "Simplify",
+        ActionKind::Document => "Add documentation",
+        ActionKind::ErrorHandling => "Add error handling",
+        ActionKind::Tests => "Generate tests",
+        ActionKind::Fix => "Fix",
+        ActionKind::Explain => "Explain",
+    }
+}
+
+/// Whether the open the action works on is still open (not closed, not
+/// replaced by a newer open).
+fn still_open(state: &State, open: &OpenSnapshot) -> bool {
+    state
+        .with_generation(&open.key, open.generation, |_, _| ())
+        .is_some()
 }

@@ -17,10 +17,21 @@ use crate::state::State;
 pub(crate) fn initialize(state: &State, params: InitializeParams) -> Result<InitializeResult> {
     let encoding = from_proto::negotiate_encoding(&params.capabilities);
     state.set_encoding(encoding);
-    state.set_features(capabilities::client_features(
-        &params.capabilities,
-        params.client_info.as_ref(),
-    ));
+    let features = capabilities::client_features(&params.capabilities, params.client_info.as_ref());
+    // What this client sent and what the server made of it, so a log
+    // answers "why does it behave so in this editor".
+    let (client, client_version) =
+        params
+            .client_info
+            .as_ref()
+            .map_or(("(none)", "(none)"), |info| {
+                (
+                    info.name.as_str(),
+                    info.version.as_deref().unwrap_or("(none)"),
+                )
+            });
+    tracing::info!(client, client_version, ?features, "client");
+    state.set_features(features);
     state.set_folders(from_proto::workspace_folders(&params));
     if let Some(options) = &params.initialization_options {
         state.set_initialization_options(options.clone());

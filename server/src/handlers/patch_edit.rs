@@ -129,8 +129,7 @@ fn rebase_open(
     });
     match rebased {
         Some(result) => result,
-        None if state.open_snapshot(&open.key).is_some() => Err(ActionError::Reopened),
-        None => Err(ActionError::Closed),
+        None => Err(gone(state, open)),
     }
 }
 
@@ -196,4 +195,13 @@ fn build_workspace_edit(
         shape,
         state.encoding(),
     ))
+}
+
+/// Why an action's document is no longer the one it worked on.
+pub(crate) fn gone(state: &State, open: &OpenSnapshot) -> ActionError {
+    if state.open_snapshot(&open.key).is_some() {
+        ActionError::Reopened
+    } else {
+        ActionError::Closed
+    }
 }

@@ -192,6 +192,11 @@ where
                     waiting.clear();
                     break;
                 }
+                // The method and id only: params carry document text.
+                match request.id() {
+                    Some(id) => tracing::debug!(method = request.method(), %id, "request"),
+                    None => tracing::debug!(method = request.method(), "notification"),
+                }
                 in_flight.push(service.call(request));
             }
             if !reading && waiting.is_empty() && in_flight.is_empty() {
