@@ -1,7 +1,8 @@
 // Integration tests that run INSIDE the real VS Code extension host of code-server, on the real
 // `vscode` API, against the real codex-lsp binary (and, for the model suite, the fake Responses server).
 // The harness passes its configuration through environment variables of the code-server process:
-//   CODEX_TEST_CONFIG   JSON file: { suites: ["basic","model"], results, workspace, fakeUrl, defaults, expected }
+//   CODEX_TEST_CONFIG   JSON file: { suites: ["basic","model"], results, workspace, fakeUrl, defaults, expected, userSettings, filter }
+// `filter` (a regular expression, or null) keeps only the tests whose full name matches; the others are skipped.
 'use strict';
 const vscode = require('vscode');
 const assert = require('node:assert/strict');
@@ -219,11 +220,16 @@ const suites = {
   ],
 };
 
+/** Tests whose state (a started client, a stored key) later tests rely on. */
+const SETUP = new Set(['basic: the extension activates and the server attaches', 'basic: Codex: Set API Key stores the key and restarts the server']);
+
 exports.run = async function run() {
   const results = { vscode: vscode.version, passed: [], failed: [] };
   for (const suite of cfg.suites) {
     for (const [name, fn] of suites[suite]) {
       const full = `${suite}: ${name}`;
+      // A filtered run still runs the setup tests (activation, the key) the others rely on.
+      if (cfg.filter && !new RegExp(cfg.filter).test(full) && !SETUP.has(full)) continue;
       const t0 = Date.now();
       try {
         await fn();
