@@ -1,5 +1,6 @@
 // Thin VS Code client for codex-lsp. All Codex logic lives in the server; this file starts it,
 // hands it the API key through its environment, forwards settings and adds a few UI affordances.
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
 import {
   DidChangeConfigurationNotification,
@@ -20,6 +21,8 @@ const SET_KEY_BUTTON = 'Set API Key';
 const KIND = { rewrite: 'refactor.rewrite.codex.rewrite', explain: 'refactor.codex.explain', fix: 'quickfix.codex' };
 /** How long an instruction given to "Codex: Rewrite Selection…" waits for its rewrite to run. */
 const GIVEN_INSTRUCTION_MS = 10000;
+/** How long a stopped server may take to exit before it is killed. */
+const EXIT_GRACE_MS = 2000;
 
 /** What `activate` returns; used by the integration tests and by other extensions. */
 export interface CodexApi {
@@ -47,6 +50,10 @@ class Codex implements CodexApi {
   private promptedForKey = false;
   /** An instruction passed to codex.rewriteSelection, for the rewrite that command triggers. */
   private given: { instruction: string; uri: string; until: number } | undefined;
+  /** The server process of the current client (the extension spawns it, so a stop it asked for is no error). */
+  private serverProcess: ChildProcess | undefined;
+  /** Server processes being stopped on purpose: their exit is logged as a note, not an error. */
+  private readonly stopping = new WeakSet<ChildProcess>();
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('Codex');
@@ -89,10 +96,17 @@ class Codex implements CodexApi {
     return this.starting;
   }
 
+  /**
+   * Stops the client cleanly (LSP shutdown and exit) and waits for the server process to end (killing
+   * it after EXIT_GRACE_MS), so a restart we asked for is not reported as a server failure.
+   */
   async stop(): Promise<void> {
     const old = this.client;
+    const proc = this.serverProcess;
     this.client = undefined;
     this.serverSource = undefined;
+    this.serverProcess = undefined;
+    if (proc) this.stopping.add(proc);
     if (old) {
       try {
         if (old.state !== State.Stopped) await old.stop(5000);
@@ -101,8 +115,28 @@ class Codex implements CodexApi {
       }
       await old.dispose().catch(() => undefined);
     }
+    if (proc) await waitForExit(proc, EXIT_GRACE_MS);
     this.status.running.clear();
     this.renderStatus();
+  }
+
+  /** Starts the server process; vscode-languageclient talks to it over its stdio. */
+  private spawnServer(command: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+    return new Promise((resolve, reject) => {
+      const proc = spawn(command, [], { env, stdio: 'pipe' });
+      proc.once('error', reject);
+      proc.once('spawn', () => {
+        proc.removeListener('error', reject);
+        proc.on('error', (e) => this.output.appendLine(`[client] server process: ${e.message}`));
+        this.serverProcess = proc;
+        resolve(proc);
+      });
+      proc.once('exit', (code, signal) => {
+        const how = signal ? `signal ${signal}` : `code ${String(code)}`;
+        if (this.stopping.has(proc)) this.output.appendLine(`[client] server stopped (${how})`);
+        else this.note('error', `Codex: the server exited unexpectedly (${how}); see "Codex: Show Server Log".`);
+      });
+    });
   }
 
   private async doRestart(): Promise<void> {
@@ -132,7 +166,9 @@ class Codex implements CodexApi {
     }
 
     this.output.appendLine(`[client] starting ${location.path} (${location.source}); API key ${env[envName] ? `set in ${envName}` : 'not set'}`);
-    const serverOptions: ServerOptions = { command: location.path, args: [], options: { env } };
+    // The extension spawns the process itself: vscode-languageclient would log every exit, even
+    // after the shutdown and exit it sent, as "[Error] Server process exited with code 0".
+    const serverOptions: ServerOptions = () => this.spawnServer(location.path, env);
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
       outputChannel: this.output,
@@ -287,6 +323,21 @@ class Codex implements CodexApi {
   fixAtCursor(): Promise<void> {
     return this.codeAction(KIND.fix);
   }
+}
+
+/** Resolves when the process has exited, killing it if it has not after `graceMs`. */
+function waitForExit(proc: ChildProcess, graceMs: number): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      resolve();
+    }, graceMs);
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function isCancellation(e: unknown): boolean {

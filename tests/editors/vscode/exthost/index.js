@@ -46,6 +46,20 @@ async function open(rel) {
   const editor = await vscode.window.showTextDocument(doc);
   return { doc, editor };
 }
+/** The Codex output channel as VS Code writes it to disk (under the user data directory's logs). */
+function codexLogFile() {
+  const logs = path.join(path.dirname(path.dirname(cfg.userSettings)), 'logs');
+  const hits = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/Codex\.log$/.test(e.name) && fs.readFileSync(p, 'utf8').includes('[client] starting')) hits.push(p);
+    }
+  };
+  if (fs.existsSync(logs)) walk(logs);
+  return hits[0];
+}
 async function fakeRequests() {
   const r = await fetch(cfg.fakeUrl.replace(/\/v1$/, '') + '/__requests');
   return r.json();
@@ -94,6 +108,19 @@ const suites = {
       assert.notEqual(api.client, before, 'a new client');
       assert.equal(before.state, 1, 'the old client is stopped');
       await waitFor('new client running', () => api.client && api.client.state === RUNNING);
+    }],
+    ['a restart logs no error: the old server is stopped cleanly, its exit is no "[Error]"', async () => {
+      await codex();
+      const file = await waitFor('the Codex output channel log file', () => codexLogFile());
+      const start = fs.readFileSync(file, 'utf8').length;
+      await vscode.commands.executeCommand('codex.restartServer');
+      await api.ready();
+      await waitFor('client running', () => api.client && api.client.state === RUNNING);
+      await waitFor('the new server\'s start in the log', () => fs.readFileSync(file, 'utf8').slice(start).includes('[client] server started'), 10000);
+      await sleep(1000); // the old process's exit, and the log written to disk
+      const added = fs.readFileSync(file, 'utf8').slice(start);
+      const errors = added.split('\n').filter((l) => /^\[Error|\[client error\]|exited with code/.test(l));
+      assert.deepEqual(errors, [], `the restart logged:\n${added}`);
     }],
     ['a codex.server.path that does not exist gives an error naming the setting', async () => {
       const conf = vscode.workspace.getConfiguration('codex');
