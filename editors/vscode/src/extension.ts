@@ -30,6 +30,8 @@ export interface CodexApi {
   readonly client: LanguageClient | undefined;
   /** Where the running server binary came from. */
   readonly serverSource: string | undefined;
+  /** The path of the running server binary. */
+  readonly serverPath: string | undefined;
   /** Resolves once the current (re)start attempt has finished. */
   ready(): Promise<void>;
   /** Warnings and errors shown to the user, most recent last (never contains the key). */
@@ -40,6 +42,7 @@ export interface CodexApi {
 class Codex implements CodexApi {
   client: LanguageClient | undefined;
   serverSource: string | undefined;
+  serverPath: string | undefined;
   readonly messages: string[] = [];
   readonly status = new StatusModel();
   private readonly output: vscode.OutputChannel;
@@ -105,6 +108,7 @@ class Codex implements CodexApi {
     const proc = this.serverProcess;
     this.client = undefined;
     this.serverSource = undefined;
+    this.serverPath = undefined;
     this.serverProcess = undefined;
     if (proc) this.stopping.add(proc);
     if (old) {
@@ -226,6 +230,7 @@ class Codex implements CodexApi {
     const client = new LanguageClient('codex', 'Codex', serverOptions, clientOptions);
     this.client = client;
     this.serverSource = location.source;
+    this.serverPath = location.path;
     client.onNotification('codex/status', (p: StatusParams) => {
       this.status.apply(p);
       this.renderStatus();

@@ -122,6 +122,30 @@ const suites = {
       const errors = added.split('\n').filter((l) => /^\[Error|\[client error\]|exited with code/.test(l));
       assert.deepEqual(errors, [], `the restart logged:\n${added}`);
     }],
+    ['a new codex.server.path after start restarts the server with that binary', async () => {
+      await codex();
+      const conf = vscode.workspace.getConfiguration('codex');
+      const good = conf.get('server.path');
+      const other = path.join(path.dirname(path.dirname(path.dirname(cfg.userSettings))), 'codex-lsp-other');
+      fs.rmSync(other, { force: true });
+      fs.symlinkSync(good, other);
+      const before = api.client;
+      let seen;
+      const runs = (p) => async () => {
+        await api.ready();
+        seen = `${api.serverPath} (client state ${api.client ? api.client.state : 'none'})`;
+        return api.client !== before && api.serverPath === p && api.client.state === RUNNING;
+      };
+      await conf.update('server.path', other, vscode.ConfigurationTarget.Global);
+      try {
+        await waitFor(`the server restarted from ${other}`, runs(other), 20000)
+          .catch((e) => { throw new Error(`${e.message}; the extension runs ${seen}`); });
+        assert.equal(api.serverSource, 'setting');
+      } finally {
+        await conf.update('server.path', good, vscode.ConfigurationTarget.Global);
+      }
+      await waitFor('the server back on the original path', async () => (await api.ready(), api.serverPath === good && api.client && api.client.state === RUNNING));
+    }],
     ['a codex.server.path that does not exist gives an error naming the setting', async () => {
       const conf = vscode.workspace.getConfiguration('codex');
       const good = conf.get('server.path');

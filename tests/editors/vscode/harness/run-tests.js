@@ -106,6 +106,7 @@ async function runExtensionHostTests(o, ctx) {
 /** UI tests on the packaged .vsix, each in a fresh code-server (fresh user data, no key stored). */
 const UI_TESTS = [
   ['ui: lightbulb and palette rewrite on the packaged extension', '../ui/lightbulb'],
+  ['ui: codex.server.path set in the Settings editor after start (remote window) restarts the server', '../ui/settings'],
 ];
 
 async function runUiTest(o, ctx, name, modulePath, index) {
