@@ -35,6 +35,7 @@ export function usageText(usage: Usage): string {
 export class StatusModel {
   /** Running calls by progress token (as string). */
   readonly running = new Map<string, string>();
+  /** Token usage of the last call that ended, if it reported any. */
   lastUsage: Usage | undefined;
   lastMessage: string | undefined;
 
@@ -45,7 +46,8 @@ export class StatusModel {
       if (p.progressToken !== undefined) this.running.delete(String(p.progressToken));
       else this.running.clear();
       if (p.message !== undefined) this.lastMessage = p.message;
-      if (p.usage) this.lastUsage = p.usage;
+      // The usage of this call, or none (a failed or cancelled call has none): never an earlier call's.
+      this.lastUsage = p.usage;
     }
   }
 

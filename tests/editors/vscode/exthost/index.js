@@ -201,6 +201,20 @@ const suites = {
       assert.equal(api.status.running.size, 0);
       assert.match(api.status.view().text, /in \S+ \(cached \S+\) · out \S+/);
     }],
+    ['after a failed call the status bar shows the failure, without an earlier call\'s token usage', async () => {
+      await waitFor('usage of an earlier call', () => api.status.lastUsage);
+      const { doc, editor } = await open('src/rewrite.py');
+      const before = doc.getText();
+      editor.selection = new vscode.Selection(0, 0, 2, 0);
+      await vscode.commands.executeCommand('codex.rewriteSelection', 'this call fails on the server');
+      const view = await waitFor('the failure in the status bar', () => {
+        const v = api.status.view();
+        return api.status.running.size === 0 && /HTTP 500/.test(v.tooltip) ? v : false;
+      }, 30000);
+      assert.doesNotMatch(view.tooltip, /tokens/, `tooltip: ${view.tooltip}`);
+      assert.doesNotMatch(view.text, /in \S+ \(cached/, `text: ${view.text}`);
+      assert.equal(doc.getText(), before, 'document unchanged');
+    }],
     ['the status bar shows a running call, and clicking it (codex.cancel) cancels it', async () => {
       const { doc, editor } = await open('src/rewrite.py');
       const before = doc.getText();
