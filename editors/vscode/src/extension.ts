@@ -6,9 +6,12 @@ import {
   DidChangeConfigurationNotification,
   LanguageClient,
   State,
+  WorkDoneProgress,
   WorkDoneProgressCancelNotification,
+  WorkDoneProgressCreateRequest,
   type LanguageClientOptions,
   type ServerOptions,
+  type StaticFeature,
 } from 'vscode-languageclient/node';
 import { locateServer, SERVER_PATH_SETTING } from './serverPath';
 import { apiKeyEnvName, serverSettings } from './settings';
@@ -231,6 +234,12 @@ class Codex implements CodexApi {
     this.client = client;
     this.serverSource = location.source;
     this.serverPath = location.path;
+    client.registerFeature(
+      new StatusBarProgress(client, (token, message) => {
+        this.status.report(token, message);
+        this.renderStatus();
+      }),
+    );
     client.onNotification('codex/status', (p: StatusParams) => {
       this.status.apply(p);
       this.renderStatus();
@@ -328,6 +337,35 @@ class Codex implements CodexApi {
   fixAtCursor(): Promise<void> {
     return this.codeAction(KIND.fix);
   }
+}
+
+/**
+ * The one progress display is the status bar item, which shows the call's title and progress messages and
+ * cancels on click: the server's `window/workDoneProgress/create` is answered here, so vscode-languageclient
+ * does not show a second, non-cancellable spinner of its own for the same call. Registered after the
+ * built-in progress feature, so this handler is the one in place.
+ */
+class StatusBarProgress implements StaticFeature {
+  constructor(
+    private readonly client: LanguageClient,
+    private readonly onMessage: (token: string, message: string) => void,
+  ) {}
+  getState(): { kind: 'static' } {
+    return { kind: 'static' };
+  }
+  fillClientCapabilities(capabilities: { window?: { workDoneProgress?: boolean } }): void {
+    capabilities.window = { ...capabilities.window, workDoneProgress: true };
+  }
+  initialize(): void {
+    this.client.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => {
+      const listener = this.client.onProgress(WorkDoneProgress.type, token, (value) => {
+        if (value.kind === 'end') listener.dispose();
+        else if (value.message) this.onMessage(String(token), value.message);
+      });
+      return null;
+    });
+  }
+  clear(): void {}
 }
 
 /** Resolves when the process has exited, killing it if it has not after `graceMs`. */

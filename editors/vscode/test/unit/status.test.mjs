@@ -49,3 +49,12 @@ test('a failed call after a successful one shows its failure, not the earlier us
   assert.doesNotMatch(v.tooltip, /tokens/);
   assert.match(v.tooltip, /HTTP 500/);
 });
+test('a running call\'s progress message shows in the tooltip, and goes with the call', () => {
+  const m = new StatusModel();
+  m.report('codex/4', 'ignored: not running');
+  m.apply({ state: 'running', title: 'Codex: Rewrite…', progressToken: 'codex/4' });
+  m.report('codex/4', 'waiting for the model');
+  assert.match(m.view().tooltip, /^Codex: Rewrite…: waiting for the model\. Click to cancel\.$/);
+  m.apply({ state: 'idle', progressToken: 'codex/4', message: 'cancelled' });
+  assert.equal(m.progress.size, 0);
+});
