@@ -5,14 +5,18 @@ import * as vscode from 'vscode';
 import {
   DidChangeConfigurationNotification,
   LanguageClient,
+  MessageType,
+  ShowMessageNotification,
   State,
   WorkDoneProgress,
   WorkDoneProgressCancelNotification,
   WorkDoneProgressCreateRequest,
   type LanguageClientOptions,
   type ServerOptions,
+  type ShowMessageParams,
   type StaticFeature,
 } from 'vscode-languageclient/node';
+import { isMissingKeyMessage, missingKeyMessage } from './messages';
 import { locateServer, SERVER_PATH_SETTING } from './serverPath';
 import { apiKeyEnvName, serverSettings } from './settings';
 import { StatusModel, type StatusParams } from './status';
@@ -203,7 +207,7 @@ class Codex implements CodexApi {
             throw e;
           }
           // The server shows its own message for an action that applied nothing; keep a note for the log.
-          if (command === RUN_ACTION && isRecord(result) && result.applied === false && typeof result.message === 'string') {
+          if (command === RUN_ACTION && isRecord(result) && result.applied === false && typeof result.message === 'string' && !isMissingKeyMessage(result.message)) {
             this.note('warning', result.message);
           }
           return result;
@@ -244,15 +248,32 @@ class Codex implements CodexApi {
       this.status.apply(p);
       this.renderStatus();
     });
+    // Replaces vscode-languageclient's handler (registered before this one): the same toasts, except
+    // the server's missing-key message, written for every editor, which becomes VS Code's, with its button.
+    client.onNotification(ShowMessageNotification.type, (p) => this.showServerMessage(p));
     await client.start();
     this.output.appendLine(`[client] server started: ${JSON.stringify(client.initializeResult?.serverInfo ?? {})}`);
   }
 
-  private async promptMissingKey(envName: string): Promise<void> {
-    const msg = `Codex: no API key is set. Codex actions need one; it is kept in VS Code's secret storage and given to the server as ${envName}.`;
-    this.note('warning', msg);
-    const choice = await vscode.window.showWarningMessage(msg, SET_KEY_BUTTON);
+  private showServerMessage(p: ShowMessageParams): void {
+    if (isMissingKeyMessage(p.message)) {
+      void this.offerSetKey(missingKeyMessage(), p.type === MessageType.Error ? 'error' : 'warning');
+      return;
+    }
+    if (p.type === MessageType.Error) void vscode.window.showErrorMessage(p.message);
+    else if (p.type === MessageType.Warning) void vscode.window.showWarningMessage(p.message);
+    else void vscode.window.showInformationMessage(p.message);
+  }
+
+  /** A message whose first button, "Set API Key", runs "Codex: Set API Key". */
+  private async offerSetKey(msg: string, kind: 'warning' | 'error'): Promise<void> {
+    this.note(kind, msg);
+    const choice = await (kind === 'error' ? vscode.window.showErrorMessage(msg, SET_KEY_BUTTON) : vscode.window.showWarningMessage(msg, SET_KEY_BUTTON));
     if (choice === SET_KEY_BUTTON) await vscode.commands.executeCommand('codex.setApiKey');
+  }
+
+  private promptMissingKey(envName: string): Promise<void> {
+    return this.offerSetKey(`Codex: no API key is set. Codex actions need one; it is kept in VS Code's secret storage and given to the server as ${envName}.`, 'warning');
   }
 
   async setApiKey(key?: unknown): Promise<void> {

@@ -101,6 +101,21 @@ const suites = {
       await vscode.commands.executeCommand('codex.showLog');
       await waitFor('output document', () => vscode.workspace.textDocuments.some((d) => d.uri.scheme === 'output' && /Codex/.test(d.uri.path)), 10000);
     }],
+    ['an action without a key says so in VS Code\'s words (Codex: Set API Key), not the environment variable', async () => {
+      await codex();
+      const { doc } = await open('src/simplify.py');
+      const n = api.messages.length;
+      const result = await vscode.commands.executeCommand('codex.runAction', {
+        action: 'simplify', textDocument: { uri: doc.uri.toString() }, range: { start: { line: 0, character: 0 }, end: { line: 2, character: 0 } },
+      });
+      assert.equal(result && result.applied, false);
+      let seen = [];
+      const m = await waitFor('the VS Code missing-key message', () => {
+        seen = api.messages.slice(n);
+        return seen.find((x) => /Codex: Set API Key/.test(x) && !/environment variable/.test(x));
+      }, 10000).catch((e) => { throw new Error(`${e.message}; shown: ${JSON.stringify(seen)}`); });
+      assert.ok(m.length < 120, `short enough for a toast: ${m}`);
+    }],
     ['Codex: Restart Server starts a fresh server', async () => {
       const before = api.client;
       await vscode.commands.executeCommand('codex.restartServer');

@@ -2,6 +2,8 @@
 //   1. "Codex: Set API Key" from the command palette; a slow rewrite ("Codex: Rewrite Selection…") shows ONE
 //      progress display in the status bar (the Codex item, not also VS Code's own spinner for $/progress),
 //      and clicking it cancels the call: the document is unchanged;
+//   2. "Codex: Clear API Key", then "Codex: Explain Selection": the missing-key message is VS Code's
+//      (no environment variable), with "Set API Key" as its first button, which asks for the key.
 // Screenshots go to test-artifacts/vscode/.
 'use strict';
 const path = require('node:path');
@@ -84,4 +86,24 @@ exports.run = async function run({ page, url, artifacts, log }) {
   if (after !== before) throw new Error(`the cancelled rewrite changed the document:\n${after}`);
   await shot(page, artifacts, 'ui-progress-2-cancelled.png');
 
+
+  // 2. Without a key, an action's message is VS Code's, with "Set API Key" first.
+  await palette(page, 'Codex: Clear API Key');
+  await page.waitForTimeout(1500); // the server restarts without the key
+  await page.locator('.monaco-editor .view-line', { hasText: 'return a+b' }).first().click();
+  await page.keyboard.press('Control+A');
+  await palette(page, 'Codex: Explain Selection');
+  const toast = page.locator('.notification-toast', { hasText: 'Codex needs an API key' }).first();
+  await toast.waitFor({ timeout: 20000 });
+  const text = (await toast.locator('.notification-list-item-message').innerText()).replace(/\s+/g, ' ');
+  step(`missing-key toast: ${text}`);
+  await shot(page, artifacts, 'ui-progress-3-missing-key.png');
+  if (/environment variable/.test(text)) throw new Error(`the missing-key message is written for other editors: ${text}`);
+  const buttons = await toast.locator('.monaco-button').allInnerTexts();
+  if (buttons[0] !== 'Set API Key') throw new Error(`the first button is ${JSON.stringify(buttons[0])}; buttons: ${JSON.stringify(buttons)}`);
+  await toast.locator('.monaco-button', { hasText: 'Set API Key' }).click();
+  await page.locator('.quick-input-widget', { hasText: 'secret storage' }).waitFor({ state: 'visible', timeout: 15000 });
+  await input.fill('test-key');
+  await input.press('Enter');
+  step('the button asked for the key');
 };
