@@ -3,9 +3,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
 import {
+  CancellationToken,
   DidChangeConfigurationNotification,
   LanguageClient,
   MessageType,
+  ResponseError,
   ShowMessageNotification,
   State,
   WorkDoneProgress,
@@ -16,7 +18,7 @@ import {
   type ShowMessageParams,
   type StaticFeature,
 } from 'vscode-languageclient/node';
-import { isMissingKeyMessage, missingKeyMessage } from './messages';
+import { isExplanationView, isMissingKeyMessage, missingKeyMessage } from './messages';
 import { locateServer, SERVER_PATH_SETTING } from './serverPath';
 import { apiKeyEnvName, serverSettings } from './settings';
 import { StatusModel, type StatusParams } from './status';
@@ -211,6 +213,24 @@ class Codex implements CodexApi {
             this.note('warning', result.message);
           }
           return result;
+        },
+        window: {
+          // The server shows an explanation as a Markdown file it wrote: show it rendered, beside the code.
+          showDocument: async (params, next) => {
+            const source = async () => {
+              const r = await next(params, CancellationToken.None);
+              return r instanceof ResponseError ? { success: false } : r;
+            };
+            const uri = vscode.Uri.parse(params.uri);
+            if (params.external || !isExplanationView(uri.scheme, uri.fsPath)) return source();
+            try {
+              await vscode.commands.executeCommand('markdown.showPreviewToSide', uri);
+              return { success: true };
+            } catch (e) {
+              this.output.appendLine(`[client] no Markdown preview (${String(e)}); showing the explanation's source`);
+              return source();
+            }
+          },
         },
         workspace: {
           // The server knows nothing of the client-only keys (`codex.server.*`, `codex.trace.*`) and rejects unknown keys.

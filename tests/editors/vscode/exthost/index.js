@@ -286,7 +286,7 @@ const suites = {
       await vscode.commands.executeCommand('editor.action.codeAction', { kind: 'refactor.rewrite.codex.simplify', apply: 'ifSingle' });
       await waitFor('simplified text', () => doc.getText() === cfg.expected['src/simplify.py'], 30000);
     }],
-    ['Codex: Explain Selection shows the scripted explanation', async () => {
+    ['Codex: Explain Selection shows the scripted explanation, rendered (a Markdown preview, not the source)', async () => {
       const { doc, editor } = await open('src/explain.py');
       const before = doc.getText();
       assert.ok(!vscode.workspace.textDocuments.some((d) => d.uri.path.endsWith('.md')), 'no explanation shown yet');
@@ -296,6 +296,15 @@ const suites = {
       const shown = await waitFor('explanation document shown', () => vscode.workspace.textDocuments.find((d) => d.uri.path.endsWith('.md') && d.getText().includes(cfg.expected.explanation)), 30000);
       assert.ok(shown.getText().includes(cfg.expected.explanation));
       assert.equal(doc.getText(), before, 'explain never edits');
+      // Rendered: a Markdown preview, not the Markdown source of the temporary file in a text editor.
+      const tabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+      let seen = [];
+      const preview = await waitFor('a Markdown preview of the explanation', () => {
+        seen = tabs().map((t) => `${t.label} (${t.input && (t.input.viewType || (t.input.uri && t.input.uri.scheme))})`);
+        return tabs().find((t) => t.input instanceof vscode.TabInputWebview && /markdown\.preview/.test(t.input.viewType) && /explanation/.test(t.label));
+      }, 10000).catch((e) => { throw new Error(`${e.message}; tabs: ${seen.join(', ')}`); });
+      assert.ok(preview);
+      assert.ok(!tabs().some((t) => t.input instanceof vscode.TabInputText && t.input.uri.path.endsWith('.explanation.md')), 'the Markdown source is not shown in a text editor');
     }],
   ],
 };

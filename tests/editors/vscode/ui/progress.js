@@ -3,7 +3,8 @@
 //      progress display in the status bar (the Codex item, not also VS Code's own spinner for $/progress),
 //      and clicking it cancels the call: the document is unchanged;
 //   2. "Codex: Clear API Key", then "Codex: Explain Selection": the missing-key message is VS Code's
-//      (no environment variable), with "Set API Key" as its first button, which asks for the key.
+//      (no environment variable), with "Set API Key" as its first button, which asks for the key;
+//   3. "Codex: Explain Selection" shows the explanation rendered, in a Markdown preview.
 // Screenshots go to test-artifacts/vscode/.
 'use strict';
 const path = require('node:path');
@@ -25,7 +26,7 @@ async function palette(page, command) {
   await input.press('Enter');
 }
 
-exports.run = async function run({ page, url, artifacts, log }) {
+exports.run = async function run({ page, url, artifacts, expected, log }) {
   const t0 = Date.now();
   const step = (m) => log(`ui-progress +${Date.now() - t0} ms: ${m}`);
   const input = page.locator('.quick-input-widget input');
@@ -106,4 +107,15 @@ exports.run = async function run({ page, url, artifacts, log }) {
   await input.fill('test-key');
   await input.press('Enter');
   step('the button asked for the key');
+
+  // 3. With the key, "Codex: Explain Selection" shows the explanation rendered, in a Markdown preview.
+  await page.waitForTimeout(1500); // the server restarts with the key
+  await page.locator('.monaco-editor .view-line', { hasText: 'return a+b' }).first().click();
+  await page.keyboard.press('Control+A');
+  await palette(page, 'Codex: Explain Selection');
+  await page.locator('.tab', { hasText: /^Preview .*\.explanation\.md/ }).first().waitFor({ timeout: 30000 });
+  const body = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame').locator('body');
+  await body.getByText(expected.explanation).first().waitFor({ timeout: 20000 });
+  step('the explanation is rendered in a Markdown preview');
+  await shot(page, artifacts, 'ui-progress-4-explanation.png');
 };
