@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import {
   CancellationToken,
   DidChangeConfigurationNotification,
+  HoverRequest,
   LanguageClient,
   MessageType,
   ResponseError,
@@ -14,6 +15,7 @@ import {
   WorkDoneProgressCancelNotification,
   WorkDoneProgressCreateRequest,
   type LanguageClientOptions,
+  type ServerCapabilities,
   type ServerOptions,
   type ShowMessageParams,
   type StaticFeature,
@@ -28,6 +30,8 @@ const RUN_ACTION = 'codex.runAction';
 const SET_KEY_BUTTON = 'Set API Key';
 /** Code action kinds of the server's actions behind the extension's commands (docs/protocol.md). */
 const KIND = { rewrite: 'refactor.rewrite.codex.rewrite', explain: 'refactor.codex.explain', fix: 'quickfix.codex' };
+/** The documents the server is given (and hovers). */
+const SCHEMES = ['file', 'untitled'];
 /** How long an instruction given to "Codex: Rewrite Selection…" waits for its rewrite to run. */
 const GIVEN_INSTRUCTION_MS = 10000;
 /** How long a stopped server may take to exit before it is killed. */
@@ -183,7 +187,7 @@ class Codex implements CodexApi {
     // after the shutdown and exit it sent, as "[Error] Server process exited with code 0".
     const serverOptions: ServerOptions = () => this.spawnServer(location.path, env);
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+      documentSelector: SCHEMES.map((scheme) => ({ scheme })),
       outputChannel: this.output,
       initializationOptions: serverSettings(cfg),
       synchronize: { configurationSection: 'codex' },
@@ -258,6 +262,7 @@ class Codex implements CodexApi {
     this.client = client;
     this.serverSource = location.source;
     this.serverPath = location.path;
+    client.registerFeature(new ExplanationHoverLast(client));
     client.registerFeature(
       new StatusBarProgress(client, (token, message) => {
         this.status.report(token, message);
@@ -407,6 +412,41 @@ class StatusBarProgress implements StaticFeature {
     });
   }
   clear(): void {}
+}
+
+/**
+ * The explanation hover comes after the language's own hover (types, docs) where VS Code merges hovers.
+ * VS Code orders hover providers by how well their selector matches, then puts built-in extensions'
+ * (TypeScript's) last: with the client's `{ scheme: 'file' }` the explanation sat on top. So the
+ * library's hover registration is replaced by one with the weakest selector (`'*'`, scored below any
+ * language or scheme match) that asks the server the same `textDocument/hover`, for the client's documents
+ * only. Registered after the built-in hover feature, so it runs after that one registered.
+ */
+class ExplanationHoverLast implements StaticFeature {
+  private registration: vscode.Disposable | undefined;
+  constructor(private readonly client: LanguageClient) {}
+  getState(): { kind: 'static' } {
+    return { kind: 'static' };
+  }
+  fillClientCapabilities(): void {}
+  initialize(capabilities: ServerCapabilities): void {
+    if (!capabilities.hoverProvider) return;
+    this.client.getFeature(HoverRequest.method).clear();
+    this.registration?.dispose();
+    const client = this.client;
+    this.registration = vscode.languages.registerHoverProvider('*', {
+      async provideHover(document, position, token) {
+        if (!SCHEMES.includes(document.uri.scheme) || client.state !== State.Running) return undefined;
+        const params = client.code2ProtocolConverter.asTextDocumentPositionParams(document, position);
+        const result = await client.sendRequest(HoverRequest.type, params, token).catch(() => null);
+        return result && !token.isCancellationRequested ? client.protocol2CodeConverter.asHover(result) : undefined;
+      },
+    });
+  }
+  clear(): void {
+    this.registration?.dispose();
+    this.registration = undefined;
+  }
 }
 
 /** Resolves when the process has exited, killing it if it has not after `graceMs`. */

@@ -256,6 +256,7 @@ const suites = {
         return t.includes(cfg.expected.explanation) ? t : false;
       }, 30000);
       assert.ok(text.includes(cfg.expected.explanation));
+      assert.equal(text.split(cfg.expected.explanation).length - 1, 1, `one explanation hover (one provider): ${text}`);
     }],
     ['a diagnostic\'s "Fix with Codex" quick fix applies', async () => {
       const { doc } = await open('src/fix.py');

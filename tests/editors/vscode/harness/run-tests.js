@@ -108,6 +108,7 @@ const UI_TESTS = [
   ['ui: lightbulb and palette rewrite on the packaged extension', '../ui/lightbulb'],
   ['ui: codex.server.path set in the Settings editor after start (remote window) restarts the server', '../ui/settings'],
   ['ui: one progress display during a call, and clicking it cancels the call; without a key an action offers Set API Key; an explanation is rendered', '../ui/progress'],
+  ['ui: in a TypeScript file VS Code\'s own hover comes first, the Codex explanation after it', '../ui/hover'],
 ];
 
 async function runUiTest(o, ctx, name, modulePath, index) {
