@@ -1,8 +1,9 @@
 // Runs the VS Code tests in a real VS Code (code-server) driven by headless Chromium:
 //   1. extension-host integration tests (exthost/index.js) on the real `vscode` API, extension loaded
 //      from editors/vscode as a development extension, codex.server.path = the freshly built binary;
-//   2. a Playwright UI test (ui/lightbulb.js) on the packaged .vsix (bundled server binary), which uses the
-//      lightbulb / quick-fix menu like a person and saves screenshots under test-artifacts/vscode/.
+//   2. Playwright UI tests (UI_TESTS: ui/lightbulb.js, ui/settings.js, ui/progress.js, ui/hover.js) on the
+//      packaged .vsix (bundled server binary), each in a fresh code-server, used like a person would (the
+//      lightbulb menu, the Settings editor, the status bar, toasts, hovers); screenshots under test-artifacts/vscode/.
 // Usage: node run-tests.js --codex-lsp BIN --fake-responses BIN --code-server BIN --vsix FILE [--suites basic,model] [--no-ui]
 //        [--filter REGEX]   only the tests whose full name ("basic: …", "model: …", "ui: …") matches REGEX
 // Writes test-artifacts/vscode/summary.json and prints one line per test.
