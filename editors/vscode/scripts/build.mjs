@@ -22,7 +22,7 @@ await esbuild.build({
 
 await esbuild.build({
   absWorkingDir: root,
-  entryPoints: ['src/serverPath.ts', 'src/settings.ts', 'src/status.ts'],
+  entryPoints: ['src/messages.ts', 'src/serverPath.ts', 'src/settings.ts', 'src/status.ts'],
   bundle: false,
   outdir: 'out',
   format: 'cjs',

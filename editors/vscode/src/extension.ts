@@ -1,14 +1,26 @@
 // Thin VS Code client for codex-lsp. All Codex logic lives in the server; this file starts it,
 // hands it the API key through its environment, forwards settings and adds a few UI affordances.
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
 import {
+  CancellationToken,
   DidChangeConfigurationNotification,
+  HoverRequest,
   LanguageClient,
+  MessageType,
+  ResponseError,
+  ShowMessageNotification,
   State,
+  WorkDoneProgress,
   WorkDoneProgressCancelNotification,
+  WorkDoneProgressCreateRequest,
   type LanguageClientOptions,
+  type ServerCapabilities,
   type ServerOptions,
+  type ShowMessageParams,
+  type StaticFeature,
 } from 'vscode-languageclient/node';
+import { isExplanationView, isMissingKeyMessage, missingKeyMessage } from './messages';
 import { locateServer, SERVER_PATH_SETTING } from './serverPath';
 import { apiKeyEnvName, serverSettings } from './settings';
 import { StatusModel, type StatusParams } from './status';
@@ -18,8 +30,12 @@ const RUN_ACTION = 'codex.runAction';
 const SET_KEY_BUTTON = 'Set API Key';
 /** Code action kinds of the server's actions behind the extension's commands (docs/protocol.md). */
 const KIND = { rewrite: 'refactor.rewrite.codex.rewrite', explain: 'refactor.codex.explain', fix: 'quickfix.codex' };
+/** The documents the server is given (and hovers). */
+const SCHEMES = ['file', 'untitled'];
 /** How long an instruction given to "Codex: Rewrite Selection…" waits for its rewrite to run. */
 const GIVEN_INSTRUCTION_MS = 10000;
+/** How long a stopped server may take to exit before it is killed. */
+const EXIT_GRACE_MS = 2000;
 
 /** What `activate` returns; used by the integration tests and by other extensions. */
 export interface CodexApi {
@@ -27,6 +43,8 @@ export interface CodexApi {
   readonly client: LanguageClient | undefined;
   /** Where the running server binary came from. */
   readonly serverSource: string | undefined;
+  /** The path of the running server binary. */
+  readonly serverPath: string | undefined;
   /** Resolves once the current (re)start attempt has finished. */
   ready(): Promise<void>;
   /** Warnings and errors shown to the user, most recent last (never contains the key). */
@@ -37,6 +55,7 @@ export interface CodexApi {
 class Codex implements CodexApi {
   client: LanguageClient | undefined;
   serverSource: string | undefined;
+  serverPath: string | undefined;
   readonly messages: string[] = [];
   readonly status = new StatusModel();
   private readonly output: vscode.OutputChannel;
@@ -47,6 +66,10 @@ class Codex implements CodexApi {
   private promptedForKey = false;
   /** An instruction passed to codex.rewriteSelection, for the rewrite that command triggers. */
   private given: { instruction: string; uri: string; until: number } | undefined;
+  /** The server process of the current client (the extension spawns it, so a stop it asked for is no error). */
+  private serverProcess: ChildProcess | undefined;
+  /** Server processes being stopped on purpose: their exit is logged as a note, not an error. */
+  private readonly stopping = new WeakSet<ChildProcess>();
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('Codex');
@@ -89,10 +112,18 @@ class Codex implements CodexApi {
     return this.starting;
   }
 
+  /**
+   * Stops the client cleanly (LSP shutdown and exit) and waits for the server process to end (killing
+   * it after EXIT_GRACE_MS), so a restart we asked for is not reported as a server failure.
+   */
   async stop(): Promise<void> {
     const old = this.client;
+    const proc = this.serverProcess;
     this.client = undefined;
     this.serverSource = undefined;
+    this.serverPath = undefined;
+    this.serverProcess = undefined;
+    if (proc) this.stopping.add(proc);
     if (old) {
       try {
         if (old.state !== State.Stopped) await old.stop(5000);
@@ -101,8 +132,28 @@ class Codex implements CodexApi {
       }
       await old.dispose().catch(() => undefined);
     }
+    if (proc) await waitForExit(proc, EXIT_GRACE_MS);
     this.status.running.clear();
     this.renderStatus();
+  }
+
+  /** Starts the server process; vscode-languageclient talks to it over its stdio. */
+  private spawnServer(command: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+    return new Promise((resolve, reject) => {
+      const proc = spawn(command, [], { env, stdio: 'pipe' });
+      proc.once('error', reject);
+      proc.once('spawn', () => {
+        proc.removeListener('error', reject);
+        proc.on('error', (e) => this.output.appendLine(`[client] server process: ${e.message}`));
+        this.serverProcess = proc;
+        resolve(proc);
+      });
+      proc.once('exit', (code, signal) => {
+        const how = signal ? `signal ${signal}` : `code ${String(code)}`;
+        if (this.stopping.has(proc)) this.output.appendLine(`[client] server stopped (${how})`);
+        else this.note('error', `Codex: the server exited unexpectedly (${how}); see "Codex: Show Server Log".`);
+      });
+    });
   }
 
   private async doRestart(): Promise<void> {
@@ -132,9 +183,11 @@ class Codex implements CodexApi {
     }
 
     this.output.appendLine(`[client] starting ${location.path} (${location.source}); API key ${env[envName] ? `set in ${envName}` : 'not set'}`);
-    const serverOptions: ServerOptions = { command: location.path, args: [], options: { env } };
+    // The extension spawns the process itself: vscode-languageclient would log every exit, even
+    // after the shutdown and exit it sent, as "[Error] Server process exited with code 0".
+    const serverOptions: ServerOptions = () => this.spawnServer(location.path, env);
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+      documentSelector: SCHEMES.map((scheme) => ({ scheme })),
       outputChannel: this.output,
       initializationOptions: serverSettings(cfg),
       synchronize: { configurationSection: 'codex' },
@@ -160,10 +213,28 @@ class Codex implements CodexApi {
             throw e;
           }
           // The server shows its own message for an action that applied nothing; keep a note for the log.
-          if (command === RUN_ACTION && isRecord(result) && result.applied === false && typeof result.message === 'string') {
+          if (command === RUN_ACTION && isRecord(result) && result.applied === false && typeof result.message === 'string' && !isMissingKeyMessage(result.message)) {
             this.note('warning', result.message);
           }
           return result;
+        },
+        window: {
+          // The server shows an explanation as a Markdown file it wrote: show it rendered, beside the code.
+          showDocument: async (params, next) => {
+            const source = async () => {
+              const r = await next(params, CancellationToken.None);
+              return r instanceof ResponseError ? { success: false } : r;
+            };
+            const uri = vscode.Uri.parse(params.uri);
+            if (params.external || !isExplanationView(uri.scheme, uri.fsPath)) return source();
+            try {
+              await vscode.commands.executeCommand('markdown.showPreviewToSide', uri);
+              return { success: true };
+            } catch (e) {
+              this.output.appendLine(`[client] no Markdown preview (${String(e)}); showing the explanation's source`);
+              return source();
+            }
+          },
         },
         workspace: {
           // The server knows nothing of the client-only keys (`codex.server.*`, `codex.trace.*`) and rejects unknown keys.
@@ -190,19 +261,44 @@ class Codex implements CodexApi {
     const client = new LanguageClient('codex', 'Codex', serverOptions, clientOptions);
     this.client = client;
     this.serverSource = location.source;
+    this.serverPath = location.path;
+    client.registerFeature(new ExplanationHoverLast(client));
+    client.registerFeature(
+      new StatusBarProgress(client, (token, message) => {
+        this.status.report(token, message);
+        this.renderStatus();
+      }),
+    );
     client.onNotification('codex/status', (p: StatusParams) => {
       this.status.apply(p);
       this.renderStatus();
     });
+    // Replaces vscode-languageclient's handler (registered before this one): the same toasts, except
+    // the server's missing-key message, written for every editor, which becomes VS Code's, with its button.
+    client.onNotification(ShowMessageNotification.type, (p) => this.showServerMessage(p));
     await client.start();
     this.output.appendLine(`[client] server started: ${JSON.stringify(client.initializeResult?.serverInfo ?? {})}`);
   }
 
-  private async promptMissingKey(envName: string): Promise<void> {
-    const msg = `Codex: no API key is set. Codex actions need one; it is kept in VS Code's secret storage and given to the server as ${envName}.`;
-    this.note('warning', msg);
-    const choice = await vscode.window.showWarningMessage(msg, SET_KEY_BUTTON);
+  private showServerMessage(p: ShowMessageParams): void {
+    if (isMissingKeyMessage(p.message)) {
+      void this.offerSetKey(missingKeyMessage(), p.type === MessageType.Error ? 'error' : 'warning');
+      return;
+    }
+    if (p.type === MessageType.Error) void vscode.window.showErrorMessage(p.message);
+    else if (p.type === MessageType.Warning) void vscode.window.showWarningMessage(p.message);
+    else void vscode.window.showInformationMessage(p.message);
+  }
+
+  /** A message whose first button, "Set API Key", runs "Codex: Set API Key". */
+  private async offerSetKey(msg: string, kind: 'warning' | 'error'): Promise<void> {
+    this.note(kind, msg);
+    const choice = await (kind === 'error' ? vscode.window.showErrorMessage(msg, SET_KEY_BUTTON) : vscode.window.showWarningMessage(msg, SET_KEY_BUTTON));
     if (choice === SET_KEY_BUTTON) await vscode.commands.executeCommand('codex.setApiKey');
+  }
+
+  private promptMissingKey(envName: string): Promise<void> {
+    return this.offerSetKey(`Codex: no API key is set. Codex actions need one; it is kept in VS Code's secret storage and given to the server as ${envName}.`, 'warning');
   }
 
   async setApiKey(key?: unknown): Promise<void> {
@@ -287,6 +383,85 @@ class Codex implements CodexApi {
   fixAtCursor(): Promise<void> {
     return this.codeAction(KIND.fix);
   }
+}
+
+/**
+ * The one progress display is the status bar item, which shows the call's title and progress messages and
+ * cancels on click: the server's `window/workDoneProgress/create` is answered here, so vscode-languageclient
+ * does not show a second, non-cancellable spinner of its own for the same call. Registered after the
+ * built-in progress feature, so this handler is the one in place.
+ */
+class StatusBarProgress implements StaticFeature {
+  constructor(
+    private readonly client: LanguageClient,
+    private readonly onMessage: (token: string, message: string) => void,
+  ) {}
+  getState(): { kind: 'static' } {
+    return { kind: 'static' };
+  }
+  fillClientCapabilities(capabilities: { window?: { workDoneProgress?: boolean } }): void {
+    capabilities.window = { ...capabilities.window, workDoneProgress: true };
+  }
+  initialize(): void {
+    this.client.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => {
+      const listener = this.client.onProgress(WorkDoneProgress.type, token, (value) => {
+        if (value.kind === 'end') listener.dispose();
+        else if (value.message) this.onMessage(String(token), value.message);
+      });
+      return null;
+    });
+  }
+  clear(): void {}
+}
+
+/**
+ * The explanation hover comes after the language's own hover (types, docs) where VS Code merges hovers.
+ * VS Code orders hover providers by how well their selector matches, then puts built-in extensions'
+ * (TypeScript's) last: with the client's `{ scheme: 'file' }` the explanation sat on top. So the
+ * library's hover registration is replaced by one with the weakest selector (`'*'`, scored below any
+ * language or scheme match) that asks the server the same `textDocument/hover`, for the client's documents
+ * only. Registered after the built-in hover feature, so it runs after that one registered.
+ */
+class ExplanationHoverLast implements StaticFeature {
+  private registration: vscode.Disposable | undefined;
+  constructor(private readonly client: LanguageClient) {}
+  getState(): { kind: 'static' } {
+    return { kind: 'static' };
+  }
+  fillClientCapabilities(): void {}
+  initialize(capabilities: ServerCapabilities): void {
+    if (!capabilities.hoverProvider) return;
+    this.client.getFeature(HoverRequest.method).clear();
+    this.registration?.dispose();
+    const client = this.client;
+    this.registration = vscode.languages.registerHoverProvider('*', {
+      async provideHover(document, position, token) {
+        if (!SCHEMES.includes(document.uri.scheme) || client.state !== State.Running) return undefined;
+        const params = client.code2ProtocolConverter.asTextDocumentPositionParams(document, position);
+        const result = await client.sendRequest(HoverRequest.type, params, token).catch(() => null);
+        return result && !token.isCancellationRequested ? client.protocol2CodeConverter.asHover(result) : undefined;
+      },
+    });
+  }
+  clear(): void {
+    this.registration?.dispose();
+    this.registration = undefined;
+  }
+}
+
+/** Resolves when the process has exited, killing it if it has not after `graceMs`. */
+function waitForExit(proc: ChildProcess, graceMs: number): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      resolve();
+    }, graceMs);
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function isCancellation(e: unknown): boolean {

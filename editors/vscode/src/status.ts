@@ -35,18 +35,33 @@ export function usageText(usage: Usage): string {
 export class StatusModel {
   /** Running calls by progress token (as string). */
   readonly running = new Map<string, string>();
+  /** Token usage of the last call that ended, if it reported any. */
   lastUsage: Usage | undefined;
   lastMessage: string | undefined;
+
+  /** The latest `$/progress` message of each running call, by progress token. */
+  readonly progress = new Map<string, string>();
 
   apply(p: StatusParams): void {
     if (p.state === 'running') {
       if (p.progressToken !== undefined) this.running.set(String(p.progressToken), p.title ?? 'Codex');
     } else {
-      if (p.progressToken !== undefined) this.running.delete(String(p.progressToken));
-      else this.running.clear();
+      if (p.progressToken !== undefined) {
+        this.running.delete(String(p.progressToken));
+        this.progress.delete(String(p.progressToken));
+      } else {
+        this.running.clear();
+        this.progress.clear();
+      }
       if (p.message !== undefined) this.lastMessage = p.message;
-      if (p.usage) this.lastUsage = p.usage;
+      // The usage of this call, or none (a failed or cancelled call has none): never an earlier call's.
+      this.lastUsage = p.usage;
     }
+  }
+
+  /** A `$/progress` message of a running call ("waiting for the model", ...). */
+  report(token: string, message: string): void {
+    if (this.running.has(token)) this.progress.set(token, message);
   }
 
   /** Token of the most recently started running call. */
@@ -61,7 +76,9 @@ export class StatusModel {
       const titles = [...this.running.values()];
       const title = titles[titles.length - 1] ?? 'Codex';
       const more = this.running.size > 1 ? ` (+${this.running.size - 1})` : '';
-      return { text: `$(sync~spin) ${title}${more}`, tooltip: `${title}: model call running. Click to cancel.`, cancellable: true };
+      const token = this.latestToken();
+      const detail = (token !== undefined && this.progress.get(token)) || 'model call running';
+      return { text: `$(sync~spin) ${title}${more}`, tooltip: `${title}: ${detail}. Click to cancel.`, cancellable: true };
     }
     if (this.lastUsage) {
       const u = this.lastUsage;

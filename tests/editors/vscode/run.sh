@@ -3,7 +3,8 @@
 # Responses server, builds/lints/unit-tests/packages the extension, then runs the tests in a real
 # VS Code (code-server 4.100.3 = VS Code 1.100.3) driven by Debian's Chromium via playwright-core.
 # Last line: "vscode: N passed, N failed"; exit status non-zero on any failure.
-# Env: CARGO_TARGET_DIR (default <repo>/target), VSCODE_SUITES (default "basic,model"), VSCODE_UI=0 to skip the UI test.
+# Env: CARGO_TARGET_DIR (default <repo>/target), VSCODE_SUITES (default "basic,model"; "none": UI tests only), VSCODE_UI=0 to skip the UI tests,
+# VSCODE_FILTER=REGEX to run only the tests whose full name ("basic: …", "model: …", "ui: …") matches.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
@@ -84,6 +85,7 @@ t env VSIX_OUT="$VSIX" CODEX_LSP_BIN="$CODEX_LSP" npm run -s package >"$TOOLS/pa
 # --- tests in real VS Code
 args=(--codex-lsp "$CODEX_LSP" --fake-responses "$FAKE" --code-server "$CODE_SERVER" --vsix "$VSIX" --suites "${VSCODE_SUITES:-basic,model}")
 [ "${VSCODE_UI:-1}" = 1 ] || args+=(--no-ui)
+[ -z "${VSCODE_FILTER:-}" ] || args+=(--filter "$VSCODE_FILTER")
 e2e_log="$REPO/test-artifacts/vscode/e2e.log"
 set +e
 t node "$HERE/harness/run-tests.js" "${args[@]}" 2>&1 | tee "$e2e_log"

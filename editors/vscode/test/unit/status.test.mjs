@@ -37,3 +37,24 @@ test('idle without a token ends every running call', () => {
   m.apply({ state: 'idle', message: 'cancelled' });
   assert.equal(m.running.size, 0);
 });
+test('a failed call after a successful one shows its failure, not the earlier usage', () => {
+  const m = new StatusModel();
+  m.apply({ state: 'running', title: 'Codex: Simplify', progressToken: 'codex/1' });
+  m.apply({ state: 'idle', progressToken: 'codex/1', message: 'edit ready', usage: { inputTokens: 1200, cachedTokens: 0, outputTokens: 80 } });
+  m.apply({ state: 'running', title: 'Codex: Rewrite…', progressToken: 'codex/2' });
+  m.apply({ state: 'idle', progressToken: 'codex/2', message: 'The model server had an error (HTTP 500): oops' });
+  const v = m.view();
+  assert.equal(m.lastUsage, undefined);
+  assert.doesNotMatch(v.text, /in 1200/);
+  assert.doesNotMatch(v.tooltip, /tokens/);
+  assert.match(v.tooltip, /HTTP 500/);
+});
+test('a running call\'s progress message shows in the tooltip, and goes with the call', () => {
+  const m = new StatusModel();
+  m.report('codex/4', 'ignored: not running');
+  m.apply({ state: 'running', title: 'Codex: Rewrite…', progressToken: 'codex/4' });
+  m.report('codex/4', 'waiting for the model');
+  assert.match(m.view().tooltip, /^Codex: Rewrite…: waiting for the model\. Click to cancel\.$/);
+  m.apply({ state: 'idle', progressToken: 'codex/4', message: 'cancelled' });
+  assert.equal(m.progress.size, 0);
+});

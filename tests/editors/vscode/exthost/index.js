@@ -1,7 +1,8 @@
 // Integration tests that run INSIDE the real VS Code extension host of code-server, on the real
 // `vscode` API, against the real codex-lsp binary (and, for the model suite, the fake Responses server).
 // The harness passes its configuration through environment variables of the code-server process:
-//   CODEX_TEST_CONFIG   JSON file: { suites: ["basic","model"], results, workspace, fakeUrl, defaults, expected }
+//   CODEX_TEST_CONFIG   JSON file: { suites: ["basic","model"], results, workspace, fakeUrl, defaults, expected, userSettings, filter }
+// `filter` (a regular expression, or null) keeps only the tests whose full name matches; the others are skipped.
 'use strict';
 const vscode = require('vscode');
 const assert = require('node:assert/strict');
@@ -45,6 +46,20 @@ async function open(rel) {
   const editor = await vscode.window.showTextDocument(doc);
   return { doc, editor };
 }
+/** The Codex output channel as VS Code writes it to disk (under the user data directory's logs). */
+function codexLogFile() {
+  const logs = path.join(path.dirname(path.dirname(cfg.userSettings)), 'logs');
+  const hits = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/Codex\.log$/.test(e.name) && fs.readFileSync(p, 'utf8').includes('[client] starting')) hits.push(p);
+    }
+  };
+  if (fs.existsSync(logs)) walk(logs);
+  return hits[0];
+}
 async function fakeRequests() {
   const r = await fetch(cfg.fakeUrl.replace(/\/v1$/, '') + '/__requests');
   return r.json();
@@ -86,6 +101,21 @@ const suites = {
       await vscode.commands.executeCommand('codex.showLog');
       await waitFor('output document', () => vscode.workspace.textDocuments.some((d) => d.uri.scheme === 'output' && /Codex/.test(d.uri.path)), 10000);
     }],
+    ['an action without a key says so in VS Code\'s words (Codex: Set API Key), not the environment variable', async () => {
+      await codex();
+      const { doc } = await open('src/simplify.py');
+      const n = api.messages.length;
+      const result = await vscode.commands.executeCommand('codex.runAction', {
+        action: 'simplify', textDocument: { uri: doc.uri.toString() }, range: { start: { line: 0, character: 0 }, end: { line: 2, character: 0 } },
+      });
+      assert.equal(result && result.applied, false);
+      let seen = [];
+      const m = await waitFor('the VS Code missing-key message', () => {
+        seen = api.messages.slice(n);
+        return seen.find((x) => /Codex: Set API Key/.test(x) && !/environment variable/.test(x));
+      }, 10000).catch((e) => { throw new Error(`${e.message}; shown: ${JSON.stringify(seen)}`); });
+      assert.ok(m.length < 120, `short enough for a toast: ${m}`);
+    }],
     ['Codex: Restart Server starts a fresh server', async () => {
       const before = api.client;
       await vscode.commands.executeCommand('codex.restartServer');
@@ -93,6 +123,43 @@ const suites = {
       assert.notEqual(api.client, before, 'a new client');
       assert.equal(before.state, 1, 'the old client is stopped');
       await waitFor('new client running', () => api.client && api.client.state === RUNNING);
+    }],
+    ['a restart logs no error: the old server is stopped cleanly, its exit is no "[Error]"', async () => {
+      await codex();
+      const file = await waitFor('the Codex output channel log file', () => codexLogFile());
+      const start = fs.readFileSync(file, 'utf8').length;
+      await vscode.commands.executeCommand('codex.restartServer');
+      await api.ready();
+      await waitFor('client running', () => api.client && api.client.state === RUNNING);
+      await waitFor('the new server\'s start in the log', () => fs.readFileSync(file, 'utf8').slice(start).includes('[client] server started'), 10000);
+      await sleep(1000); // the old process's exit, and the log written to disk
+      const added = fs.readFileSync(file, 'utf8').slice(start);
+      const errors = added.split('\n').filter((l) => /^\[Error|\[client error\]|exited with code/.test(l));
+      assert.deepEqual(errors, [], `the restart logged:\n${added}`);
+    }],
+    ['a new codex.server.path after start restarts the server with that binary', async () => {
+      await codex();
+      const conf = vscode.workspace.getConfiguration('codex');
+      const good = conf.get('server.path');
+      const other = path.join(path.dirname(path.dirname(path.dirname(cfg.userSettings))), 'codex-lsp-other');
+      fs.rmSync(other, { force: true });
+      fs.symlinkSync(good, other);
+      const before = api.client;
+      let seen;
+      const runs = (p) => async () => {
+        await api.ready();
+        seen = `${api.serverPath} (client state ${api.client ? api.client.state : 'none'})`;
+        return api.client !== before && api.serverPath === p && api.client.state === RUNNING;
+      };
+      await conf.update('server.path', other, vscode.ConfigurationTarget.Global);
+      try {
+        await waitFor(`the server restarted from ${other}`, runs(other), 20000)
+          .catch((e) => { throw new Error(`${e.message}; the extension runs ${seen}`); });
+        assert.equal(api.serverSource, 'setting');
+      } finally {
+        await conf.update('server.path', good, vscode.ConfigurationTarget.Global);
+      }
+      await waitFor('the server back on the original path', async () => (await api.ready(), api.serverPath === good && api.client && api.client.state === RUNNING));
     }],
     ['a codex.server.path that does not exist gives an error naming the setting', async () => {
       const conf = vscode.workspace.getConfiguration('codex');
@@ -149,6 +216,20 @@ const suites = {
       assert.equal(api.status.running.size, 0);
       assert.match(api.status.view().text, /in \S+ \(cached \S+\) · out \S+/);
     }],
+    ['after a failed call the status bar shows the failure, without an earlier call\'s token usage', async () => {
+      await waitFor('usage of an earlier call', () => api.status.lastUsage);
+      const { doc, editor } = await open('src/rewrite.py');
+      const before = doc.getText();
+      editor.selection = new vscode.Selection(0, 0, 2, 0);
+      await vscode.commands.executeCommand('codex.rewriteSelection', 'this call fails on the server');
+      const view = await waitFor('the failure in the status bar', () => {
+        const v = api.status.view();
+        return api.status.running.size === 0 && /HTTP 500/.test(v.tooltip) ? v : false;
+      }, 30000);
+      assert.doesNotMatch(view.tooltip, /tokens/, `tooltip: ${view.tooltip}`);
+      assert.doesNotMatch(view.text, /in \S+ \(cached/, `text: ${view.text}`);
+      assert.equal(doc.getText(), before, 'document unchanged');
+    }],
     ['the status bar shows a running call, and clicking it (codex.cancel) cancels it', async () => {
       const { doc, editor } = await open('src/rewrite.py');
       const before = doc.getText();
@@ -175,6 +256,7 @@ const suites = {
         return t.includes(cfg.expected.explanation) ? t : false;
       }, 30000);
       assert.ok(text.includes(cfg.expected.explanation));
+      assert.equal(text.split(cfg.expected.explanation).length - 1, 1, `one explanation hover (one provider): ${text}`);
     }],
     ['a diagnostic\'s "Fix with Codex" quick fix applies', async () => {
       const { doc } = await open('src/fix.py');
@@ -205,7 +287,7 @@ const suites = {
       await vscode.commands.executeCommand('editor.action.codeAction', { kind: 'refactor.rewrite.codex.simplify', apply: 'ifSingle' });
       await waitFor('simplified text', () => doc.getText() === cfg.expected['src/simplify.py'], 30000);
     }],
-    ['Codex: Explain Selection shows the scripted explanation', async () => {
+    ['Codex: Explain Selection shows the scripted explanation, rendered (a Markdown preview, not the source)', async () => {
       const { doc, editor } = await open('src/explain.py');
       const before = doc.getText();
       assert.ok(!vscode.workspace.textDocuments.some((d) => d.uri.path.endsWith('.md')), 'no explanation shown yet');
@@ -215,15 +297,29 @@ const suites = {
       const shown = await waitFor('explanation document shown', () => vscode.workspace.textDocuments.find((d) => d.uri.path.endsWith('.md') && d.getText().includes(cfg.expected.explanation)), 30000);
       assert.ok(shown.getText().includes(cfg.expected.explanation));
       assert.equal(doc.getText(), before, 'explain never edits');
+      // Rendered: a Markdown preview, not the Markdown source of the temporary file in a text editor.
+      const tabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+      let seen = [];
+      const preview = await waitFor('a Markdown preview of the explanation', () => {
+        seen = tabs().map((t) => `${t.label} (${t.input && (t.input.viewType || (t.input.uri && t.input.uri.scheme))})`);
+        return tabs().find((t) => t.input instanceof vscode.TabInputWebview && /markdown\.preview/.test(t.input.viewType) && /explanation/.test(t.label));
+      }, 10000).catch((e) => { throw new Error(`${e.message}; tabs: ${seen.join(', ')}`); });
+      assert.ok(preview);
+      assert.ok(!tabs().some((t) => t.input instanceof vscode.TabInputText && t.input.uri.path.endsWith('.explanation.md')), 'the Markdown source is not shown in a text editor');
     }],
   ],
 };
+
+/** Tests whose state (a started client, a stored key) later tests rely on. */
+const SETUP = new Set(['basic: the extension activates and the server attaches', 'basic: Codex: Set API Key stores the key and restarts the server']);
 
 exports.run = async function run() {
   const results = { vscode: vscode.version, passed: [], failed: [] };
   for (const suite of cfg.suites) {
     for (const [name, fn] of suites[suite]) {
       const full = `${suite}: ${name}`;
+      // A filtered run still runs the setup tests (activation, the key) the others rely on.
+      if (cfg.filter && !new RegExp(cfg.filter).test(full) && !SETUP.has(full)) continue;
       const t0 = Date.now();
       try {
         await fn();

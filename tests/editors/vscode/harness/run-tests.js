@@ -1,9 +1,11 @@
 // Runs the VS Code tests in a real VS Code (code-server) driven by headless Chromium:
 //   1. extension-host integration tests (exthost/index.js) on the real `vscode` API, extension loaded
 //      from editors/vscode as a development extension, codex.server.path = the freshly built binary;
-//   2. a Playwright UI test (ui/lightbulb.js) on the packaged .vsix (bundled server binary), which uses the
-//      lightbulb / quick-fix menu like a person and saves screenshots under test-artifacts/vscode/.
+//   2. Playwright UI tests (UI_TESTS: ui/lightbulb.js, ui/settings.js, ui/progress.js, ui/hover.js) on the
+//      packaged .vsix (bundled server binary), each in a fresh code-server, used like a person would (the
+//      lightbulb menu, the Settings editor, the status bar, toasts, hovers); screenshots under test-artifacts/vscode/.
 // Usage: node run-tests.js --codex-lsp BIN --fake-responses BIN --code-server BIN --vsix FILE [--suites basic,model] [--no-ui]
+//        [--filter REGEX]   only the tests whose full name ("basic: …", "model: …", "ui: …") matches REGEX
 // Writes test-artifacts/vscode/summary.json and prints one line per test.
 'use strict';
 const fs = require('node:fs');
@@ -17,7 +19,7 @@ function parseArgs(argv) {
     if (a === '--no-ui') o.ui = false;
     else if (a.startsWith('--')) o[a.slice(2).replace(/-(.)/g, (_, c) => c.toUpperCase())] = argv[++i];
   }
-  o.suites = o.suites.split(',').filter(Boolean);
+  o.suites = o.suites.split(',').filter((s) => s && s !== 'none'); // --suites none: UI tests only
   return o;
 }
 
@@ -58,6 +60,7 @@ async function runExtensionHostTests(o, ctx) {
   fs.mkdirSync(dataDir, { recursive: true });
   fs.writeFileSync(testConfig, JSON.stringify({
     suites: o.suites, results, workspace: ws, fakeUrl: ctx.fakeUrl, defaults: ctx.defaults, expected: ctx.expected, userSettings: userSettingsFile,
+    filter: o.filter || null,
   }, null, 2));
   const cs = await lib.startCodeServer({
     codeServer: o.codeServer, dataDir, folder: ws,
@@ -101,9 +104,16 @@ async function runExtensionHostTests(o, ctx) {
   }
 }
 
-async function runUiTest(o, ctx) {
-  const name = 'ui';
-  const dataDir = path.join(ctx.work, name);
+/** UI tests on the packaged .vsix, each in a fresh code-server (fresh user data, no key stored). */
+const UI_TESTS = [
+  ['ui: lightbulb and palette rewrite on the packaged extension', '../ui/lightbulb'],
+  ['ui: codex.server.path set in the Settings editor after start (remote window) restarts the server', '../ui/settings'],
+  ['ui: one progress display during a call, and clicking it cancels the call; without a key an action offers Set API Key; an explanation is rendered', '../ui/progress'],
+  ['ui: in a TypeScript file VS Code\'s own hover comes first, the Codex explanation after it', '../ui/hover'],
+];
+
+async function runUiTest(o, ctx, name, modulePath, index) {
+  const dataDir = path.join(ctx.work, `ui${index}`);
   fs.rmSync(dataDir, { recursive: true, force: true });
   const ws = lib.freshWorkspace(path.join(dataDir, 'workspace'));
   // Install the packaged extension the way a user would.
@@ -113,16 +123,17 @@ async function runUiTest(o, ctx) {
     { env: { ...ctx.env, TMPDIR: ctx.tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
   const cs = await lib.startCodeServer({ codeServer: o.codeServer, dataDir, folder: ws, env: ctx.env, userSettings: ctx.baseSettings });
   const browser = await lib.launchChromium(path.join(dataDir, 'chromium'));
-  const uiTest = require('../ui/lightbulb');
+  const uiTest = require(modulePath);
+  const label = `ui${index}`;
   try {
     const page = browser.pages()[0] || (await browser.newPage());
-    await uiTest.run({ page, url: lib.workbenchUrl(cs.base, ws), artifacts: ctx.artifacts, expected: ctx.expected, fakeUrl: ctx.fakeUrl, log: lib.log });
-    const leak = keyLeakCheck('ui', dataDir);
-    return { passed: ['ui: lightbulb and palette rewrite on the packaged extension', ...leak.passed], failed: leak.failed };
+    await uiTest.run({ page, url: lib.workbenchUrl(cs.base, ws), artifacts: ctx.artifacts, expected: ctx.expected, fakeUrl: ctx.fakeUrl, log: lib.log, workspace: ws });
+    const leak = keyLeakCheck(label, dataDir);
+    return { passed: [name, ...leak.passed], failed: leak.failed };
   } catch (e) {
     const page = browser.pages()[0];
-    if (page) await page.screenshot({ path: path.join(ctx.artifacts, 'ui-failure.png') }).catch(() => undefined);
-    return { passed: [], failed: [{ name: 'ui: lightbulb and palette rewrite on the packaged extension', error: String(e && e.stack ? e.stack : e) }] };
+    if (page) await page.screenshot({ path: path.join(ctx.artifacts, `${label}-failure.png`) }).catch(() => undefined);
+    return { passed: [], failed: [{ name, error: String(e && e.stack ? e.stack : e) }] };
   } finally {
     await browser.close().catch(() => undefined);
     try { process.kill(-cs.child.pid, 'SIGTERM'); } catch { /* gone */ }
@@ -179,7 +190,12 @@ async function main() {
     };
     const ctx = { artifacts, work, tmp, defaults, expected, env, fakeUrl, baseSettings };
     if (o.suites.length) add(await runExtensionHostTests(o, ctx));
-    if (o.ui) add(await runUiTest(o, ctx));
+    if (o.ui) {
+      for (const [i, [name, mod]] of UI_TESTS.entries()) {
+        if (o.filter && !new RegExp(o.filter).test(name)) continue;
+        add(await runUiTest(o, ctx, name, mod, i + 1));
+      }
+    }
   } catch (e) {
     all.failed.push({ name: 'harness', error: String(e && e.stack ? e.stack : e) });
   } finally {
