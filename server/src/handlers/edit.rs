@@ -12,8 +12,8 @@
 use tower_lsp_server::ls_types::WorkspaceEdit;
 
 use super::conversation::{self, Outcome};
-use super::patch_edit;
 use super::model_call::{Target, prepare};
+use super::patch_edit;
 use crate::assist::ActionKind;
 use crate::failure::ActionError;
 use crate::lsp::ext::RunActionArgs;
