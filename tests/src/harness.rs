@@ -125,7 +125,14 @@ pub struct TestServerBuilder {
     env: Vec<(String, String)>,
     ignore_unread: bool,
     helix: bool,
+    hover_wait_ms: Option<u64>,
 }
+
+/// The `explain.hoverWaitMs` the harness sets unless a test says otherwise
+/// ([`TestServerBuilder::hover_wait_ms`]): long enough that a hover waits
+/// for the fake model's (immediate) answer on a loaded machine, so tests
+/// about what a hover shows need not race the server's bound (300 ms).
+pub const TEST_HOVER_WAIT_MS: u64 = 10_000;
 
 impl Default for TestServerBuilder {
     fn default() -> Self {
@@ -145,6 +152,7 @@ impl Default for TestServerBuilder {
             env: Vec::new(),
             ignore_unread: false,
             helix: false,
+            hover_wait_ms: Some(TEST_HOVER_WAIT_MS),
         }
     }
 }
@@ -157,7 +165,10 @@ impl TestServerBuilder {
     /// its resolve is pending, the server's own requests
     /// (`window/workDoneProgress/create`, `workspace/applyEdit`) wait
     /// unanswered. Helix never cancels; its request timeout (20 s) is the
-    /// test's to apply.
+    /// test's to apply. A hover is drawn only when every server answered
+    /// (Helix joins the servers' hover requests before showing any): the
+    /// test awaits this server's hover answer, which is all Helix waits for
+    /// from it.
     pub fn helix(mut self) -> Self {
         self.helix = true;
         self.resolve = true;
@@ -322,6 +333,14 @@ impl TestServerBuilder {
         self
     }
 
+    /// The `explain.hoverWaitMs` to set (merged into any `explain` setting
+    /// the test gives), or `None` for the server's own default. The harness
+    /// sets [`TEST_HOVER_WAIT_MS`] unless told otherwise.
+    pub fn hover_wait_ms(mut self, ms: Option<u64>) -> Self {
+        self.hover_wait_ms = ms;
+        self
+    }
+
     /// Skips the check at drop that every message was read.
     pub fn ignore_unread(mut self) -> Self {
         self.ignore_unread = true;
@@ -391,6 +410,15 @@ impl TestServerBuilder {
         let mut options = json!({ "baseUrl": fake.base_url(), "maxRetries": 0 });
         for (key, value) in &self.settings {
             options[key] = value.clone();
+        }
+        if let Some(ms) = self.hover_wait_ms {
+            match options.get_mut("explain") {
+                Some(Value::Object(explain)) => {
+                    explain.entry("hoverWaitMs").or_insert(json!(ms));
+                }
+                Some(_) => {} // a test giving a bad value on purpose
+                None => options["explain"] = json!({ "hoverWaitMs": ms }),
+            }
         }
         let initialize_result = client
             .initialize(Some(&root), self.capabilities(), options)
@@ -493,6 +521,12 @@ impl TestServer {
     /// Replaces the fake server's script.
     pub fn set_script(&self, script: Script) {
         self.fake.set_script(script);
+    }
+
+    /// Lets the fake server's responses held on `gate` go on (see
+    /// [`Rule::held_until`]).
+    pub fn release_model(&self, gate: &str) {
+        self.fake.release(gate);
     }
 
     /// Every request the fake server received so far.
