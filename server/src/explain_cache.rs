@@ -62,6 +62,12 @@ pub(crate) struct Abandoned;
 /// (`Arc`), so the error type need not be `Clone`; they are never cached.
 type Outcome<E> = Option<Result<Arc<str>, Arc<E>>>;
 
+/// How many input keys ([`ExplainCache::alias`]) are remembered.
+const ALIASES: NonZeroUsize = match NonZeroUsize::new(4096) {
+    Some(n) => n,
+    None => NonZeroUsize::MIN,
+};
+
 /// Failures of background computations that finished while nobody waited,
 /// kept for the next lookup of their key (at most this many, newest kept).
 const UNSEEN_FAILURES: NonZeroUsize = match NonZeroUsize::new(32) {
@@ -91,6 +97,10 @@ struct Inner<E> {
     /// next lookup, so the next hover says why instead of silently asking
     /// again.
     unseen_failures: LruCache<ExplainKey, Arc<E>>,
+    /// Keys of what a prompt is rendered from → the key of that prompt,
+    /// so a hover on unchanged input finds its explanation without
+    /// rendering the prompt again.
+    aliases: LruCache<ExplainKey, ExplainKey>,
     next_id: u64,
 }
 
@@ -152,6 +162,7 @@ impl<E> ExplainCache<E> {
                 capacity_bytes,
                 inflight: HashMap::new(),
                 unseen_failures: LruCache::new(UNSEEN_FAILURES),
+                aliases: LruCache::new(ALIASES),
                 next_id: 0,
             }),
         }
@@ -175,6 +186,19 @@ impl<E> ExplainCache<E> {
     /// A cached explanation, marking it recently used.
     pub(crate) fn get(&self, key: &ExplainKey) -> Option<Arc<str>> {
         self.lock().lru.get(key).cloned()
+    }
+
+    /// The key of the prompt last rendered from the inputs `inputs` (see
+    /// [`ExplainCache::set_alias`]).
+    pub(crate) fn alias(&self, inputs: &ExplainKey) -> Option<ExplainKey> {
+        self.lock().aliases.get(inputs).copied()
+    }
+
+    /// Remembers that the inputs `inputs` render the prompt `key`. The
+    /// caller vouches that `inputs` covers everything the prompt is made
+    /// from; the bound is by count (two keys per entry).
+    pub(crate) fn set_alias(&self, inputs: ExplainKey, key: ExplainKey) {
+        self.lock().aliases.put(inputs, key);
     }
 
     /// Stores an explanation.

@@ -423,3 +423,29 @@ async fn closing_the_document_stops_its_background_explanation() {
     h.wait_for_disconnect().await;
     assert!(!h.model_requests()[0].completed);
 }
+
+// A hover on unchanged input finds its explanation without rendering the
+// prompt again; what the prompt is made from beyond the document
+// (AGENTS.md on disk) still counts: changing it makes the next hover ask.
+#[tokio::test]
+async fn a_changed_agents_md_makes_the_next_hover_ask_again() {
+    let mut h = editor()
+        .disk_file("AGENTS.md", "Explain briefly.\n")
+        .file("lib.rs", SOURCE)
+        .reply(EXPLANATION)
+        .start()
+        .await;
+    for _ in 0..3 {
+        assert_eq!(hover_text(&h.hover(1, 6).await), EXPLANATION);
+    }
+    assert_eq!(h.model_requests().len(), 1);
+    h.write("AGENTS.md", "Explain in one sentence.\n");
+    assert_eq!(hover_text(&h.hover(1, 6).await), EXPLANATION);
+    let requests = h.model_requests();
+    assert_eq!(
+        requests.len(),
+        2,
+        "the hover used an answer made from the old AGENTS.md"
+    );
+    assert!(requests[1].body.to_string().contains("one sentence"));
+}

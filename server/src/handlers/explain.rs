@@ -16,11 +16,13 @@ use ropey::Rope;
 use tokio_util::sync::CancellationToken;
 use tower_lsp_server::ls_types::{Range, Uri};
 
-use super::model_call::{HoverSlot, Prepared, Target, ask_model, prepare};
+use super::model_call::{HoverSlot, Prepared, Target, ask_model, check_sendable, prepare};
 use crate::assist::region::{self, RegionKind};
 use crate::assist::{self, ActionKind};
+use crate::config::Settings;
 use crate::explain_cache::{ExplainKey, Lookup};
 use crate::failure::ActionError;
+use crate::lsp::from_proto;
 use crate::state::State;
 
 /// The cache key of an explanation: everything that goes into the model
@@ -45,6 +47,53 @@ fn explain_key(prepared: &Prepared) -> ExplainKey {
         &prepared.prompt.instructions,
         &prepared.prompt.input,
     ])
+}
+
+/// The key of everything a hover's prompt is rendered from, where that is
+/// known without rendering it: the document (path, open generation and
+/// revision: the text), the region, the settings and workspace folders in
+/// force, and the AGENTS.md files read for it. `None` when other open
+/// documents go into the prompt (their text is an input too). Rendering a
+/// prompt (token budget, redaction, a window of up to `maxContextTokens`)
+/// costs milliseconds on a large file; this makes a hover on unchanged
+/// input find its explanation without it (see `ExplainCache::alias`).
+///
+/// Refuses what `prepare` refuses first (an excluded file, no API key), so
+/// a cached explanation is shown only where one could be made.
+async fn inputs_key(
+    state: &State,
+    target: &Target,
+    settings: &Settings,
+) -> Result<Option<ExplainKey>, ActionError> {
+    if settings.include_open_documents {
+        return Ok(None);
+    }
+    let policy = state.policy()?;
+    let path = from_proto::document_path(&target.open.uri);
+    check_sendable(state, settings, &policy, &path)?;
+    let agents = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || policy.agents_md(&path))
+            .await
+            .unwrap_or_default()
+    };
+    let mut parts: Vec<String> = vec![
+        "hover inputs".to_owned(),
+        path.to_string_lossy().into_owned(),
+        target.open.generation.to_string(),
+        target.open.snapshot.revision.to_string(),
+        target.open.snapshot.language_id.clone(),
+        format!("{:?} {:?}", target.region.range, target.region.kind),
+        serde_json::to_string(settings).unwrap_or_default(),
+        format!("{:?}", state.folders()),
+    ];
+    for file in agents {
+        parts.push(file.path.to_string_lossy().into_owned());
+        parts.push(file.text);
+        parts.push(file.truncated.to_string());
+    }
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    Ok(Some(ExplainKey::new(&parts)))
 }
 
 /// How an explanation is wanted.
@@ -174,8 +223,6 @@ async fn explain_on_hover(
     let region = target.region.range.clone();
     let rope = target.open.snapshot.rope.clone();
     let owner = target.open.generation;
-    let mut prepared = prepare(state, target, ActionKind::Explain, None, None).await?;
-    let key = explain_key(&prepared);
     let found = |markdown| {
         Some(Explanation {
             markdown,
@@ -183,6 +230,26 @@ async fn explain_on_hover(
             rope: rope.clone(),
         })
     };
+    // The fast path: the same input as a hover before, whose prompt is
+    // known, and its explanation cached.
+    let settings = state.settings();
+    let folders = state.folders();
+    let inputs = inputs_key(state, &target, &settings).await?;
+    if let Some(hit) = inputs
+        .and_then(|inputs| cache.alias(&inputs))
+        .and_then(|key| cache.get(&key))
+    {
+        return Ok(found(hit));
+    }
+    let mut prepared = prepare(state, target, ActionKind::Explain, None, None).await?;
+    let key = explain_key(&prepared);
+    // Only when the prompt was rendered under the inputs the key names.
+    if let Some(inputs) = inputs
+        && Arc::ptr_eq(&settings, &prepared.settings)
+        && folders == state.folders()
+    {
+        cache.set_alias(inputs, key);
+    }
     if mode == ExplainMode::CachedOnly {
         return Ok(cache.get(&key).and_then(found));
     }

@@ -267,6 +267,21 @@ pub(crate) async fn ask_model(
     })
 }
 
+/// Whether the document at `path` may be sent at all under `settings`:
+/// not excluded, and an API key where the provider needs one. The refusals
+/// [`prepare`] makes before anything else, for callers that skip it (a
+/// hover whose explanation is already known).
+pub(crate) fn check_sendable(
+    state: &State,
+    settings: &Settings,
+    policy: &WorkspacePolicy,
+    path: &Path,
+) -> Result<(), ActionError> {
+    policy.check_send(path)?;
+    endpoint(state, settings)?;
+    Ok(())
+}
+
 fn endpoint(state: &State, settings: &Settings) -> Result<Endpoint, ActionError> {
     let key = (state.options.env)(&settings.api_key_env)
         .filter(|k| !k.is_empty())
