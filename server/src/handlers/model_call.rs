@@ -85,10 +85,10 @@ impl Target {
 /// One slot of the hovers' share of the `maxConcurrentRequests` limit (see
 /// `state::ModelPermits`), held for as long as a hover's call runs (in
 /// [`Prepared::hover_slot`]); an action the user asked for may use all of
-/// the limit. Taken without
-/// waiting: a hover that finds every slot busy starts nothing (hovers come
-/// and go with the mouse; queueing them would pile up calls nobody looks
-/// at), so background hover calls never outnumber the share.
+/// the limit. Taken without waiting: a hover that finds every slot busy
+/// starts nothing (hovers come and go with the mouse; queueing them would
+/// pile up calls nobody looks at), so background hover calls never
+/// outnumber the share.
 #[derive(Debug)]
 pub(crate) struct HoverSlot {
     /// Held, never read: the slot is free again when the call ends.
