@@ -245,6 +245,10 @@ pub enum HoverMode {
     Off,
 }
 
+/// The longest `explain.hoverWaitMs`: half of Helix's 20 s request
+/// timeout, past which every server's hover would be lost.
+const MAX_HOVER_WAIT_MS: u64 = 10_000;
+
 /// Explain-this-code settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase", deny_unknown_fields)]
@@ -257,6 +261,13 @@ pub struct ExplainSettings {
     pub max_output_tokens: u32,
     /// Memory bound of the explanation cache, in bytes.
     pub cache_bytes: u64,
+    /// How long a hover waits for an explanation that is not cached before
+    /// it answers without one (0: it answers at once with what is cached).
+    /// The model call goes on in the background, so the next hover on the
+    /// same code shows it. Editors that wait for every server before drawing
+    /// a hover (Helix) must not have the others' hovers held back by a
+    /// model call.
+    pub hover_wait_ms: u64,
 }
 
 impl Default for Settings {
@@ -306,6 +317,7 @@ impl Default for ExplainSettings {
             max_words: 150,
             max_output_tokens: 2_000,
             cache_bytes: 8 * 1024 * 1024,
+            hover_wait_ms: 300,
         }
     }
 }
@@ -426,6 +438,12 @@ impl Settings {
         if self.explain.max_words == 0 {
             return bad("explain.maxWords", "must be at least 1");
         }
+        if self.explain.hover_wait_ms > MAX_HOVER_WAIT_MS {
+            return bad(
+                "explain.hoverWaitMs",
+                "must be at most 10000 (a hover must answer well before an editor gives up on it)",
+            );
+        }
         if self.request_timeout_ms < 1_000 {
             return bad("requestTimeoutMs", "must be at least 1000");
         }
@@ -493,6 +511,11 @@ impl Settings {
     /// The stream idle timeout as a duration.
     pub fn stream_idle_timeout(&self) -> Duration {
         Duration::from_millis(self.stream_idle_timeout_ms)
+    }
+
+    /// How long a hover waits for an explanation not yet cached.
+    pub fn hover_wait(&self) -> Duration {
+        Duration::from_millis(self.explain.hover_wait_ms)
     }
 }
 
@@ -591,6 +614,10 @@ mod tests {
             (json!({"exclude": ["a", "[z-a"]}), "codex.exclude[1]"),
             (json!({"apiKeyEnv": "A B"}), "codex.apiKeyEnv"),
             (json!({"modle": "typo"}), "codex.modle"),
+            (
+                json!({"explain": {"hoverWaitMs": 60_000}}),
+                "codex.explain.hoverWaitMs",
+            ),
         ];
         for (value, path) in cases {
             let err = Settings::from_json(&value).unwrap_err();

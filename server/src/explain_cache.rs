@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use lru::LruCache;
@@ -61,9 +62,28 @@ pub(crate) struct Abandoned;
 /// (`Arc`), so the error type need not be `Clone`; they are never cached.
 type Outcome<E> = Option<Result<Arc<str>, Arc<E>>>;
 
+/// How many input keys ([`ExplainCache::alias`]) are remembered.
+const ALIASES: NonZeroUsize = match NonZeroUsize::new(4096) {
+    Some(n) => n,
+    None => NonZeroUsize::MIN,
+};
+
+/// Failures of background computations that finished while nobody waited,
+/// kept for the next lookup of their key (at most this many, newest kept).
+const UNSEEN_FAILURES: NonZeroUsize = match NonZeroUsize::new(32) {
+    Some(n) => n,
+    None => NonZeroUsize::MIN,
+};
+
 struct InFlight<E> {
     id: u64,
     waiters: usize,
+    /// Runs to its end whoever waits (a hover started or joined it): the
+    /// last waiter leaving does not abort it.
+    detached: bool,
+    /// The open document (its generation) a background computation is
+    /// for: closing or reopening that document drops it.
+    owner: Option<u64>,
     result: watch::Receiver<Outcome<E>>,
     abort: AbortHandle,
 }
@@ -73,6 +93,14 @@ struct Inner<E> {
     bytes: usize,
     capacity_bytes: usize,
     inflight: HashMap<ExplainKey, InFlight<E>>,
+    /// Failures nobody has seen yet (see [`UNSEEN_FAILURES`]); taken by the
+    /// next lookup, so the next hover says why instead of silently asking
+    /// again.
+    unseen_failures: LruCache<ExplainKey, Arc<E>>,
+    /// Keys of what a prompt is rendered from → the key of that prompt,
+    /// so a hover on unchanged input finds its explanation without
+    /// rendering the prompt again.
+    aliases: LruCache<ExplainKey, ExplainKey>,
     next_id: u64,
 }
 
@@ -88,6 +116,42 @@ impl<E> std::fmt::Debug for ExplainCache<E> {
     }
 }
 
+/// What a lookup in the background ([`ExplainCache::lookup_or_start`])
+/// found.
+pub(crate) enum Lookup<E> {
+    /// The cached explanation.
+    Hit(Arc<str>),
+    /// A background computation for this key failed while nobody waited;
+    /// said once, the next lookup computes again.
+    Failed(Arc<E>),
+    /// Being computed; it runs to its end whether or not this is awaited.
+    Pending(Pending<E>),
+    /// Nothing cached, nothing running, and the start was declined.
+    NotStarted,
+}
+
+/// A running computation to wait for; dropping it leaves the computation
+/// running (it is detached).
+pub(crate) struct Pending<E> {
+    receiver: watch::Receiver<Outcome<E>>,
+    _guard: WaiterGuard<E>,
+}
+
+impl<E: From<Abandoned>> Pending<E> {
+    /// The computation's result.
+    pub(crate) async fn wait(self) -> Result<Arc<str>, Arc<E>> {
+        let mut receiver = self.receiver;
+        loop {
+            if let Some(outcome) = receiver.borrow_and_update().clone() {
+                return outcome;
+            }
+            if receiver.changed().await.is_err() {
+                return Err(Arc::new(E::from(Abandoned)));
+            }
+        }
+    }
+}
+
 impl<E> ExplainCache<E> {
     /// A cache holding at most `capacity_bytes` of explanation text.
     pub(crate) fn new(capacity_bytes: usize) -> Self {
@@ -97,6 +161,8 @@ impl<E> ExplainCache<E> {
                 bytes: 0,
                 capacity_bytes,
                 inflight: HashMap::new(),
+                unseen_failures: LruCache::new(UNSEEN_FAILURES),
+                aliases: LruCache::new(ALIASES),
                 next_id: 0,
             }),
         }
@@ -120,6 +186,19 @@ impl<E> ExplainCache<E> {
     /// A cached explanation, marking it recently used.
     pub(crate) fn get(&self, key: &ExplainKey) -> Option<Arc<str>> {
         self.lock().lru.get(key).cloned()
+    }
+
+    /// The key of the prompt last rendered from the inputs `inputs` (see
+    /// [`ExplainCache::set_alias`]).
+    pub(crate) fn alias(&self, inputs: &ExplainKey) -> Option<ExplainKey> {
+        self.lock().aliases.get(inputs).copied()
+    }
+
+    /// Remembers that the inputs `inputs` render the prompt `key`. The
+    /// caller vouches that `inputs` covers everything the prompt is made
+    /// from; the bound is by count (two keys per entry).
+    pub(crate) fn set_alias(&self, inputs: ExplainKey, key: ExplainKey) {
+        self.lock().aliases.put(inputs, key);
     }
 
     /// Stores an explanation.
@@ -147,7 +226,8 @@ impl<E> ExplainCache<E> {
 
     /// Returns the cached explanation, or joins the running computation for
     /// this key, or starts `compute` on a task. Dropping the returned future
-    /// leaves the computation running only while someone else waits for it.
+    /// leaves the computation running only while someone else waits for it
+    /// (or a background lookup detached it).
     pub(crate) async fn get_or_compute<F, Fut>(
         self: &Arc<Self>,
         key: ExplainKey,
@@ -158,57 +238,160 @@ impl<E> ExplainCache<E> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<String, E>> + Send + 'static,
     {
-        let (id, mut receiver) = {
+        let pending = {
             let mut inner = self.lock();
             if let Some(hit) = inner.lru.get(&key) {
                 return Ok(Arc::clone(hit));
             }
-            if let Some(flight) = inner.inflight.get_mut(&key) {
-                flight.waiters += 1;
-                (flight.id, flight.result.clone())
-            } else {
-                inner.next_id += 1;
-                let id = inner.next_id;
-                let (sender, receiver) = watch::channel::<Outcome<E>>(None);
-                let cache = Arc::clone(self);
-                let work = compute();
-                let task = tokio::spawn(async move {
-                    let outcome = work.await.map(Arc::<str>::from).map_err(Arc::new);
-                    {
-                        let mut inner = cache.lock();
-                        if inner.inflight.get(&key).is_some_and(|f| f.id == id) {
-                            inner.inflight.remove(&key);
-                        }
-                        if let Ok(text) = &outcome {
-                            inner.insert(key, Arc::clone(text));
+            // Whoever asks now sees the answer; an old failure is moot.
+            inner.unseen_failures.pop(&key);
+            match self.join(&mut inner, key) {
+                Some(pending) => pending,
+                None => self.spawn(&mut inner, key, None, compute()),
+            }
+        };
+        pending.wait().await
+    }
+
+    /// For a hover: the cached explanation, or a failure nobody saw yet,
+    /// or the running computation for this key (detached from now on, and
+    /// dropped with the document `owner`), or a new one from `start` on a
+    /// task that runs to its end whether anyone waits or not. `start`
+    /// declines with `None` (no hover slot free): then nothing runs.
+    ///
+    /// This is what keeps a hover bounded: the caller waits on
+    /// [`Lookup::Pending`] only as long as it likes, and the model's answer
+    /// still lands in the cache for the next hover.
+    pub(crate) fn lookup_or_start<F, Fut>(
+        self: &Arc<Self>,
+        key: ExplainKey,
+        owner: u64,
+        start: F,
+    ) -> Lookup<E>
+    where
+        E: From<Abandoned> + Send + Sync + 'static,
+        F: FnOnce() -> Option<Fut>,
+        Fut: Future<Output = Result<String, E>> + Send + 'static,
+    {
+        let mut inner = self.lock();
+        if let Some(hit) = inner.lru.get(&key) {
+            return Lookup::Hit(Arc::clone(hit));
+        }
+        if let Some(failure) = inner.unseen_failures.pop(&key) {
+            return Lookup::Failed(failure);
+        }
+        if let Some(flight) = inner.inflight.get_mut(&key) {
+            flight.detached = true;
+            flight.owner = Some(owner);
+        }
+        if let Some(pending) = self.join(&mut inner, key) {
+            return Lookup::Pending(pending);
+        }
+        match start() {
+            Some(work) => Lookup::Pending(self.spawn(&mut inner, key, Some(owner), work)),
+            None => Lookup::NotStarted,
+        }
+    }
+
+    /// Drops the background computations kept for the document `owner`
+    /// (closed, or reopened as another generation): their answer would
+    /// explain text the editor no longer shows. Their waiters, if any, get
+    /// [`Abandoned`].
+    pub(crate) fn drop_owner(&self, owner: u64) {
+        let dropped: Vec<InFlight<E>> = {
+            let mut inner = self.lock();
+            let keys: Vec<ExplainKey> = inner
+                .inflight
+                .iter()
+                .filter(|(_, f)| f.owner == Some(owner))
+                .map(|(k, _)| *k)
+                .collect();
+            keys.iter()
+                .filter_map(|k| inner.inflight.remove(k))
+                .collect()
+        };
+        // Aborted outside the lock: the task's own guard takes it.
+        for flight in dropped {
+            flight.abort.abort();
+        }
+    }
+
+    /// Joins the computation running for `key`, if any.
+    fn join(self: &Arc<Self>, inner: &mut Inner<E>, key: ExplainKey) -> Option<Pending<E>> {
+        let flight = inner.inflight.get_mut(&key)?;
+        flight.waiters += 1;
+        Some(Pending {
+            receiver: flight.result.clone(),
+            _guard: WaiterGuard {
+                cache: Arc::clone(self),
+                key,
+                id: flight.id,
+            },
+        })
+    }
+
+    /// Starts `work` on a task as the computation for `key`, with one
+    /// waiter (the returned [`Pending`]).
+    fn spawn<Fut>(
+        self: &Arc<Self>,
+        inner: &mut Inner<E>,
+        key: ExplainKey,
+        owner: Option<u64>,
+        work: Fut,
+    ) -> Pending<E>
+    where
+        E: Send + Sync + 'static,
+        Fut: Future<Output = Result<String, E>> + Send + 'static,
+    {
+        inner.next_id += 1;
+        let id = inner.next_id;
+        let (sender, receiver) = watch::channel::<Outcome<E>>(None);
+        let cache = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            // Removes the entry however the task ends (done, aborted,
+            // panicked), so a dead computation never blocks its key.
+            let finished = FlightGuard {
+                cache: Arc::clone(&cache),
+                key,
+                id,
+            };
+            let outcome = work.await.map(Arc::<str>::from).map_err(Arc::new);
+            {
+                let mut inner = cache.lock();
+                let flight = match inner.inflight.get(&key) {
+                    Some(f) if f.id == id => inner.inflight.remove(&key),
+                    _ => None,
+                };
+                match &outcome {
+                    Ok(text) => inner.insert(key, Arc::clone(text)),
+                    Err(failure) => {
+                        if flight.is_some_and(|f| f.detached && f.waiters == 0) {
+                            inner.unseen_failures.put(key, Arc::clone(failure));
                         }
                     }
-                    let _ = sender.send(Some(outcome));
-                });
-                inner.inflight.insert(
-                    key,
-                    InFlight {
-                        id,
-                        waiters: 1,
-                        result: receiver.clone(),
-                        abort: task.abort_handle(),
-                    },
-                );
-                (id, receiver)
+                }
             }
-        };
-        let _guard = WaiterGuard {
-            cache: Arc::clone(self),
+            drop(finished);
+            let _ = sender.send(Some(outcome));
+        });
+        inner.inflight.insert(
             key,
-            id,
-        };
-        loop {
-            if let Some(outcome) = receiver.borrow_and_update().clone() {
-                return outcome;
-            }
-            if receiver.changed().await.is_err() {
-                return Err(Arc::new(E::from(Abandoned)));
-            }
+            InFlight {
+                id,
+                waiters: 1,
+                detached: owner.is_some(),
+                owner,
+                result: receiver.clone(),
+                abort: task.abort_handle(),
+            },
+        );
+        Pending {
+            receiver,
+            _guard: WaiterGuard {
+                cache: Arc::clone(self),
+                key,
+                id,
+            },
         }
     }
 }
@@ -233,7 +416,7 @@ impl<E> Inner<E> {
 }
 
 /// Decrements the waiter count of a computation when a waiter goes away;
-/// the last one out aborts it.
+/// the last one out aborts it unless it is detached.
 struct WaiterGuard<E> {
     cache: Arc<ExplainCache<E>>,
     key: ExplainKey,
@@ -242,16 +425,41 @@ struct WaiterGuard<E> {
 
 impl<E> Drop for WaiterGuard<E> {
     fn drop(&mut self) {
-        let mut inner = self.cache.lock();
-        let last = match inner.inflight.get_mut(&self.key) {
-            Some(flight) if flight.id == self.id => {
-                flight.waiters -= 1;
-                flight.waiters == 0
-            }
-            _ => false,
+        let abandoned = {
+            let mut inner = self.cache.lock();
+            let last = match inner.inflight.get_mut(&self.key) {
+                Some(flight) if flight.id == self.id => {
+                    flight.waiters -= 1;
+                    flight.waiters == 0 && !flight.detached
+                }
+                _ => false,
+            };
+            last.then(|| inner.inflight.remove(&self.key)).flatten()
         };
-        if let Some(flight) = last.then(|| inner.inflight.remove(&self.key)).flatten() {
+        // Aborted outside the lock: the task's own guard takes it.
+        if let Some(flight) = abandoned {
             flight.abort.abort();
+        }
+    }
+}
+
+/// Lives in a computation's task: removes the task's in-flight entry when
+/// the task ends in any way, the entry still being its own.
+struct FlightGuard<E> {
+    cache: Arc<ExplainCache<E>>,
+    key: ExplainKey,
+    id: u64,
+}
+
+impl<E> Drop for FlightGuard<E> {
+    fn drop(&mut self) {
+        let mut inner = self.cache.lock();
+        if inner
+            .inflight
+            .get(&self.key)
+            .is_some_and(|f| f.id == self.id)
+        {
+            inner.inflight.remove(&self.key);
         }
     }
 }
@@ -393,5 +601,112 @@ mod tests {
             .unwrap_err();
         assert_eq!(*err, Failure::Abandoned);
         assert_eq!(cache.inflight(), 0);
+    }
+
+    fn slow(flag: Arc<AtomicUsize>) -> impl Future<Output = Result<String, Failure>> {
+        struct DropFlag(Arc<AtomicUsize>);
+        impl Drop for DropFlag {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        // Made before the first poll: dropped with the future, polled or not.
+        let flag = DropFlag(flag);
+        async move {
+            let _flag = flag;
+            std::future::pending::<()>().await;
+            Ok("never".to_owned())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_background_computation_outlives_its_waiters_and_fills_the_cache() {
+        let cache = Arc::new(ExplainCache::new(1 << 20));
+        let key = key_for(&["bg"]);
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let lookup = cache.lookup_or_start(key, 7, || {
+            Some(async move {
+                let _ = released.await;
+                Ok::<_, Failure>("explained".to_owned())
+            })
+        });
+        let Lookup::Pending(pending) = lookup else {
+            panic!("nothing started")
+        };
+        drop(pending); // the hover answered without it
+        assert_eq!(
+            cache.inflight(),
+            1,
+            "the computation was dropped with its waiter"
+        );
+        // A second lookup joins it; it starts nothing new.
+        let joined = cache.lookup_or_start(key, 7, || -> Option<std::future::Ready<_>> {
+            panic!("a second computation for one key")
+        });
+        assert!(matches!(joined, Lookup::Pending(_)));
+        drop(joined);
+        let _ = release.send(());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while cache.get(&key).is_none() {
+            assert!(tokio::time::Instant::now() < deadline, "never cached");
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(cache.inflight(), 0);
+        assert!(matches!(
+            cache.lookup_or_start(key, 7, || -> Option<std::future::Ready<_>> { None }),
+            Lookup::Hit(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_declined_start_runs_nothing() {
+        let cache = Arc::new(ExplainCache::new(1 << 20));
+        let key = key_for(&["busy"]);
+        let lookup = cache.lookup_or_start(key, 1, || -> Option<std::future::Ready<_>> { None });
+        assert!(matches!(lookup, Lookup::NotStarted));
+        assert_eq!(cache.inflight(), 0);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_owner_aborts_its_background_computations() {
+        let cache = Arc::new(ExplainCache::new(1 << 20));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let (mine, other) = (key_for(&["mine"]), key_for(&["other"]));
+        let flag = Arc::clone(&dropped);
+        let waiter = cache.lookup_or_start(mine, 1, move || Some(slow(flag)));
+        let keep = Arc::new(AtomicUsize::new(0));
+        let flag = Arc::clone(&keep);
+        let _other = cache.lookup_or_start(other, 2, move || Some(slow(flag)));
+        cache.drop_owner(1);
+        let Lookup::Pending(waiter) = waiter else {
+            panic!("nothing started")
+        };
+        assert_eq!(*waiter.wait().await.unwrap_err(), Failure::Abandoned);
+        assert_eq!(dropped.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            keep.load(Ordering::SeqCst),
+            0,
+            "another document's call stopped"
+        );
+        assert_eq!(cache.inflight(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_background_failure_nobody_saw_is_reported_once() {
+        let cache = Arc::new(ExplainCache::new(1 << 20));
+        let key = key_for(&["fails"]);
+        let lookup = cache.lookup_or_start(key, 1, || {
+            Some(async { Err::<String, _>(Failure::RateLimited) })
+        });
+        drop(lookup);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while cache.inflight() > 0 {
+            assert!(tokio::time::Instant::now() < deadline, "never finished");
+            tokio::task::yield_now().await;
+        }
+        let seen = cache.lookup_or_start(key, 1, || -> Option<std::future::Ready<_>> { None });
+        assert!(matches!(seen, Lookup::Failed(f) if *f == Failure::RateLimited));
+        let again = cache.lookup_or_start(key, 1, || -> Option<std::future::Ready<_>> { None });
+        assert!(matches!(again, Lookup::NotStarted), "reported twice");
     }
 }

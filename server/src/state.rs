@@ -413,15 +413,22 @@ impl Shared {
             versions: VecDeque::new(),
         };
         entry.remember_version();
-        self.documents
-            .insert(from_proto::document_key(&uri), entry)
-            .map(|old| old.document.rope().len_bytes())
+        let old = self
+            .documents
+            .insert(from_proto::document_key(&uri), entry)?;
+        // Hover explanations computed for the text this open replaced would
+        // explain what the editor no longer shows.
+        self.explain_cache.drop_owner(old.generation);
+        Some(old.document.rope().len_bytes())
     }
 
-    /// Closes a document, dropping its text and syntax cache; returns how
-    /// many bytes of text were freed.
+    /// Closes a document, dropping its text, syntax cache and background
+    /// hover explanations; returns how many bytes of text were freed.
     pub(crate) fn close(&self, uri: &Uri) -> Option<usize> {
         let (_, open) = self.documents.remove(&from_proto::document_key(uri))?;
+        // Nobody will hover this text again: its background explanations
+        // stop (dropping the model stream aborts the request).
+        self.explain_cache.drop_owner(open.generation);
         Some(open.document.rope().len_bytes())
     }
 

@@ -151,7 +151,14 @@ pub struct TestServerBuilder {
     helix: bool,
     client_name: Option<String>,
     raw_options: Option<Value>,
+    hover_wait_ms: Option<u64>,
 }
+
+/// The `explain.hoverWaitMs` the harness sets unless a test says otherwise
+/// ([`TestServerBuilder::hover_wait_ms`]): long enough that a hover waits
+/// for the fake model's (immediate) answer on a loaded machine, so tests
+/// about what a hover shows need not race the server's bound (300 ms).
+pub const TEST_HOVER_WAIT_MS: u64 = 10_000;
 
 impl Default for TestServerBuilder {
     fn default() -> Self {
@@ -173,6 +180,7 @@ impl Default for TestServerBuilder {
             helix: false,
             client_name: None,
             raw_options: None,
+            hover_wait_ms: Some(TEST_HOVER_WAIT_MS),
         }
     }
 }
@@ -185,7 +193,10 @@ impl TestServerBuilder {
     /// its resolve is pending, the server's own requests
     /// (`window/workDoneProgress/create`, `workspace/applyEdit`) wait
     /// unanswered. Helix never cancels; its request timeout (20 s) is the
-    /// test's to apply.
+    /// test's to apply. A hover is drawn only when every server answered
+    /// (Helix joins the servers' hover requests before showing any): the
+    /// test awaits this server's hover answer, which is all Helix waits for
+    /// from it.
     pub fn helix(mut self) -> Self {
         self.helix = true;
         self.resolve = true;
@@ -358,6 +369,14 @@ impl TestServerBuilder {
         self
     }
 
+    /// The `explain.hoverWaitMs` to set (merged into any `explain` setting
+    /// the test gives), or `None` for the server's own default. The harness
+    /// sets [`TEST_HOVER_WAIT_MS`] unless told otherwise.
+    pub fn hover_wait_ms(mut self, ms: Option<u64>) -> Self {
+        self.hover_wait_ms = ms;
+        self
+    }
+
     /// Sends exactly `options` as `initializationOptions`, in place of the
     /// defaults and [`TestServerBuilder::setting`]s (so the server does not
     /// know the fake server unless `options` says so): for checking a
@@ -439,6 +458,15 @@ impl TestServerBuilder {
         let mut options = json!({ "baseUrl": fake.base_url(), "maxRetries": 0 });
         for (key, value) in &self.settings {
             options[key] = value.clone();
+        }
+        if let Some(ms) = self.hover_wait_ms {
+            match options.get_mut("explain") {
+                Some(Value::Object(explain)) => {
+                    explain.entry("hoverWaitMs").or_insert(json!(ms));
+                }
+                Some(_) => {} // a test giving a bad value on purpose
+                None => options["explain"] = json!({ "hoverWaitMs": ms }),
+            }
         }
         if let Some(raw) = &self.raw_options {
             options = raw.clone();
@@ -544,6 +572,12 @@ impl TestServer {
     /// Replaces the fake server's script.
     pub fn set_script(&self, script: Script) {
         self.fake.set_script(script);
+    }
+
+    /// Lets the fake server's responses held on `gate` go on (see
+    /// [`Rule::held_until`]).
+    pub fn release_model(&self, gate: &str) {
+        self.fake.release(gate);
     }
 
     /// Every request the fake server received so far.

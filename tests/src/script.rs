@@ -66,6 +66,12 @@ pub struct Rule {
     /// Wait before sending the response headers.
     #[serde(default)]
     pub delay_ms: u64,
+    /// Hold the response (before its headers, after `delayMs`) until the
+    /// gate of this name is released (`FakeResponses::release`, or
+    /// `POST /__release` with the name as body): a model that answers
+    /// exactly when the test says, so tests order events without timing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_until: Option<String>,
     /// Characters per `response.output_text.delta` (0 = one delta).
     #[serde(default = "default_chunk_size")]
     pub chunk_size: usize,
@@ -147,6 +153,7 @@ impl Default for Rule {
             preamble: None,
             phases: false,
             delay_ms: 0,
+            hold_until: None,
             chunk_size: default_chunk_size(),
             chunk_delay_ms: 0,
             fault: None,
@@ -216,6 +223,13 @@ impl Rule {
     /// Wait before the headers.
     pub fn delay_ms(mut self, ms: u64) -> Self {
         self.delay_ms = ms;
+        self
+    }
+
+    /// Holds the response until the gate `gate` is released (see
+    /// [`Rule::hold_until`](Rule#structfield.hold_until)).
+    pub fn held_until(mut self, gate: impl Into<String>) -> Self {
+        self.hold_until = Some(gate.into());
         self
     }
 

@@ -76,6 +76,8 @@ struct Inner {
 struct Shared {
     inner: Mutex<Inner>,
     version: watch::Sender<u64>,
+    /// Gates released so far (see `Rule::hold_until`).
+    released: watch::Sender<std::collections::BTreeSet<String>>,
 }
 
 impl Shared {
@@ -87,6 +89,19 @@ impl Shared {
 
     fn bump(&self) {
         self.version.send_modify(|v| *v += 1);
+    }
+
+    fn release(&self, gate: &str) {
+        self.released.send_modify(|gates| {
+            gates.insert(gate.to_owned());
+        });
+    }
+
+    /// Waits until `gate` is released.
+    async fn held_until(&self, gate: &str) {
+        let mut released = self.released.subscribe();
+        // The sender lives as long as `self`: this cannot fail while we wait.
+        let _ = released.wait_for(|gates| gates.contains(gate)).await;
     }
 
     fn update(&self, index: usize, f: impl FnOnce(&mut RecordedRequest)) {
@@ -128,12 +143,14 @@ impl FakeResponses {
                 counter: 0,
             }),
             version: watch::channel(0).0,
+            released: watch::channel(std::collections::BTreeSet::new()).0,
         });
         let app = Router::new()
             .route("/v1/responses", post(responses))
             .route("/v1/chat/completions", post(chat_completions))
             .route("/__requests", get(list_requests).delete(clear_requests))
             .route("/__script", axum::routing::put(put_script))
+            .route("/__release", post(release_gate))
             .fallback(not_found)
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
@@ -177,6 +194,12 @@ impl FakeResponses {
         let mut inner = self.shared.lock();
         inner.uses = vec![0; script.rules.len()];
         inner.script = script;
+    }
+
+    /// Releases the gate `gate`: held responses waiting on it go on, and
+    /// later ones waiting on it are not held.
+    pub fn release(&self, gate: &str) {
+        self.shared.release(gate);
     }
 
     /// Waits until `done(requests)` holds; false on timeout.
@@ -388,6 +411,11 @@ async fn clear_requests(State(shared): State<Arc<Shared>>) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+async fn release_gate(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    shared.release(String::from_utf8_lossy(&body).trim());
+    StatusCode::NO_CONTENT.into_response()
+}
+
 async fn put_script(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     match Script::from_json(&String::from_utf8_lossy(&body)) {
         Ok(script) => {
@@ -532,6 +560,9 @@ async fn responses(
     };
     if rule.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(rule.delay_ms)).await;
+    }
+    if let Some(gate) = &rule.hold_until {
+        shared.held_until(gate).await;
     }
     let call = Call {
         index,

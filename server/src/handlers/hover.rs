@@ -1,7 +1,9 @@
 //! `textDocument/hover`: the explain-this-code hover. Cached and shared (see
 //! `explain_cache`); only definitions are explained on hover (elsewhere a
-//! hover shows an explanation only if one is cached); cancelled hovers
-//! abort the model call when nobody else waits for it; failures are short
+//! hover shows an explanation only if one is cached); a hover waits for the
+//! model at most `explain.hoverWaitMs`, then answers without an explanation
+//! while the model call goes on in the background (neither the answer nor
+//! a cancel stops it), so the next hover shows it; failures are short
 //! hover text, never popups; a hover that cannot work anywhere in the file
 //! or the session (an excluded file, no API key) answers nothing and the
 //! reason is shown once per session.

@@ -82,13 +82,29 @@ impl Target {
     }
 }
 
-/// Who a model call is for: a hover gets a share of the
-/// `maxConcurrentRequests` limit (see `state::ModelPermits`), an action the
-/// user asked for all of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Purpose {
-    Hover,
-    Action,
+/// One slot of the hovers' share of the `maxConcurrentRequests` limit (see
+/// `state::ModelPermits`), held for as long as a hover's call runs (in
+/// [`Prepared::hover_slot`]); an action the user asked for may use all of
+/// the limit. Taken without waiting: a hover that finds every slot busy
+/// starts nothing (hovers come and go with the mouse; queueing them would
+/// pile up calls nobody looks at), so background hover calls never
+/// outnumber the share.
+#[derive(Debug)]
+pub(crate) struct HoverSlot {
+    /// Held, never read: the slot is free again when the call ends.
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl HoverSlot {
+    /// A free slot, if there is one.
+    pub(crate) fn try_take(state: &State) -> Option<Self> {
+        state
+            .model_permits()
+            .hovers
+            .try_acquire_owned()
+            .ok()
+            .map(|permit| Self { _permit: permit })
+    }
 }
 
 /// A prompt ready to send, with what the back half needs to turn the reply
@@ -105,8 +121,10 @@ pub(crate) struct Prepared {
     /// Where the prompt goes; resolved before any progress is shown, so a
     /// missing key fails at once.
     endpoint: Endpoint,
-    /// [`Purpose::Action`] unless the caller says otherwise.
-    pub(crate) purpose: Purpose,
+    /// A hover's slot of its share of the limit, taken before the call
+    /// starts ([`HoverSlot::try_take`]) and free again when this is
+    /// dropped; `None` for an action.
+    pub(crate) hover_slot: Option<HoverSlot>,
 }
 
 /// Builds the prompt for `action` on `target`: diagnostics, AGENTS.md,
@@ -181,7 +199,7 @@ pub(crate) async fn prepare(
         action,
         prompt,
         endpoint,
-        purpose: Purpose::Action,
+        hover_slot: None,
     })
 }
 
@@ -281,16 +299,7 @@ async fn send(
         "calling the model"
     );
     tracing::trace!(input = %prepared.prompt.input, "prompt");
-    let reply = call_model(
-        state,
-        &prepared.endpoint,
-        &request,
-        settings,
-        prepared.purpose,
-        job,
-        cancel,
-    )
-    .await?;
+    let reply = call_model(state, &prepared.endpoint, &request, settings, job, cancel).await?;
     let usage = UsageReport {
         input_tokens: reply.usage.input_tokens,
         cached_tokens: reply.usage.cached_tokens,
@@ -311,6 +320,21 @@ async fn send(
         output: reply.output,
         calls: reply.calls,
     })
+}
+
+/// Whether the document at `path` may be sent at all under `settings`:
+/// not excluded, and an API key where the provider needs one. The refusals
+/// [`prepare`] makes before anything else, for callers that skip it (a
+/// hover whose explanation is already known).
+pub(crate) fn check_sendable(
+    state: &State,
+    settings: &Settings,
+    policy: &WorkspacePolicy,
+    path: &Path,
+) -> Result<(), ActionError> {
+    policy.check_send(path)?;
+    endpoint(state, settings)?;
+    Ok(())
 }
 
 fn endpoint(state: &State, settings: &Settings) -> Result<Endpoint, ActionError> {
@@ -341,19 +365,12 @@ async fn call_model(
     endpoint: &Endpoint,
     request: &ResponsesRequest,
     settings: &Settings,
-    purpose: Purpose,
     job: Option<&mut Job>,
     cancel: &CancellationToken,
 ) -> Result<ModelReply, ModelError> {
     let permits = state.model_permits();
-    // A hover takes its share first, then a slot of the total.
-    let _hover_permit = match purpose {
-        Purpose::Hover => Some(tokio::select! {
-            permit = permits.hovers.acquire_owned() => permit.map_err(|_| ModelError::Cancelled)?,
-            () = cancel.cancelled() => return Err(ModelError::Cancelled),
-        }),
-        Purpose::Action => None,
-    };
+    // A hover holds its share's slot already (`Prepared::hover_slot`); it
+    // takes a slot of the total now, as an action does.
     let _permit = tokio::select! {
         permit = permits.total.acquire_owned() => permit.map_err(|_| ModelError::Cancelled)?,
         () = cancel.cancelled() => return Err(ModelError::Cancelled),
