@@ -89,6 +89,50 @@ impl Jobs {
     }
 }
 
+impl Jobs {
+    /// Registers work on `document` that shows no progress of its own
+    /// (`codex.explain`), so closing the document cancels it like a job.
+    pub(crate) fn watch(self: &Arc<Self>, document: DocumentKey) -> DocumentWatch {
+        let n = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let token = format!("codex/watch/{n}");
+        let cancel = CancellationToken::new();
+        self.running.insert(
+            token.clone(),
+            Running {
+                cancel: cancel.clone(),
+                document: Some(document),
+                gone: Arc::default(),
+            },
+        );
+        DocumentWatch {
+            jobs: Arc::clone(self),
+            token,
+            cancel,
+        }
+    }
+}
+
+/// See [`Jobs::watch`]; unregisters itself when dropped.
+#[derive(Debug)]
+pub(crate) struct DocumentWatch {
+    jobs: Arc<Jobs>,
+    token: String,
+    cancel: CancellationToken,
+}
+
+impl DocumentWatch {
+    /// Resolves when the document went away.
+    pub(crate) async fn gone(&self) {
+        self.cancel.cancelled().await;
+    }
+}
+
+impl Drop for DocumentWatch {
+    fn drop(&mut self) {
+        self.jobs.running.remove(&self.token);
+    }
+}
+
 /// What a job is about, for [`Job::begin`].
 #[derive(Debug, Clone)]
 pub(crate) struct JobInfo {

@@ -169,6 +169,31 @@ async fn closing_a_document_cancels_its_model_calls_quietly() {
     assert_eq!(h.messages(), Vec::<String>::new());
 }
 
+// Defect 7, for `codex.explain`: closing the document stops the model call
+// the explanation waits for, and that is no error.
+#[tokio::test]
+async fn closing_a_document_cancels_its_explanation_quietly() {
+    let mut h = TestServer::builder()
+        .helix()
+        .file_as("util.py", "python", UTIL)
+        .rule(Rule::fault(Fault::Hang))
+        .start()
+        .await;
+    let uri = h.uri();
+    let params = json!({ "command": "codex.explain",
+                         "arguments": [{ "textDocument": { "uri": uri }, "range": cursor(1, 11) }] });
+    let (_, pending) = h.send_request("workspace/executeCommand", params);
+    h.wait_for_model_requests(1).await;
+    h.notify(
+        "textDocument/didClose",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    h.wait_for_disconnect().await;
+    let response = h.within_helix_timeout(pending).await;
+    assert!(response["result"]["markdown"].is_null(), "{response}");
+    assert_eq!(h.messages(), Vec::<String>::new());
+}
+
 // Defect 8: Helix shows progress as "<server name>: <title>", so titles do
 // not repeat "Codex:".
 #[tokio::test]

@@ -128,7 +128,21 @@ pub(crate) async fn show_failure(state: &State, err: &ActionError) -> String {
 
 async fn explain(state: &State, args: ExplainArgs) -> ExplainResult {
     let uri = args.text_document.uri;
-    match explain::explain(state, &uri, args.range, ExplainMode::Compute).await {
+    // Closing the document stops the explanation (and its model call,
+    // unless a hover shares it): nobody reads it anymore, and that is no
+    // failure.
+    let watch = state.jobs.watch(from_proto::document_key(&uri));
+    let explained = tokio::select! {
+        explained = explain::explain(state, &uri, args.range, ExplainMode::Compute) => explained,
+        () = watch.gone() => {
+            tracing::info!(uri = uri.as_str(), "the document closed; its explanation was dropped");
+            return ExplainResult {
+                markdown: None,
+                message: None,
+            };
+        }
+    };
+    match explained {
         Ok(Some(explanation)) => {
             let markdown = explanation.markdown.to_string();
             show_explanation(state, &uri, &markdown).await;
