@@ -32,6 +32,11 @@ const READ_MAX_BYTES: usize = 48 * 1024;
 const SEARCH_MAX_MATCHES: usize = 100;
 /// Most files one `search` looks into.
 const SEARCH_MAX_FILES: usize = 20_000;
+/// Most bytes one `search` reads, over all files: a huge repository is
+/// searched in part, and says so, rather than read whole.
+const SEARCH_MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// Files larger than this are not searched (generated or data files).
+const SEARCH_FILE_MAX_BYTES: u64 = 2 * 1024 * 1024;
 /// Longest line shown in a search result.
 const SEARCH_LINE_CHARS: usize = 200;
 /// Most entries one `list_files` returns.
@@ -254,15 +259,17 @@ impl ToolContext<'_> {
     /// A file's text: the editor's for an open document (still checked
     /// against the exclusions), else the disk's through the policy.
     fn text_of(&self, path: &Path) -> Result<(String, bool), String> {
+        self.text_capped(path, self.max_file_bytes)
+    }
+
+    /// [`Self::text_of`], reading at most `cap` bytes from disk.
+    fn text_capped(&self, path: &Path, cap: u64) -> Result<(String, bool), String> {
         if let Some(text) = (self.open_text)(path) {
             self.policy.check_send(path).map_err(|e| e.to_string())?;
             self.policy.check_inside(path).map_err(|e| e.to_string())?;
             return Ok((text, false));
         }
-        let read = self
-            .policy
-            .read(path, self.max_file_bytes)
-            .map_err(|e| e.to_string())?;
+        let read = self.policy.read(path, cap).map_err(|e| e.to_string())?;
         if looks_binary(&read.text) {
             return Err(format!(
                 "`{}` looks like a binary file",
@@ -411,22 +418,28 @@ impl ToolContext<'_> {
         let mut out = String::new();
         let mut matches = 0;
         let mut files = 0;
+        let mut bytes = 0u64;
         let mut more = false;
         'files: for entry in self.walk(&under, None).flatten() {
             if !entry.file_type().is_some_and(|t| t.is_file()) {
                 continue;
             }
             files += 1;
-            if files > SEARCH_MAX_FILES {
+            if files > SEARCH_MAX_FILES || bytes > SEARCH_MAX_BYTES {
                 more = true;
                 break;
             }
             let path = entry.path();
-            // Excluded, outside, unreadable or binary files are skipped
-            // silently: they are not the model's to see.
-            let Ok((text, _)) = self.text_of(path) else {
+            // Excluded, outside, unreadable, binary or very large files are
+            // skipped silently: they are not the model's to see.
+            let cap = self.max_file_bytes.min(SEARCH_FILE_MAX_BYTES);
+            let Ok((text, truncated)) = self.text_capped(path, cap) else {
                 continue;
             };
+            if truncated {
+                continue;
+            }
+            bytes += text.len() as u64;
             for (k, line) in text.lines().enumerate() {
                 if !matcher.is_match(line) {
                     continue;

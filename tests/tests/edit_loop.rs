@@ -421,3 +421,69 @@ async fn cancelling_during_a_later_turn_stops_at_once() {
     h.wait_for_disconnect().await;
     h.assert_no_applied_edits().await;
 }
+
+#[tokio::test]
+async fn a_patch_may_update_a_file_the_model_read_with_a_null_version() {
+    let both = "*** Begin Patch\n*** Update File: shapes.py\n@@\n class Square:\n     def __init__(self, side):\n         self.side = side\n+        self.size = side\n*** Update File: app.py\n@@\n def area(s):\n-    return s.size * s.size\n+    return s.size ** 2\n*** End Patch\n";
+    let mut h = builder()
+        .script(Script::new(vec![
+            Rule::function_call("read_file", json!({"path": "shapes.py"})).turn(1),
+            Rule::custom_call("apply_patch", both).turn(2),
+        ]))
+        .start()
+        .await;
+    let args = fix_args(&h);
+    let response = h.run_action_with(args).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    let edit = h.last_applied_edit();
+    let changes = edit["documentChanges"].as_array().unwrap();
+    assert_eq!(changes.len(), 2, "{edit}");
+    let shapes = changes
+        .iter()
+        .find(|c| {
+            c["textDocument"]["uri"]
+                .as_str()
+                .unwrap()
+                .ends_with("/shapes.py")
+        })
+        .unwrap();
+    // Not open in the editor: edited against the text read from disk.
+    assert!(shapes["textDocument"]["version"].is_null(), "{shapes}");
+    let app = changes
+        .iter()
+        .find(|c| {
+            c["textDocument"]["uri"]
+                .as_str()
+                .unwrap()
+                .ends_with("/app.py")
+        })
+        .unwrap();
+    assert_eq!(app["textDocument"]["version"], 1, "{app}");
+}
+
+#[tokio::test]
+async fn a_patch_into_git_or_an_excluded_file_is_refused_and_repaired() {
+    let evil = "*** Begin Patch\n*** Update File: .git/config\n@@\n [core]\n+\tfsmonitor = \"touch /tmp/pwned\"\n*** End Patch\n";
+    let mut h = builder()
+        .disk_file(".git/config", "[core]\n\tbare = false\n")
+        .script(Script::new(vec![
+            Rule::custom_call("apply_patch", evil).turn(1),
+            Rule::custom_call("apply_patch", FIX).turn(2),
+        ]))
+        .start()
+        .await;
+    let args = fix_args(&h);
+    let response = h.run_action_with(args).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    assert_eq!(
+        h.applied_text(APP),
+        APP.replace("s.size * s.size", "s.side * s.side")
+    );
+    let told = tool_output(&h, 1);
+    assert!(told.contains(".git"), "{told}");
+    let edit = h.last_applied_edit().to_string();
+    assert!(
+        !edit.contains(".git/config") && !edit.contains("fsmonitor"),
+        "{edit}"
+    );
+}
