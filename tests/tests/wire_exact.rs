@@ -48,10 +48,16 @@ fn run(command: &mut Command, what: &str) {
     );
 }
 
-/// A Python with the `openai` SDK: the venv under `.tools/`, created and
-/// filled with `pip install openai` when missing. `None` when there is no
-/// `python3` to create it with.
+/// A Python with the `openai` SDK and `lark`: the venv under `.tools/`,
+/// created and filled with `pip install` when missing (once per test
+/// binary: the tests here run in parallel and must not create it twice).
+/// `None` when there is no `python3` to create it with.
 fn sdk_python() -> Option<PathBuf> {
+    static PYTHON: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(install_sdk_python).clone()
+}
+
+fn install_sdk_python() -> Option<PathBuf> {
     let venv = workspace_root().join(".tools").join("openai-venv");
     let python = venv_python(&venv);
     if has_sdk(&python) {

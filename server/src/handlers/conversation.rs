@@ -284,10 +284,10 @@ impl Conversation<'_> {
                 (k, score)
             })
             .max_by(|a, b| a.1.total_cmp(&b.1));
-        let Some((at, score)) = best.filter(|(_, s)| *s > 0.5) else {
+        // Below half the characters in common, nothing is near enough to help.
+        let Some((at, _)) = best.filter(|(_, similarity)| *similarity > 0.5) else {
             return String::new();
         };
-        let _ = score;
         let from = at.saturating_sub(3);
         let to = (at + 4).min(rope.len_lines());
         let mut out = format!(
