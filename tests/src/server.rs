@@ -893,18 +893,7 @@ fn sse_steps(call: &Call) -> VecDeque<Step> {
     let index = output.len();
     if rule.reply.is_empty() && !rule.calls.is_empty() {
         push_calls(call, &mut steps, &mut seq, &mut output);
-        let resp = response_object(
-            call,
-            &resp_id,
-            "completed",
-            json!(output),
-            call.usage.clone(),
-        );
-        steps.push_back(frame(
-            "response.completed",
-            &mut seq,
-            json!({"response": resp}),
-        ));
+        push_completed(call, &resp_id, &mut steps, &mut seq, output);
         return steps;
     }
     let phase = rule.phases.then_some("final_answer");
@@ -965,20 +954,27 @@ fn sse_steps(call: &Call) -> VecDeque<Step> {
             json!({"response": resp}),
         ));
     } else {
-        let resp = response_object(
-            call,
-            &resp_id,
-            "completed",
-            json!(output),
-            call.usage.clone(),
-        );
-        steps.push_back(frame(
-            "response.completed",
-            &mut seq,
-            json!({"response": resp}),
-        ));
+        push_completed(call, &resp_id, &mut steps, &mut seq, output);
     }
     steps
+}
+
+/// The `response.completed` frame, with the whole output.
+fn push_completed(
+    call: &Call,
+    resp_id: &str,
+    steps: &mut VecDeque<Step>,
+    seq: &mut u64,
+    output: Vec<Value>,
+) {
+    let resp = response_object(
+        call,
+        resp_id,
+        "completed",
+        json!(output),
+        call.usage.clone(),
+    );
+    steps.push_back(frame("response.completed", seq, json!({"response": resp})));
 }
 
 /// A reasoning item with a summary, and `encrypted_content` when the

@@ -73,6 +73,22 @@ fn fix_args(h: &TestServer) -> Value {
     args
 }
 
+/// Runs the fix and checks that an edit was applied.
+async fn run_fix_applied(h: &mut TestServer) {
+    let args = fix_args(h);
+    let response = h.run_action_with(args).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+}
+
+/// Runs the fix and checks that it gave the fixed text.
+async fn run_fix(h: &mut TestServer) {
+    run_fix_applied(h).await;
+    assert_eq!(
+        h.applied_text(APP),
+        APP.replace("s.size * s.size", "s.side * s.side")
+    );
+}
+
 #[tokio::test]
 async fn a_fix_that_needs_another_file_reads_it_then_patches() {
     let mut h = builder()
@@ -82,13 +98,7 @@ async fn a_fix_that_needs_another_file_reads_it_then_patches() {
         ]))
         .start()
         .await;
-    let args = fix_args(&h);
-    let response = h.run_action_with(args).await;
-    assert_eq!(response["result"]["applied"], true, "{response}");
-    assert_eq!(
-        h.applied_text(APP),
-        APP.replace("s.size * s.size", "s.side * s.side")
-    );
+    run_fix(&mut h).await;
     let requests = h.model_requests();
     assert_eq!(requests.len(), 2);
     // The first request offers the tools: the grammar-constrained patch
@@ -136,13 +146,7 @@ async fn search_and_list_answer_path_line_text() {
         ]))
         .start()
         .await;
-    let args = fix_args(&h);
-    let response = h.run_action_with(args).await;
-    assert_eq!(response["result"]["applied"], true, "{response}");
-    assert_eq!(
-        h.applied_text(APP),
-        APP.replace("s.size * s.size", "s.side * s.side")
-    );
+    run_fix(&mut h).await;
     assert_eq!(tool_output(&h, 1), "shapes.py:1: class Square:\n");
     let listed = tool_output(&h, 2);
     assert!(
@@ -171,13 +175,7 @@ async fn excluded_and_outside_files_are_refused_without_content() {
         ]))
         .start()
         .await;
-    let args = fix_args(&h);
-    let response = h.run_action_with(args).await;
-    assert_eq!(response["result"]["applied"], true, "{response}");
-    assert_eq!(
-        h.applied_text(APP),
-        APP.replace("s.size * s.size", "s.side * s.side")
-    );
+    run_fix(&mut h).await;
     for n in 1..=3 {
         let out = tool_output(&h, n);
         assert!(out.starts_with("refused: "), "{out}");
@@ -205,13 +203,7 @@ async fn a_patch_that_does_not_apply_is_repaired_on_the_second_try() {
         ]))
         .start()
         .await;
-    let args = fix_args(&h);
-    let response = h.run_action_with(args).await;
-    assert_eq!(response["result"]["applied"], true, "{response}");
-    assert_eq!(
-        h.applied_text(APP),
-        APP.replace("s.size * s.size", "s.side * s.side")
-    );
+    run_fix(&mut h).await;
     let told = tool_output(&h, 1);
     assert!(told.starts_with("The patch did not apply:"), "{told}");
     // The nearest lines of the file, numbered, so the model can copy them.
@@ -253,13 +245,7 @@ async fn when_the_tool_budget_is_spent_the_model_may_only_patch() {
         .setting("maxToolCalls", 2)
         .start()
         .await;
-    let args = fix_args(&h);
-    let response = h.run_action_with(args).await;
-    assert_eq!(response["result"]["applied"], true, "{response}");
-    assert_eq!(
-        h.applied_text(APP),
-        APP.replace("s.size * s.size", "s.side * s.side")
-    );
+    run_fix(&mut h).await;
     let requests = h.model_requests();
     // Two reads, then the request that names apply_patch as the only choice.
     assert_eq!(requests.len(), 3, "{requests:?}");
@@ -282,13 +268,7 @@ async fn encrypted_reasoning_is_replayed_without_ids() {
         ]))
         .start()
         .await;
-    let args = fix_args(&h);
-    let response = h.run_action_with(args).await;
-    assert_eq!(response["result"]["applied"], true, "{response}");
-    assert_eq!(
-        h.applied_text(APP),
-        APP.replace("s.size * s.size", "s.side * s.side")
-    );
+    run_fix(&mut h).await;
     let first = &h.model_requests()[0].body;
     assert_eq!(first["include"], json!(["reasoning.encrypted_content"]));
     let second = input(&h, 1);
@@ -324,13 +304,7 @@ async fn function_mode_takes_the_patch_as_an_argument() {
         .setting("editTool", "function")
         .start()
         .await;
-    let args = fix_args(&h);
-    let response = h.run_action_with(args).await;
-    assert_eq!(response["result"]["applied"], true, "{response}");
-    assert_eq!(
-        h.applied_text(APP),
-        APP.replace("s.size * s.size", "s.side * s.side")
-    );
+    run_fix(&mut h).await;
     let first = &h.model_requests()[0].body;
     let patch_tool = first["tools"]
         .as_array()
@@ -349,13 +323,7 @@ async fn text_mode_sends_no_tools() {
         .setting("editTool", "text")
         .start()
         .await;
-    let args = fix_args(&h);
-    let response = h.run_action_with(args).await;
-    assert_eq!(response["result"]["applied"], true, "{response}");
-    assert_eq!(
-        h.applied_text(APP),
-        APP.replace("s.size * s.size", "s.side * s.side")
-    );
+    run_fix(&mut h).await;
     let first = &h.model_requests()[0].body;
     assert!(
         first.get("tools").is_none() && first.get("tool_choice").is_none(),
@@ -432,9 +400,7 @@ async fn a_patch_may_update_a_file_the_model_read_with_a_null_version() {
         ]))
         .start()
         .await;
-    let args = fix_args(&h);
-    let response = h.run_action_with(args).await;
-    assert_eq!(response["result"]["applied"], true, "{response}");
+    run_fix_applied(&mut h).await;
     let edit = h.last_applied_edit();
     let changes = edit["documentChanges"].as_array().unwrap();
     assert_eq!(changes.len(), 2, "{edit}");
@@ -472,13 +438,7 @@ async fn a_patch_into_git_or_an_excluded_file_is_refused_and_repaired() {
         ]))
         .start()
         .await;
-    let args = fix_args(&h);
-    let response = h.run_action_with(args).await;
-    assert_eq!(response["result"]["applied"], true, "{response}");
-    assert_eq!(
-        h.applied_text(APP),
-        APP.replace("s.size * s.size", "s.side * s.side")
-    );
+    run_fix(&mut h).await;
     let told = tool_output(&h, 1);
     assert!(told.contains(".git"), "{told}");
     let edit = h.last_applied_edit().to_string();
