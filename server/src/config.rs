@@ -91,6 +91,10 @@ pub enum EditTool {
     /// the workspace tools: for servers that take function tools but no
     /// grammars (vLLM, llama.cpp, Ollama).
     Function,
+    /// OpenAI's built-in `apply_patch` tool: one `apply_patch_call` output
+    /// item per file operation, answered by `apply_patch_call_output`;
+    /// plus the workspace tools. For the newer OpenAI models that have it.
+    Native,
     /// No tools: the answer text holds the patch.
     Text,
 }
@@ -99,6 +103,7 @@ impl EditTool {
     /// The next simpler mode, for a server that rejected this one.
     pub fn simpler(self) -> Option<Self> {
         match self {
+            Self::Native => Some(Self::Freeform),
             Self::Auto | Self::Freeform => Some(Self::Function),
             Self::Function => Some(Self::Text),
             Self::Text => None,

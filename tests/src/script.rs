@@ -108,7 +108,8 @@ pub struct Rule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<String>,
     /// Only for the request of this turn of an action: the number of tool
-    /// outputs in its input, plus one.
+    /// rounds in its input (runs of tool outputs, one per answered
+    /// response), plus one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn: Option<usize>,
 }
@@ -117,12 +118,13 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScriptedCall {
-    /// `function` or `custom`.
+    /// `function`, `custom` or `applyPatch`.
     #[serde(rename = "type")]
     pub kind: CallKind,
     /// The tool's name.
     pub name: String,
-    /// A function's JSON arguments, or a custom tool's input.
+    /// A function's JSON arguments, a custom tool's input, or the JSON
+    /// `operation` of an `apply_patch_call`.
     pub input: String,
 }
 
@@ -134,6 +136,8 @@ pub enum CallKind {
     Function,
     /// A `custom_tool_call` item.
     Custom,
+    /// An `apply_patch_call` item of the built-in tool.
+    ApplyPatch,
 }
 
 fn default_chunk_size() -> usize {
@@ -260,6 +264,13 @@ impl Rule {
     /// A rule that answers with one custom tool call (e.g. `apply_patch`).
     pub fn custom_call(name: &str, input: &str) -> Self {
         Self::default().call(CallKind::Custom, name, input)
+    }
+
+    /// A rule that answers with one `apply_patch_call` of the built-in
+    /// tool; `operation` is `{"type": "update_file", "path", "diff"}` or
+    /// another of its operations.
+    pub fn apply_patch_call(operation: serde_json::Value) -> Self {
+        Self::default().call(CallKind::ApplyPatch, "apply_patch", &operation.to_string())
     }
 
     /// Adds a tool call.

@@ -499,7 +499,7 @@ async fn responses(
             ),
         );
     }
-    let turn = tool_outputs(&request) + 1;
+    let turn = tool_rounds(&request) + 1;
 
     let (rule_index, rule, n, usage) = {
         let mut inner = shared.lock();
@@ -1018,6 +1018,27 @@ fn push_calls(call: &Call, steps: &mut VecDeque<Step>, seq: &mut u64, output: &m
                 "response.custom_tool_call_input.done",
                 "input",
             ),
+            CallKind::ApplyPatch => {
+                // One whole item, added then done: the SDK's stream events
+                // have no diff deltas for it.
+                let operation: Value = serde_json::from_str(&scripted.input).unwrap_or(Value::Null);
+                let item = json!({"id": format!("apc_fake_{}_{k}", call.n), "type": "apply_patch_call",
+                                  "call_id": call_id, "status": "completed", "operation": operation});
+                let mut added = item.clone();
+                added["status"] = json!("in_progress");
+                steps.push_back(frame(
+                    "response.output_item.added",
+                    seq,
+                    json!({"output_index": at, "item": added}),
+                ));
+                steps.push_back(frame(
+                    "response.output_item.done",
+                    seq,
+                    json!({"output_index": at, "item": item}),
+                ));
+                output.push(item);
+                continue;
+            }
         };
         let id = item["id"].clone();
         let mut added = item.clone();
@@ -1049,17 +1070,26 @@ fn push_calls(call: &Call, steps: &mut VecDeque<Step>, seq: &mut u64, output: &m
     }
 }
 
-/// The number of tool outputs in a request's input: how many tool rounds
-/// came before it.
-fn tool_outputs(request: &Value) -> usize {
-    input_items(request)
-        .filter(|i| {
-            matches!(
-                i.get("type").and_then(Value::as_str),
-                Some("function_call_output" | "custom_tool_call_output")
-            )
-        })
-        .count()
+/// How many tool rounds came before a request: the runs of tool outputs
+/// in its input (a response's calls are answered together, after its
+/// replayed items).
+fn tool_rounds(request: &Value) -> usize {
+    let is_output = |i: &Value| {
+        matches!(
+            i.get("type").and_then(Value::as_str),
+            Some("function_call_output" | "custom_tool_call_output" | "apply_patch_call_output")
+        )
+    };
+    let mut rounds = 0;
+    let mut in_run = false;
+    for item in input_items(request) {
+        let output = is_output(item);
+        if output && !in_run {
+            rounds += 1;
+        }
+        in_run = output;
+    }
+    rounds
 }
 
 fn input_items(request: &Value) -> impl Iterator<Item = &Value> {
@@ -1084,8 +1114,12 @@ fn unpaired_tool_items(request: &Value) -> Option<String> {
             .filter_map(|i| i.get("call_id").and_then(Value::as_str).map(str::to_owned))
             .collect()
     };
-    let calls = ids(&["function_call", "custom_tool_call"]);
-    let outputs = ids(&["function_call_output", "custom_tool_call_output"]);
+    let calls = ids(&["function_call", "custom_tool_call", "apply_patch_call"]);
+    let outputs = ids(&[
+        "function_call_output",
+        "custom_tool_call_output",
+        "apply_patch_call_output",
+    ]);
     if let Some(missing) = calls.iter().find(|c| !outputs.contains(c)) {
         return Some(format!("No tool output found for function call {missing}."));
     }

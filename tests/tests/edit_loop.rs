@@ -447,3 +447,160 @@ async fn a_patch_into_git_or_an_excluded_file_is_refused_and_repaired() {
         "{edit}"
     );
 }
+
+/// The fix as one `update_file` operation of the built-in tool (a V4A
+/// diff: the hunks of an `*** Update File:` section).
+fn native_fix() -> Value {
+    json!({"type": "update_file", "path": "app.py",
+           "diff": "@@\n def area(s):\n-    return s.size * s.size\n+    return s.side * s.side\n"})
+}
+
+#[tokio::test]
+async fn native_mode_edits_through_apply_patch_calls() {
+    let mut h = builder()
+        .script(Script::new(vec![
+            Rule::function_call("read_file", json!({"path": "shapes.py"}))
+                .reasoning("Need the class first.")
+                .turn(1),
+            Rule::apply_patch_call(native_fix()).turn(2),
+        ]))
+        .setting("editTool", "native")
+        .start()
+        .await;
+    run_fix(&mut h).await;
+    let requests = h.model_requests();
+    assert_eq!(requests.len(), 2);
+    let first = &requests[0].body;
+    let tools = first["tools"].as_array().unwrap();
+    // The built-in tool is named by its type alone; the read-only tools
+    // stay functions.
+    assert!(tools.contains(&json!({"type": "apply_patch"})), "{tools:?}");
+    assert_eq!(
+        tools.iter().filter(|t| t["type"] == "function").count(),
+        3,
+        "{tools:?}"
+    );
+    assert_eq!(first["include"], json!(["reasoning.encrypted_content"]));
+    assert_each_request_extends_the_last(&h);
+}
+
+#[tokio::test]
+async fn native_operations_of_one_response_apply_together_or_go_back_with_the_reason() {
+    let wrong = json!({"type": "update_file", "path": "app.py",
+                       "diff": "@@\n def nowhere():\n-    return s.size * s.size\n+    return s.side * s.side\n"});
+    let shapes = json!({"type": "update_file", "path": "shapes.py",
+                        "diff": "@@\n         self.side = side\n+        self.size = side\n"});
+    let mut h = builder()
+        .script(Script::new(vec![
+            // Two operations, one of them wrong: neither applies.
+            Rule::apply_patch_call(shapes.clone())
+                .call(
+                    codex_lsp_tests::script::CallKind::ApplyPatch,
+                    "apply_patch",
+                    &wrong.to_string(),
+                )
+                .turn(1),
+            Rule::apply_patch_call(shapes)
+                .call(
+                    codex_lsp_tests::script::CallKind::ApplyPatch,
+                    "apply_patch",
+                    &native_fix().to_string(),
+                )
+                .turn(2),
+        ]))
+        .setting("editTool", "native")
+        .start()
+        .await;
+    run_fix_applied(&mut h).await;
+    // Each call of the first response is answered, as failed, with the
+    // reason; the fake server refuses unpaired calls with a 400.
+    let answers: Vec<Value> = input(&h, 1)
+        .into_iter()
+        .filter(|i| i["type"] == "apply_patch_call_output")
+        .collect();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    for answer in &answers {
+        assert_eq!(answer["status"], "failed", "{answer}");
+        let told = answer["output"].as_str().unwrap();
+        assert!(told.starts_with("The patch did not apply:"), "{told}");
+        assert!(told.contains("def nowhere():"), "{told}");
+    }
+    // The replayed calls carry their operation and status, not their ids.
+    let replayed: Vec<Value> = input(&h, 1)
+        .into_iter()
+        .filter(|i| i["type"] == "apply_patch_call")
+        .collect();
+    assert_eq!(replayed.len(), 2);
+    for call in &replayed {
+        assert!(call.get("id").is_none(), "{call}");
+        assert_eq!(call["status"], "completed", "{call}");
+        assert!(call["operation"]["diff"].is_string(), "{call}");
+    }
+    assert_each_request_extends_the_last(&h);
+    // The second response's two operations became one edit of both files.
+    let edit = h.last_applied_edit();
+    assert_eq!(
+        edit["documentChanges"].as_array().unwrap().len(),
+        2,
+        "{edit}"
+    );
+}
+
+#[tokio::test]
+async fn a_native_operation_that_smuggles_another_file_is_refused() {
+    let smuggled = json!({"type": "update_file", "path": "app.py",
+                          "diff": "@@\n def area(s):\n-    return s.size * s.size\n+    return s.side * s.side\n*** Update File: shapes.py\n@@\n-class Square:\n+class Evil:\n"});
+    let newline_path = json!({"type": "update_file", "path": "app.py\n*** Add File: evil.py",
+                              "diff": "@@\n def area(s):\n"});
+    let mut h = builder()
+        .script(Script::new(vec![
+            Rule::apply_patch_call(smuggled).turn(1),
+            Rule::apply_patch_call(newline_path).turn(2),
+            Rule::apply_patch_call(native_fix()).turn(3),
+        ]))
+        .setting("editTool", "native")
+        .start()
+        .await;
+    run_fix(&mut h).await;
+    let first = tool_output_of(&h, 1, "apply_patch_call_output");
+    assert!(first.contains("one call edits one file"), "{first}");
+    let second = tool_output_of(&h, 2, "apply_patch_call_output");
+    assert!(second.contains("is not a file path"), "{second}");
+    assert!(!h.last_applied_edit().to_string().contains("Evil"));
+}
+
+#[tokio::test]
+async fn a_server_without_the_built_in_tool_gets_the_grammar_tool() {
+    let mut h = builder()
+        .script(Script::new(vec![
+            Rule::fault(Fault::Http400)
+                .error_message("Invalid value: 'apply_patch'. Supported tool types are 'function' and 'custom'.")
+                .matching("\"type\":\"apply_patch\""),
+            Rule::custom_call("apply_patch", FIX),
+        ]))
+        .setting("editTool", "native")
+        .start()
+        .await;
+    run_fix(&mut h).await;
+    let requests = h.model_requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests[0].status, 400);
+    let patch_tool = requests[1].body["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "apply_patch")
+        .cloned()
+        .unwrap();
+    assert_eq!(patch_tool["type"], "custom", "{patch_tool}");
+}
+
+/// The `output` of the last item of `kind` in request `n`'s input.
+fn tool_output_of(h: &TestServer, n: usize, kind: &str) -> String {
+    input(h, n)
+        .iter()
+        .rev()
+        .find(|i| i["type"] == kind)
+        .map(|i| i["output"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_default()
+}

@@ -131,6 +131,11 @@ async fn fake_server_speaks_the_openai_sdk_wire_format() {
                     "apply_patch",
                     "*** Begin Patch\n*** Update File: a.py\n@@\n-a\n+b\n*** End Patch\n",
                 )
+                .call(
+                    codex_lsp_tests::script::CallKind::ApplyPatch,
+                    "apply_patch",
+                    r#"{"type":"update_file","path":"a.py","diff":"@@\n-a\n+b\n"}"#,
+                )
                 .reasoning("Reading the file first."),
         ),
         Rule::reply("The answer, in a few small deltas: é, 日本, 😀.").chunks(5, 0),

@@ -29,7 +29,8 @@ use crate::config::EditTool;
 use crate::failure::ActionError;
 use crate::lsp::ext::UsageReport;
 use crate::model::{
-    CustomFormat, InputItem, ModelError, Tool, ToolCall, ToolChoice, ToolChoiceMode, ToolKind,
+    ApplyPatchStatus, CustomFormat, InputItem, ModelError, Tool, ToolCall, ToolChoice,
+    ToolChoiceMode, ToolKind,
 };
 use crate::progress::Job;
 use crate::state::State;
@@ -115,7 +116,7 @@ impl Conversation<'_> {
                 input: self.input.clone(),
                 tools: tools.clone(),
                 tool_choice: self.tool_choice(),
-                encrypted_reasoning: self.mode == EditTool::Freeform,
+                encrypted_reasoning: matches!(self.mode, EditTool::Freeform | EditTool::Native),
             };
             let answer = match ask_turn(self.state, self.prepared, &turn, Some(&mut *job), cancel)
                 .await
@@ -143,23 +144,22 @@ impl Conversation<'_> {
             self.input
                 .extend(answer.output.into_iter().map(InputItem::Replayed));
 
-            if let Some(patch_call) = answer.calls.iter().find(|c| c.name == APPLY_PATCH) {
-                let patch = match patch_input(patch_call) {
-                    Ok(patch) => patch,
-                    Err(reason) => {
-                        self.answer_all(&answer.calls, Some((patch_call, reason)));
-                        if let Some(fail) = self.count_repair() {
-                            return fail;
-                        }
-                        job.on_step("the patch was malformed; asking Codex to correct it".into());
-                        continue;
-                    }
-                };
-                job.on_step("applying the patch".to_owned());
-                match self.try_patch(&patch) {
+            let patch_calls: Vec<&ToolCall> = answer
+                .calls
+                .iter()
+                .filter(|c| c.name == APPLY_PATCH)
+                .collect();
+            if !patch_calls.is_empty() {
+                let applied = patch_text(&patch_calls)
+                    .map_err(Repair::Retry)
+                    .and_then(|patch| {
+                        job.on_step("applying the patch".to_owned());
+                        self.try_patch(&patch)
+                    });
+                match applied {
                     Ok(edit) => return self.done(edit),
                     Err(Repair::Retry(reason)) => {
-                        self.answer_all(&answer.calls, Some((patch_call, reason)));
+                        self.answer_all(&answer.calls, &reason);
                         if let Some(fail) = self.count_repair() {
                             return fail;
                         }
@@ -223,7 +223,8 @@ impl Conversation<'_> {
             .rev()
             .find_map(|item| match item {
                 InputItem::CustomToolCallOutput { output, .. }
-                | InputItem::FunctionCallOutput { output, .. } => Some(output.clone()),
+                | InputItem::FunctionCallOutput { output, .. }
+                | InputItem::ApplyPatchCallOutput { output, .. } => Some(output.clone()),
                 _ => None,
             })
             .unwrap_or_default()
@@ -232,6 +233,9 @@ impl Conversation<'_> {
     fn tool_choice(&self) -> Option<ToolChoice> {
         match self.mode {
             EditTool::Text | EditTool::Auto => None,
+            EditTool::Native if self.final_turn => Some(ToolChoice::BuiltIn {
+                kind: ToolKind::ApplyPatch,
+            }),
             EditTool::Freeform | EditTool::Function if self.final_turn => Some(ToolChoice::Named {
                 kind: if self.mode == EditTool::Freeform {
                     ToolKind::Custom
@@ -240,7 +244,7 @@ impl Conversation<'_> {
                 },
                 name: APPLY_PATCH.to_owned(),
             }),
-            EditTool::Freeform | EditTool::Function => {
+            EditTool::Native | EditTool::Freeform | EditTool::Function => {
                 Some(ToolChoice::Mode(ToolChoiceMode::Required))
             }
         }
@@ -304,15 +308,15 @@ impl Conversation<'_> {
         out
     }
 
-    /// Answers every call of a response (each needs its output), the patch
-    /// call with `patch_answer`.
-    fn answer_all(&mut self, calls: &[ToolCall], patch_answer: Option<(&ToolCall, String)>) {
+    /// Answers every call of a response (each needs its output): the patch
+    /// calls with why the patch did not apply (none of their operations
+    /// was), the others as not run.
+    fn answer_all(&mut self, calls: &[ToolCall], reason: &str) {
         for call in calls {
-            let output = match &patch_answer {
-                Some((patch, reason)) if patch.call_id == call.call_id => {
-                    format!("The patch did not apply: {reason}")
-                }
-                _ => "Not run: the patch in this response came first.".to_owned(),
+            let output = if call.name == APPLY_PATCH {
+                format!("The patch did not apply: {reason}")
+            } else {
+                "Not run: the patch in this response came first.".to_owned()
             };
             self.push_output(call, output);
         }
@@ -326,6 +330,13 @@ impl Conversation<'_> {
             },
             ToolKind::Function => InputItem::FunctionCallOutput {
                 call_id: call.call_id.clone(),
+                output,
+            },
+            // Only failed patches are answered: an applied one ends the
+            // conversation.
+            ToolKind::ApplyPatch => InputItem::ApplyPatchCallOutput {
+                call_id: call.call_id.clone(),
+                status: ApplyPatchStatus::Failed,
                 output,
             },
         });
@@ -413,6 +424,25 @@ impl Conversation<'_> {
     }
 }
 
+/// The patch the `apply_patch` calls of one response carry: the first
+/// call's for the custom and function tools (one whole patch each), all
+/// operations together for the built-in tool (one file each), so that they
+/// apply all or none.
+fn patch_text(calls: &[&ToolCall]) -> Result<String, String> {
+    let Some(first) = calls.first() else {
+        return Err("there is no patch".to_owned());
+    };
+    if first.kind != ToolKind::ApplyPatch {
+        return patch_input(first);
+    }
+    let mut patch = String::from("*** Begin Patch\n");
+    for call in calls.iter().filter(|c| c.kind == ToolKind::ApplyPatch) {
+        patch.push_str(&native_operation(&call.input)?);
+    }
+    patch.push_str("*** End Patch\n");
+    Ok(patch)
+}
+
 /// The patch a call carries: a custom tool's input as is, a function's
 /// `input` argument.
 fn patch_input(call: &ToolCall) -> Result<String, String> {
@@ -426,7 +456,54 @@ fn patch_input(call: &ToolCall) -> Result<String, String> {
                 .map(str::to_owned)
                 .ok_or_else(|| "the arguments need a string `input` holding the patch".to_owned())
         }
+        ToolKind::ApplyPatch => {
+            native_operation(&call.input).map(|op| format!("*** Begin Patch\n{op}*** End Patch\n"))
+        }
     }
+}
+
+/// One operation of the built-in tool, as `apply_patch_call.operation`.
+#[derive(serde::Deserialize)]
+#[serde(tag = "type")]
+enum NativeOperation {
+    #[serde(rename = "create_file")]
+    Create { path: String, diff: String },
+    #[serde(rename = "update_file")]
+    Update { path: String, diff: String },
+    #[serde(rename = "delete_file")]
+    Delete { path: String },
+}
+
+/// A built-in tool operation as the file section of a patch: its diff is
+/// the body of an `*** Update File:` (V4A hunks) or `*** Add File:` (`+`
+/// lines). A path or diff that would smuggle in more sections is refused:
+/// one call is one file.
+fn native_operation(operation: &str) -> Result<String, String> {
+    let operation: NativeOperation = serde_json::from_str(operation).map_err(|e| {
+        format!("the operation is not one of create_file, update_file, delete_file ({e})")
+    })?;
+    let (header, path, diff) = match &operation {
+        NativeOperation::Create { path, diff } => ("*** Add File: ", path, diff.as_str()),
+        NativeOperation::Update { path, diff } => ("*** Update File: ", path, diff.as_str()),
+        NativeOperation::Delete { path } => ("*** Delete File: ", path, ""),
+    };
+    if path.trim().is_empty() || path.contains(['\n', '\r']) {
+        return Err(format!("`{}` is not a file path", path.escape_debug()));
+    }
+    if let Some(line) = diff
+        .lines()
+        .find(|l| l.trim_start().starts_with("*** ") && l.trim() != "*** End of File")
+    {
+        return Err(format!(
+            "the diff of {path} holds `{}`; one call edits one file, without patch headers",
+            line.trim()
+        ));
+    }
+    let mut section = format!("{header}{path}\n{diff}");
+    if !section.ends_with('\n') {
+        section.push('\n');
+    }
+    Ok(section)
 }
 
 /// Whether the model can do better with the reason: the patch itself was
@@ -456,6 +533,7 @@ fn rejects_tools(message: &str) -> bool {
 fn tools_for(mode: EditTool) -> Vec<Tool> {
     let patch_tool = match mode {
         EditTool::Text | EditTool::Auto => return Vec::new(),
+        EditTool::Native => Tool::ApplyPatch,
         EditTool::Freeform => Tool::Custom {
             name: APPLY_PATCH.to_owned(),
             description: APPLY_PATCH_DESCRIPTION.to_owned(),
@@ -520,5 +598,30 @@ mod tests {
         );
         assert!(patch_input(&call("{}")).is_err());
         assert!(patch_input(&call("nope")).is_err());
+    }
+
+    #[test]
+    fn native_operations_become_file_sections() {
+        assert_eq!(
+            native_operation(r#"{"type":"update_file","path":"a.py","diff":"@@\n-a\n+b"}"#),
+            Ok("*** Update File: a.py\n@@\n-a\n+b\n".to_owned())
+        );
+        assert_eq!(
+            native_operation(r#"{"type":"create_file","path":"n.py","diff":"+x\n"}"#),
+            Ok("*** Add File: n.py\n+x\n".to_owned())
+        );
+        assert_eq!(
+            native_operation(r#"{"type":"delete_file","path":"a.py"}"#),
+            Ok("*** Delete File: a.py\n".to_owned())
+        );
+        assert!(native_operation(r#"{"type":"move_file","path":"a.py"}"#).is_err());
+        assert!(native_operation(r#"{"type":"update_file","path":" ","diff":""}"#).is_err());
+        // An end-of-file marker is part of a hunk, not a header.
+        assert!(
+            native_operation(
+                r#"{"type":"update_file","path":"a.py","diff":"@@\n+b\n*** End of File\n"}"#
+            )
+            .is_ok()
+        );
     }
 }

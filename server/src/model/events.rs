@@ -50,7 +50,8 @@ pub struct ToolCall {
     pub call_id: String,
     /// The tool's name.
     pub name: String,
-    /// A function's JSON `arguments`, or a custom tool's `input`.
+    /// A function's JSON `arguments`, a custom tool's `input`, or the
+    /// JSON `operation` of an `apply_patch_call`.
     pub input: String,
 }
 
@@ -61,12 +62,20 @@ impl ToolCall {
         let (kind, input) = match item.get("type").and_then(Value::as_str)? {
             "function_call" => (super::ToolKind::Function, text("arguments")),
             "custom_tool_call" => (super::ToolKind::Custom, text("input")),
+            "apply_patch_call" => (
+                super::ToolKind::ApplyPatch,
+                item.get("operation").map(Value::to_string),
+            ),
             _ => return None,
+        };
+        let name = match kind {
+            super::ToolKind::ApplyPatch => "apply_patch".to_owned(),
+            _ => text("name")?,
         };
         Some(Self {
             kind,
             call_id: text("call_id")?,
-            name: text("name")?,
+            name,
             input: input.unwrap_or_default(),
         })
     }
@@ -84,6 +93,7 @@ fn replayable(item: &Value) -> Value {
         "reasoning" => &["type", "summary", "encrypted_content"],
         "function_call" => &["type", "call_id", "name", "arguments"],
         "custom_tool_call" => &["type", "call_id", "name", "input"],
+        "apply_patch_call" => &["type", "call_id", "status", "operation"],
         _ => &[],
     };
     let mut item = item.clone();

@@ -21,6 +21,6 @@ pub use endpoint::{ApiKey, Auth, CallPolicy, Endpoint};
 pub use error::ModelError;
 pub use events::{ModelReply, ToolCall, Usage, read_sse_chunks};
 pub use request::{
-    ContentPart, CustomFormat, InputItem, Reasoning, ResponsesRequest, Role, TextConfig,
-    TextFormat, Tool, ToolChoice, ToolChoiceMode, ToolKind, effort_wire_str,
+    ApplyPatchStatus, ContentPart, CustomFormat, InputItem, Reasoning, ResponsesRequest, Role,
+    TextConfig, TextFormat, Tool, ToolChoice, ToolChoiceMode, ToolKind, effort_wire_str,
 };

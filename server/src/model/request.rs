@@ -95,6 +95,15 @@ pub enum InputItem {
         /// The result, as text.
         output: String,
     },
+    /// What an `apply_patch_call` of the built-in tool came to.
+    ApplyPatchCallOutput {
+        /// The call's `call_id`.
+        call_id: String,
+        /// `completed` or `failed`.
+        status: ApplyPatchStatus,
+        /// What happened, for the model.
+        output: String,
+    },
     /// An output item of an earlier response, replayed (see
     /// `ModelReply::output`).
     #[serde(untagged)]
@@ -157,6 +166,16 @@ pub enum ContentPart {
     },
 }
 
+/// Whether an `apply_patch_call` was carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplyPatchStatus {
+    /// The operation applied.
+    Completed,
+    /// It did not; the output says why.
+    Failed,
+}
+
 /// A tool the model may call.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -182,6 +201,9 @@ pub enum Tool {
         /// What the input must look like.
         format: CustomFormat,
     },
+    /// OpenAI's built-in file-editing tool: its calls are `apply_patch_call`
+    /// items, one file operation each.
+    ApplyPatch,
 }
 
 /// The input format of a custom tool.
@@ -213,6 +235,12 @@ pub enum ToolChoice {
         /// The tool's name.
         name: String,
     },
+    /// A built-in tool, named by its type alone (`{"type": "apply_patch"}`).
+    BuiltIn {
+        /// The tool's type.
+        #[serde(rename = "type")]
+        kind: ToolKind,
+    },
 }
 
 /// `tool_choice` modes.
@@ -235,6 +263,8 @@ pub enum ToolKind {
     Function,
     /// A [`Tool::Custom`].
     Custom,
+    /// The built-in [`Tool::ApplyPatch`].
+    ApplyPatch,
 }
 
 /// `reasoning` options.
