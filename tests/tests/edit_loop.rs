@@ -604,3 +604,48 @@ fn tool_output_of(h: &TestServer, n: usize, kind: &str) -> String {
         .map(|i| i["output"].as_str().unwrap_or_default().to_owned())
         .unwrap_or_default()
 }
+
+#[tokio::test]
+async fn the_explain_command_may_read_another_file_and_hovers_send_no_tools() {
+    const HOVERED: &str = "Computes the area of a square.";
+    const EXPLAINED: &str = "Squares the side of a `Square` (its attribute is `side`).";
+    let mut h = builder().reply(HOVERED).start().await;
+    // A hover is one request without tools.
+    let hovered = h.hover(3, 5).await;
+    assert!(hovered.to_string().contains(HOVERED), "{hovered}");
+    let hover_request = h.model_requests()[0].body.clone();
+    assert!(hover_request.get("tools").is_none(), "{hover_request}");
+
+    // The command on a selection may read the workspace first.
+    h.set_script(Script::new(vec![
+        Rule::function_call("read_file", json!({"path": "shapes.py"})).turn(1),
+        Rule::reply(EXPLAINED).turn(2),
+    ]));
+    let uri = h.uri();
+    let explained = h.explain(&uri, range(4, 4, 4, 28)).await;
+    assert_eq!(explained["result"]["markdown"], EXPLAINED, "{explained}");
+    let requests = h.model_requests();
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    let (first, second) = (&requests[1].body, &requests[2].body);
+    let names: Vec<&str> = first["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    // Read-only tools only: an explanation never patches.
+    assert_eq!(names, ["read_file", "search", "list_files"]);
+    assert_eq!(first["tool_choice"], "auto");
+    assert!(tool_output(&h, 2).contains("self.side = side"));
+    let (a, b) = (
+        first["input"].as_array().unwrap(),
+        second["input"].as_array().unwrap(),
+    );
+    assert_eq!(
+        &b[..a.len()],
+        &a[..],
+        "the second input does not extend the first"
+    );
+    assert_eq!(first["tools"], second["tools"]);
+    assert_eq!(h.shown_documents().len(), 1, "the explanation view");
+}

@@ -22,7 +22,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tower_lsp_server::ls_types::WorkspaceEdit;
 
-use super::model_call::{Prepared, Turn, ask_turn};
+use super::model_call::{Prepared, Turn, ask_model, ask_turn};
 use super::patch_edit::edit_from_reply;
 use crate::assist::{APPLY_PATCH_GRAMMAR, AssistError};
 use crate::config::EditTool;
@@ -60,18 +60,7 @@ pub(crate) async fn run(
     job: &mut Job,
     cancel: &CancellationToken,
 ) -> Outcome {
-    let mode = prepared.settings.edit_tool();
-    let mut conversation = Conversation {
-        state,
-        prepared,
-        mode,
-        usage: None,
-        tool_calls: 0,
-        repairs: 0,
-        tool_output_bytes: 0,
-        final_turn: false,
-        input: vec![InputItem::user_text(prepared.prompt.input.clone())],
-    };
+    let mut conversation = Conversation::new(state, prepared);
     let deadline = prepared.settings.request_timeout();
     let started = Instant::now();
     let result = tokio::time::timeout(deadline, conversation.turns(job, cancel)).await;
@@ -85,6 +74,67 @@ pub(crate) async fn run(
             usage,
         ),
     }
+}
+
+/// The explain command as a short conversation: the model may read, search
+/// and list the workspace (the read-only tools of an edit, within the same
+/// bounds), then answers in text. The hover never comes here: it stays one
+/// request without tools. A server that rejects the tools gets the plain
+/// request instead.
+pub(crate) async fn explain(
+    state: &State,
+    prepared: &Prepared,
+    cancel: &CancellationToken,
+) -> Result<String, ActionError> {
+    let mut conversation = Conversation::new(state, prepared);
+    if !conversation.mode.has_tools() {
+        return Ok(ask_model(state, prepared, None, cancel).await?.text);
+    }
+    let tools = read_only_tools();
+    // Every round but the last runs at least one tool: bounded by the
+    // tool budget.
+    for _ in 0..=prepared.settings.max_tool_calls + 1 {
+        let last = conversation.final_turn;
+        let turn = Turn {
+            input: conversation.input.clone(),
+            tools: tools.clone(),
+            tool_choice: Some(ToolChoice::Mode(if last {
+                ToolChoiceMode::None
+            } else {
+                ToolChoiceMode::Auto
+            })),
+            encrypted_reasoning: replays_reasoning(conversation.mode),
+        };
+        let answer = match ask_turn(state, prepared, &turn, None, cancel).await {
+            Ok(answer) => answer,
+            Err(ActionError::Model(ModelError::BadRequest { message, .. }))
+                if conversation.usage.is_none() && rejects_tools(&message) =>
+            {
+                tracing::warn!(%message, "the server rejected the tools; explaining without them");
+                return Ok(ask_model(state, prepared, None, cancel).await?.text);
+            }
+            Err(err) => return Err(err),
+        };
+        conversation
+            .usage
+            .get_or_insert_with(UsageReport::default)
+            .add(answer.usage);
+        if answer.calls.is_empty() || last {
+            return Ok(answer.text);
+        }
+        conversation
+            .input
+            .extend(answer.output.into_iter().map(InputItem::Replayed));
+        conversation.run_tools(&answer.calls, None, cancel).await?;
+        conversation.final_turn |= conversation.tool_calls >= prepared.settings.max_tool_calls;
+    }
+    Err(ActionError::EmptyExplanation)
+}
+
+/// Whether a mode asks for encrypted reasoning to replay (OpenAI's
+/// servers; compatible ones may reject `include`).
+fn replays_reasoning(mode: EditTool) -> bool {
+    matches!(mode, EditTool::Freeform | EditTool::Native)
 }
 
 struct Conversation<'a> {
@@ -108,7 +158,21 @@ enum Repair {
     Fail(ActionError),
 }
 
-impl Conversation<'_> {
+impl<'a> Conversation<'a> {
+    fn new(state: &'a State, prepared: &'a Prepared) -> Self {
+        Self {
+            state,
+            prepared,
+            mode: prepared.settings.edit_tool(),
+            usage: None,
+            tool_calls: 0,
+            repairs: 0,
+            tool_output_bytes: 0,
+            final_turn: false,
+            input: vec![InputItem::user_text(prepared.prompt.input.clone())],
+        }
+    }
+
     async fn turns(&mut self, job: &mut Job, cancel: &CancellationToken) -> Outcome {
         let tools = tools_for(self.mode);
         loop {
@@ -116,7 +180,7 @@ impl Conversation<'_> {
                 input: self.input.clone(),
                 tools: tools.clone(),
                 tool_choice: self.tool_choice(),
-                encrypted_reasoning: matches!(self.mode, EditTool::Freeform | EditTool::Native),
+                encrypted_reasoning: replays_reasoning(self.mode),
             };
             let answer = match ask_turn(self.state, self.prepared, &turn, Some(&mut *job), cancel)
                 .await
@@ -171,7 +235,7 @@ impl Conversation<'_> {
             }
 
             if !answer.calls.is_empty() {
-                if let Err(err) = self.run_tools(&answer.calls, job, cancel).await {
+                if let Err(err) = self.run_tools(&answer.calls, Some(&mut *job), cancel).await {
                     return self.failed(err);
                 }
                 continue;
@@ -346,7 +410,7 @@ impl Conversation<'_> {
     async fn run_tools(
         &mut self,
         calls: &[ToolCall],
-        job: &mut Job,
+        mut job: Option<&mut Job>,
         cancel: &CancellationToken,
     ) -> Result<(), ActionError> {
         let budget = self.prepared.settings.max_context_tokens as usize * 4;
@@ -375,7 +439,9 @@ impl Conversation<'_> {
                 continue;
             }
             self.tool_calls += 1;
-            job.on_step(request.describe());
+            if let Some(job) = job.as_deref_mut() {
+                job.on_step(request.describe());
+            }
             let output = self.run_tool(request, cancel).await?;
             let output = if self.tool_output_bytes + output.len() > budget {
                 self.final_turn = true;
@@ -556,7 +622,14 @@ fn tools_for(mode: EditTool) -> Vec<Tool> {
             strict: false,
         },
     };
-    let mut out: Vec<Tool> = tools::specs()
+    let mut out = read_only_tools();
+    out.push(patch_tool);
+    out
+}
+
+/// The read-only workspace tools, as function tools.
+fn read_only_tools() -> Vec<Tool> {
+    tools::specs()
         .into_iter()
         .map(|spec| Tool::Function {
             name: spec.name.to_owned(),
@@ -564,9 +637,7 @@ fn tools_for(mode: EditTool) -> Vec<Tool> {
             parameters: spec.parameters,
             strict: false,
         })
-        .collect();
-    out.push(patch_tool);
-    out
+        .collect()
 }
 
 #[cfg(test)]

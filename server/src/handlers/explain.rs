@@ -16,6 +16,7 @@ use ropey::Rope;
 use tokio_util::sync::CancellationToken;
 use tower_lsp_server::ls_types::{Range, Uri};
 
+use super::conversation;
 use super::model_call::{HoverSlot, Prepared, Target, ask_model, check_sendable, prepare};
 use crate::assist::region::{self, RegionKind};
 use crate::assist::{self, ActionKind};
@@ -143,13 +144,26 @@ pub(crate) struct Explanation {
     pub(crate) rope: Rope,
 }
 
-/// The model call that makes one explanation.
-async fn compute(state: State, prepared: Prepared) -> Result<String, ActionError> {
+/// Whom an explanation is made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asker {
+    /// A hover: one request without tools, so it stays fast.
+    Hover,
+    /// The user's command: the model may read the workspace first.
+    Command,
+}
+
+/// The model call (for the command, the short conversation) that makes one
+/// explanation. Dropping it (every waiter gone) aborts the request.
+async fn compute(state: State, prepared: Prepared, asker: Asker) -> Result<String, ActionError> {
     let never = CancellationToken::new();
-    let answer = ask_model(&state, &prepared, None, &never).await?;
+    let text = match asker {
+        Asker::Hover => ask_model(&state, &prepared, None, &never).await?.text,
+        Asker::Command => conversation::explain(&state, &prepared, &never).await?,
+    };
     // The hover's slot (in `prepared`) is free again from here.
     drop(prepared);
-    let text = assist::clean_explanation(&answer.text);
+    let text = assist::clean_explanation(&text);
     if text.trim().is_empty() {
         return Err(ActionError::EmptyExplanation);
     }
@@ -184,7 +198,7 @@ pub(crate) async fn explain(
     let cache = Arc::clone(state.explain_cache());
     let state = state.clone();
     let markdown = cache
-        .get_or_compute(key, move || compute(state, prepared))
+        .get_or_compute(key, move || compute(state, prepared, Asker::Command))
         .await?;
     Ok(Some(Explanation {
         markdown,
@@ -257,7 +271,7 @@ async fn explain_on_hover(
     let lookup = cache.lookup_or_start(key, owner, || {
         let slot = HoverSlot::try_take(&state)?;
         prepared.hover_slot = Some(slot);
-        Some(compute(state.clone(), prepared))
+        Some(compute(state.clone(), prepared, Asker::Hover))
     });
     let pending = match lookup {
         Lookup::Hit(markdown) => return Ok(found(markdown)),
