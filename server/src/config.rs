@@ -55,6 +55,9 @@ pub struct Settings {
     /// How many times a patch that does not apply goes back to the model
     /// with the reason before the action fails.
     pub max_patch_repairs: u32,
+    /// Minutes a document keeps its last edit conversation for
+    /// `codex.refine` (0: refining is off).
+    pub refine_ttl_minutes: u32,
     /// Whether edit actions may run through `codeAction/resolve`.
     pub code_action_resolve: CodeActionResolve,
 }
@@ -296,6 +299,7 @@ impl Default for Settings {
             edit_tool: EditTool::Auto,
             max_tool_calls: 8,
             max_patch_repairs: 2,
+            refine_ttl_minutes: 30,
             code_action_resolve: CodeActionResolve::Auto,
         }
     }
@@ -467,6 +471,9 @@ impl Settings {
         if self.max_patch_repairs > 8 {
             return bad("maxPatchRepairs", "must be at most 8");
         }
+        if self.refine_ttl_minutes > 24 * 60 {
+            return bad("refineTtlMinutes", "must be at most 1440 (a day)");
+        }
         let e = &self.reasoning_effort;
         for (name, effort) in [
             ("rewrite", e.rewrite),
@@ -506,6 +513,11 @@ impl Settings {
             (EditTool::Auto, Provider::Openai | Provider::Azure) => EditTool::Freeform,
             (mode, _) => mode,
         }
+    }
+
+    /// How long a document keeps its last edit conversation for a refine.
+    pub fn refine_ttl(&self) -> Duration {
+        Duration::from_secs(u64::from(self.refine_ttl_minutes) * 60)
     }
 
     /// The overall request timeout as a duration.

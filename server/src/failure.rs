@@ -52,6 +52,13 @@ pub(crate) enum ActionError {
     /// The model's patches did not apply, even after being told why.
     #[error("the model's patch did not apply after {attempts} attempts: {reason}")]
     BadPatch { attempts: u32, reason: String },
+    /// `codex.refine` on a document without a recent edit conversation.
+    #[error("there is no recent Codex edit in this document to refine; run an action first")]
+    NothingToRefine,
+    /// The edit mode changed since the conversation (settings, or a
+    /// server that rejected its tools): its items no longer fit.
+    #[error("the edit settings changed since the last edit; run the action again")]
+    RefineModeChanged,
     #[error("the model returned an empty explanation")]
     EmptyExplanation,
     /// Every waiter for a shared explanation went away.

@@ -18,6 +18,7 @@ pub mod text;
 pub mod tools;
 pub mod workspace;
 
+mod conversations;
 mod explain_cache;
 mod failure;
 mod memory;

@@ -24,6 +24,7 @@ use tower_lsp_server::ls_types::Uri;
 use crate::assist::Exclusions;
 use crate::assist::region::SyntaxCache;
 use crate::config::{EditTool, Settings};
+use crate::conversations::Conversations;
 use crate::document::{Document, Snapshot};
 use crate::explain_cache::ExplainCache;
 use crate::failure::ActionError;
@@ -260,6 +261,8 @@ pub(crate) struct Shared {
     /// for.
     permits: Mutex<(usize, ModelPermits)>,
     explain_cache: Arc<ExplainCache<ActionError>>,
+    /// Each document's last edit conversation, for `codex.refine`.
+    conversations: Conversations,
     /// Notices already shown this session (see [`Shared::first_time`]).
     said_once: Mutex<std::collections::HashSet<&'static str>>,
     /// Edit modes a server rejected this session, by `baseUrl` and model:
@@ -301,6 +304,7 @@ impl State {
             model: OnceLock::new(),
             permits: Mutex::new((0, ModelPermits::new(0))),
             explain_cache: Arc::new(ExplainCache::new(0)),
+            conversations: Conversations::default(),
             said_once: Mutex::default(),
             edit_tool_fallbacks: Mutex::default(),
         }));
@@ -413,9 +417,10 @@ impl Shared {
             versions: VecDeque::new(),
         };
         entry.remember_version();
-        let old = self
-            .documents
-            .insert(from_proto::document_key(&uri), entry)?;
+        let key = from_proto::document_key(&uri);
+        let old = self.documents.insert(key.clone(), entry)?;
+        // A refine continues an edit of the text this open replaced.
+        self.conversations.drop_document(&key);
         // Hover explanations computed for the text this open replaced would
         // explain what the editor no longer shows.
         self.explain_cache.drop_owner(old.generation);
@@ -425,7 +430,8 @@ impl Shared {
     /// Closes a document, dropping its text, syntax cache and background
     /// hover explanations; returns how many bytes of text were freed.
     pub(crate) fn close(&self, uri: &Uri) -> Option<usize> {
-        let (_, open) = self.documents.remove(&from_proto::document_key(uri))?;
+        let (key, open) = self.documents.remove(&from_proto::document_key(uri))?;
+        self.conversations.drop_document(&key);
         // Nobody will hover this text again: its background explanations
         // stop (dropping the model stream aborts the request).
         self.explain_cache.drop_owner(open.generation);
@@ -587,6 +593,11 @@ impl Shared {
             }
             Err(_) => ModelPermits::new(wanted),
         }
+    }
+
+    /// Each document's last edit conversation (see [`Conversations`]).
+    pub(crate) fn conversations(&self) -> &Conversations {
+        &self.conversations
     }
 
     pub(crate) fn explain_cache(&self) -> &Arc<ExplainCache<ActionError>> {

@@ -765,6 +765,16 @@ impl TestServer {
             .await
     }
 
+    /// Runs `codex.refine` on the main document with `instruction`;
+    /// returns the whole response.
+    pub async fn refine(&mut self, instruction: &str) -> Value {
+        let params = json!({ "command": "codex.refine",
+                             "arguments": [{ "textDocument": { "uri": self.uri() },
+                                             "instruction": instruction }] });
+        self.settled_request("workspace/executeCommand", params)
+            .await
+    }
+
     /// Sends `codex.runAction` without waiting; returns the request id and
     /// its response slot.
     pub fn send_run_action(&mut self, args: Value) -> (i64, oneshot::Receiver<Value>) {

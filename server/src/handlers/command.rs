@@ -11,12 +11,17 @@ use serde_json::Value;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::{
     ApplyWorkspaceEditResponse, ExecuteCommandParams, MessageType, ShowDocumentParams, Uri,
+    WorkspaceEdit,
 };
 
 use super::edit;
 use super::explain::{self, ExplainMode};
+use super::refine;
+use crate::conversations::Delivery;
 use crate::failure::ActionError;
-use crate::lsp::ext::{self, ExplainArgs, ExplainResult, RunActionArgs, RunActionResult};
+use crate::lsp::ext::{
+    self, ExplainArgs, ExplainResult, RefineArgs, RunActionArgs, RunActionResult,
+};
 use crate::lsp::from_proto;
 use crate::state::State;
 
@@ -53,6 +58,11 @@ pub(crate) async fn execute(state: &State, params: ExecuteCommandParams) -> Resu
             )?;
             to_value(&run_action(state, args).await?)
         }
+        ext::REFINE_COMMAND => {
+            let args: RefineArgs =
+                single_argument(&params, "one object {textDocument, instruction}")?;
+            to_value(&refine(state, args).await?)
+        }
         ext::EXPLAIN_COMMAND => {
             let args: ExplainArgs = single_argument(&params, "one object {textDocument, range}")?;
             to_value(&explain(state, args).await)
@@ -66,25 +76,70 @@ pub(crate) async fn execute(state: &State, params: ExecuteCommandParams) -> Resu
 const NO_APPLY_EDIT: &str = "Codex: this editor does not support workspace/applyEdit, so codex.runAction cannot apply an edit; nothing was sent to the model.";
 
 async fn run_action(state: &State, args: RunActionArgs) -> Result<RunActionResult> {
-    let not_applied = |message| RunActionResult {
-        applied: false,
-        message: Some(message),
-    };
     // Refused before the model call the user would pay for in vain.
     if !state.features().apply_edit {
         state
             .client
             .show_message(MessageType::WARNING, NO_APPLY_EDIT)
             .await;
-        return Ok(not_applied(NO_APPLY_EDIT.to_owned()));
+        return Ok(RunActionResult {
+            applied: false,
+            message: Some(NO_APPLY_EDIT.to_owned()),
+        });
     }
-    let edit = match edit::run(state, &args).await {
+    let result = edit::run(state, &args).await;
+    deliver(state, &args.text_document.uri, result).await
+}
+
+/// `codex.refine`: continues the document's last edit conversation and
+/// applies the new edit like `codex.runAction`.
+async fn refine(state: &State, args: RefineArgs) -> Result<RunActionResult> {
+    if !state.features().apply_edit {
+        state
+            .client
+            .show_message(MessageType::WARNING, NO_APPLY_EDIT)
+            .await;
+        return Ok(RunActionResult {
+            applied: false,
+            message: Some(NO_APPLY_EDIT.to_owned()),
+        });
+    }
+    let result = refine::run(state, &args).await;
+    deliver(state, &args.text_document.uri, result).await
+}
+
+/// Applies an action's edit with `workspace/applyEdit` (or shows why there
+/// is none) and records, for a later refine, whether it was applied.
+async fn deliver(
+    state: &State,
+    uri: &Uri,
+    result: std::result::Result<WorkspaceEdit, ActionError>,
+) -> Result<RunActionResult> {
+    let not_applied = |message| RunActionResult {
+        applied: false,
+        message: Some(message),
+    };
+    let edit = match result {
         Ok(edit) => edit,
         Err(ActionError::BadArguments(message)) => return Err(invalid_params(message)),
         Err(e) if e.is_cancelled() => return Err(Error::request_cancelled()),
         Err(e) => return Ok(not_applied(show_failure(state, &e).await)),
     };
-    let message = match state.client.apply_edit(edit).await {
+    let document = from_proto::document_key(uri);
+    let response = state.client.apply_edit(edit).await;
+    let applied = matches!(
+        response,
+        Ok(ApplyWorkspaceEditResponse { applied: true, .. })
+    );
+    state.conversations().set_delivery(
+        &document,
+        if applied {
+            Delivery::Applied
+        } else {
+            Delivery::Rejected
+        },
+    );
+    let message = match response {
         Ok(ApplyWorkspaceEditResponse { applied: true, .. }) => {
             return Ok(RunActionResult {
                 applied: true,

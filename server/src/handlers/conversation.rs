@@ -44,13 +44,37 @@ const APPLY_PATCH_DESCRIPTION: &str = "Edit workspace files with one patch in th
 
 /// How the conversation ended.
 pub(crate) enum Outcome {
-    /// The edit, not yet applied, and what all requests cost together.
-    Edit(WorkspaceEdit, UsageReport),
+    /// The edit, not yet applied, what all requests cost together, and the
+    /// conversation, for a refine to continue.
+    Edit(WorkspaceEdit, UsageReport, History),
     /// It failed; the usage of the requests made so far, if any.
     Failed(ActionError, Option<UsageReport>),
     /// The server rejected the tools of this mode (HTTP 400 naming them);
     /// the caller prepares the prompt again for the simpler mode.
     Rejected { simpler: EditTool, reason: String },
+}
+
+/// A finished edit conversation: the edit mode, every input item so far
+/// (the last response's output included), and the calls that carried the
+/// patch, which a follow-up must answer first.
+pub(crate) struct History {
+    pub(crate) mode: EditTool,
+    pub(crate) input: Vec<InputItem>,
+    pub(crate) pending: Vec<ToolCall>,
+}
+
+/// The answers to the calls that carried a conversation's last patch, now
+/// that the user applied it or not: the start of a follow-up's new items.
+pub(crate) fn answer_pending(pending: &[ToolCall], applied: bool) -> Vec<InputItem> {
+    let output = if applied {
+        "Applied."
+    } else {
+        "Not applied: the user rejected this edit; the files are unchanged."
+    };
+    pending
+        .iter()
+        .map(|call| answer(call, output.to_owned(), applied))
+        .collect()
 }
 
 /// Runs the conversation for a prepared edit action.
@@ -60,7 +84,22 @@ pub(crate) async fn run(
     job: &mut Job,
     cancel: &CancellationToken,
 ) -> Outcome {
+    run_from(state, prepared, None, job, cancel).await
+}
+
+/// Runs the conversation from `input` (a refine: an earlier conversation
+/// with the new items after it), or from the prompt.
+pub(crate) async fn run_from(
+    state: &State,
+    prepared: &Prepared,
+    input: Option<Vec<InputItem>>,
+    job: &mut Job,
+    cancel: &CancellationToken,
+) -> Outcome {
     let mut conversation = Conversation::new(state, prepared);
+    if let Some(input) = input {
+        conversation.input = input;
+    }
     let deadline = prepared.settings.request_timeout();
     let started = Instant::now();
     let result = tokio::time::timeout(deadline, conversation.turns(job, cancel)).await;
@@ -221,7 +260,10 @@ impl<'a> Conversation<'a> {
                         self.try_patch(&patch)
                     });
                 match applied {
-                    Ok(edit) => return self.done(edit),
+                    Ok(edit) => {
+                        let pending = patch_calls.into_iter().cloned().collect();
+                        return self.done(edit, pending);
+                    }
                     Err(Repair::Retry(reason)) => {
                         self.answer_all(&answer.calls, &reason);
                         if let Some(fail) = self.count_repair() {
@@ -244,7 +286,7 @@ impl<'a> Conversation<'a> {
             // No tool call: the answer text holds the patch (text mode, or
             // a server that ignores the tools).
             match self.try_patch(&answer.text) {
-                Ok(edit) => return self.done(edit),
+                Ok(edit) => return self.done(edit, Vec::new()),
                 Err(Repair::Retry(reason)) if self.repairs < self.max_repairs() => {
                     self.repairs += 1;
                     self.input.push(InputItem::user_text(format!(
@@ -314,8 +356,13 @@ impl<'a> Conversation<'a> {
         }
     }
 
-    fn done(&self, edit: WorkspaceEdit) -> Outcome {
-        Outcome::Edit(edit, self.usage.unwrap_or_default())
+    fn done(&self, edit: WorkspaceEdit, pending: Vec<ToolCall>) -> Outcome {
+        let history = History {
+            mode: self.mode,
+            input: self.input.clone(),
+            pending,
+        };
+        Outcome::Edit(edit, self.usage.unwrap_or_default(), history)
     }
 
     fn failed(&self, err: ActionError) -> Outcome {
@@ -386,24 +433,9 @@ impl<'a> Conversation<'a> {
         }
     }
 
+    /// Answers a call; a patch call this way did not apply.
     fn push_output(&mut self, call: &ToolCall, output: String) {
-        self.input.push(match call.kind {
-            ToolKind::Custom => InputItem::CustomToolCallOutput {
-                call_id: call.call_id.clone(),
-                output,
-            },
-            ToolKind::Function => InputItem::FunctionCallOutput {
-                call_id: call.call_id.clone(),
-                output,
-            },
-            // Only failed patches are answered: an applied one ends the
-            // conversation.
-            ToolKind::ApplyPatch => InputItem::ApplyPatchCallOutput {
-                call_id: call.call_id.clone(),
-                status: ApplyPatchStatus::Failed,
-                output,
-            },
-        });
+        self.input.push(answer(call, output, false));
     }
 
     /// Runs the read-only calls of a response, in order, and answers each.
@@ -487,6 +519,30 @@ impl<'a> Conversation<'a> {
             () = cancel.cancelled() => Err(ActionError::Model(ModelError::Cancelled)),
             done = work => Ok(done.unwrap_or_else(|_| "the tool failed".to_owned())),
         }
+    }
+}
+
+/// The input item answering `call`; for the built-in patch tool, whether
+/// its operation was carried out.
+fn answer(call: &ToolCall, output: String, applied: bool) -> InputItem {
+    match call.kind {
+        ToolKind::Custom => InputItem::CustomToolCallOutput {
+            call_id: call.call_id.clone(),
+            output,
+        },
+        ToolKind::Function => InputItem::FunctionCallOutput {
+            call_id: call.call_id.clone(),
+            output,
+        },
+        ToolKind::ApplyPatch => InputItem::ApplyPatchCallOutput {
+            call_id: call.call_id.clone(),
+            status: if applied {
+                ApplyPatchStatus::Completed
+            } else {
+                ApplyPatchStatus::Failed
+            },
+            output,
+        },
     }
 }
 

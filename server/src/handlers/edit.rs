@@ -9,14 +9,16 @@
 //! client's shape. A server that rejects the edit tools gets the prompt
 //! again for the next simpler mode, once per session.
 
-use tower_lsp_server::ls_types::WorkspaceEdit;
+use tokio_util::sync::CancellationToken;
+use tower_lsp_server::ls_types::{Range, WorkspaceEdit};
 
-use super::conversation::{self, Outcome};
-use super::model_call::{Target, prepare};
+use super::conversation::{self, History, Outcome};
+use super::model_call::{Prepared, Target, prepare};
 use super::patch_edit;
 use crate::assist::ActionKind;
+use crate::conversations::Saved;
 use crate::failure::ActionError;
-use crate::lsp::ext::RunActionArgs;
+use crate::lsp::ext::{RunActionArgs, UsageReport};
 use crate::model::ModelError;
 use crate::progress::{DocumentGone, Job, JobInfo};
 use crate::state::{KnownClient, OpenSnapshot, State};
@@ -68,50 +70,15 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
     )
     .await?;
 
-    let features = state.features();
-    let info = JobInfo {
-        title: action.title().to_owned(),
-        progress_title: features
-            .work_done_progress
-            .then(|| progress_title(action, features.client).to_owned()),
-        document: Some(prepared.target.open.key.clone()),
-    };
-    let mut job = Job::begin(&state.jobs, &state.client, info).await;
-    let cancel = job.cancellation();
-    // Closed before the job was registered for its document, so closing
-    // could not cancel it: it ends here, before the model call.
-    if !still_open(state, &prepared.target.open) {
-        let err = patch_edit::gone(state, &prepared.target.open);
-        job.end(&err.user_message(), None).await;
-        return Err(err);
-    }
+    let (mut job, cancel) = begin(state, action, &prepared).await?;
     loop {
         match conversation::run(state, &prepared, &mut job, &cancel).await {
-            Outcome::Edit(edit, usage) => {
+            Outcome::Edit(edit, usage, history) => {
                 job.end("edit ready", Some(usage)).await;
+                save(state, &prepared, range, history);
                 return Ok(edit);
             }
-            Outcome::Failed(err, usage) => {
-                // Cancelled because the document was closed (or replaced by
-                // a new open): that is the outcome, not a cancellation by
-                // the user.
-                let err = match (err, job.document_gone()) {
-                    (ActionError::Model(ModelError::Cancelled), Some(DocumentGone::Closed)) => {
-                        ActionError::Closed
-                    }
-                    (ActionError::Model(ModelError::Cancelled), Some(DocumentGone::Reopened)) => {
-                        ActionError::Reopened
-                    }
-                    (other, _) => other,
-                };
-                let message = match &err {
-                    ActionError::Model(ModelError::Cancelled) => "cancelled".to_owned(),
-                    ActionError::Model(e) => e.user_message(),
-                    other => other.user_message(),
-                };
-                job.end(&message, usage).await;
-                return Err(err);
-            }
+            Outcome::Failed(err, usage) => return Err(failed(job, err, usage).await),
             Outcome::Rejected { simpler, reason } => {
                 // Once per session and server: the prompt is made again for
                 // the simpler mode, whose instructions differ.
@@ -133,6 +100,75 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
             }
         }
     }
+}
+
+/// Starts the progress of an edit action (whose end reports what the
+/// calls cost) and its cancellation; refused when the document was closed
+/// before the job was registered for it (closing could not cancel it).
+pub(crate) async fn begin(
+    state: &State,
+    action: ActionKind,
+    prepared: &Prepared,
+) -> Result<(Job, CancellationToken), ActionError> {
+    let features = state.features();
+    let info = JobInfo {
+        title: action.title().to_owned(),
+        progress_title: features
+            .work_done_progress
+            .then(|| progress_title(action, features.client).to_owned()),
+        document: Some(prepared.target.open.key.clone()),
+    };
+    let job = Job::begin(&state.jobs, &state.client, info).await;
+    let cancel = job.cancellation();
+    if !still_open(state, &prepared.target.open) {
+        let err = patch_edit::gone(state, &prepared.target.open);
+        job.end(&err.user_message(), None).await;
+        return Err(err);
+    }
+    Ok((job, cancel))
+}
+
+/// Ends the progress of a failed action with its reason and returns the
+/// error to report.
+pub(crate) async fn failed(job: Job, err: ActionError, usage: Option<UsageReport>) -> ActionError {
+    // Cancelled because the document was closed (or replaced by a new
+    // open): that is the outcome, not a cancellation by the user.
+    let err = match (err, job.document_gone()) {
+        (ActionError::Model(ModelError::Cancelled), Some(DocumentGone::Closed)) => {
+            ActionError::Closed
+        }
+        (ActionError::Model(ModelError::Cancelled), Some(DocumentGone::Reopened)) => {
+            ActionError::Reopened
+        }
+        (other, _) => other,
+    };
+    let message = match &err {
+        ActionError::Model(ModelError::Cancelled) => "cancelled".to_owned(),
+        ActionError::Model(e) => e.user_message(),
+        other => other.user_message(),
+    };
+    job.end(&message, usage).await;
+    err
+}
+
+/// Keeps the finished conversation for `codex.refine` on its document
+/// (unless refining is off).
+pub(crate) fn save(state: &State, prepared: &Prepared, range: Range, history: History) {
+    if prepared.settings.refine_ttl_minutes == 0 {
+        return;
+    }
+    let open = &prepared.target.open;
+    state.conversations().save(
+        open.key.clone(),
+        Saved::new(
+            open.generation,
+            prepared.action,
+            range,
+            history.mode,
+            history.input,
+            history.pending,
+        ),
+    );
 }
 
 /// The title of an action's `$/progress`: a client that shows the

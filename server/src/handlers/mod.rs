@@ -5,7 +5,7 @@
 //! Lower layer, shared by several handlers: [`model_call`] (snapshot →
 //! prompt → model reply), [`conversation`] (the edit loop: tools, patch,
 //! repair), [`patch_edit`] (patch → rebased `WorkspaceEdit`), [`edit`] (the
-//! edit pipeline) and [`explain`] (cached
+//! edit pipeline, also of [`refine`]) and [`explain`] (cached
 //! explanations).
 
 pub(crate) mod code_action;
@@ -18,4 +18,5 @@ pub(crate) mod lifecycle;
 pub(crate) mod model_call;
 pub(crate) mod patch_edit;
 pub(crate) mod progress;
+pub(crate) mod refine;
 pub(crate) mod text_sync;

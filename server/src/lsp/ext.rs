@@ -16,8 +16,12 @@ pub(crate) const RUN_ACTION_COMMAND: &str = "codex.runAction";
 /// Arguments: one [`ExplainArgs`].
 pub(crate) const EXPLAIN_COMMAND: &str = "codex.explain";
 
+/// Continues the last edit action on a document with a new instruction;
+/// argument [`RefineArgs`], answers [`RunActionResult`].
+pub(crate) const REFINE_COMMAND: &str = "codex.refine";
+
 /// Every command the server executes.
-pub(crate) const COMMANDS: &[&str] = &[RUN_ACTION_COMMAND, EXPLAIN_COMMAND];
+pub(crate) const COMMANDS: &[&str] = &[RUN_ACTION_COMMAND, EXPLAIN_COMMAND, REFINE_COMMAND];
 
 /// Code action kind prefix of every Codex refactor action; the action id
 /// follows it (`refactor.rewrite.codex.simplify`).
@@ -80,6 +84,15 @@ pub(crate) struct RunActionResult {
     /// What went wrong (the message that was also shown), when not applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) message: Option<String>,
+}
+
+/// Arguments of `codex.refine`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RefineArgs {
+    pub(crate) text_document: TextDocumentIdentifier,
+    /// What to do differently ("keep the old name", "use a match instead").
+    pub(crate) instruction: String,
 }
 
 /// Arguments of `codex.explain`.
