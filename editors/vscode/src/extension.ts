@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import {
   CancellationToken,
   DidChangeConfigurationNotification,
+  ExecuteCommandRequest,
   HoverRequest,
   LanguageClient,
   MessageType,
@@ -379,6 +380,30 @@ class Codex implements CodexApi {
     return this.codeAction(KIND.explain);
   }
 
+  /**
+   * Codex: Refine Last Edit…: asks what to do differently (unless given) and runs the server's
+   * `codex.refine` on the active document, which continues its last Codex edit and applies the result.
+   */
+  async refineLastEdit(instruction?: unknown): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    const client = editor && (await this.runningClient());
+    if (!editor || !client) return;
+    const given = typeof instruction === 'string' && instruction.trim() ? instruction.trim() : undefined;
+    const text =
+      given ??
+      (await vscode.window.showInputBox({
+        title: 'Codex: Refine Last Edit',
+        prompt: 'What should Codex do differently?',
+        placeHolder: 'e.g. keep the old names, use a match instead',
+        ignoreFocusOut: true,
+      }));
+    if (!text?.trim()) return;
+    await client.sendRequest(ExecuteCommandRequest.type, {
+      command: 'codex.refine',
+      arguments: [{ textDocument: { uri: client.code2ProtocolConverter.asUri(editor.document.uri) }, instruction: text.trim() }],
+    });
+  }
+
   /** Codex: Fix Diagnostic at Cursor: VS Code sends the diagnostics at the cursor; several give a menu. */
   fixAtCursor(): Promise<void> {
     return this.codeAction(KIND.fix);
@@ -492,6 +517,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<CodexA
   const reg = (id: string, fn: (...args: unknown[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
   reg('codex.rewriteSelection', (instruction) => c.rewriteSelection(instruction));
   reg('codex.explainSelection', () => c.explainSelection());
+  reg('codex.refineLastEdit', (instruction) => c.refineLastEdit(instruction));
   reg('codex.fixAtCursor', () => c.fixAtCursor());
   reg('codex.showLog', () => c.showLog());
   reg('codex.restartServer', () => c.restart());

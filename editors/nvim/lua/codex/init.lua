@@ -161,6 +161,37 @@ function M.fix(cmd_opts)
   code_action(KIND.fix, cmd_opts, { diagnostics = diagnostics })
 end
 
+--- :CodexRefine {instruction}: continues the buffer's last Codex edit with
+--- a new instruction (the server's `codex.refine`, which applies the result);
+--- without one, asks for it.
+---@param instruction? string
+function M.refine(instruction)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = get_client(bufnr)
+  if not client then
+    return
+  end
+  local function send(text)
+    client:request('workspace/executeCommand', {
+      command = 'codex.refine',
+      arguments = { { textDocument = { uri = vim.uri_from_bufnr(bufnr) }, instruction = text } },
+    }, function(err)
+      if err then
+        notify(err.message, vim.log.levels.ERROR)
+      end
+    end, bufnr)
+  end
+  if instruction and vim.trim(instruction) ~= '' then
+    send(vim.trim(instruction))
+    return
+  end
+  vim.ui.input({ prompt = 'Codex refine: ' }, function(input)
+    if input and vim.trim(input) ~= '' then
+      send(vim.trim(input))
+    end
+  end)
+end
+
 --- Client side of `codex.runAction` (|vim.lsp.ClientConfig| `commands`, run by
 --- Client:exec_cmd for every action that carries the command): a `rewrite`
 --- without instruction asks for it here, the only place; then the command
