@@ -410,6 +410,40 @@ impl Settings {
         Self::from_json(&merged)
     }
 
+    /// Parses layered settings keeping what is valid: each invalid value
+    /// (and each unknown key) takes its value in `previous` instead (for a
+    /// key `previous` lacks, it is dropped), every other value applies, and
+    /// each problem is returned. The endpoint is never a mix: an invalid
+    /// `baseUrl`, `provider` or `apiKeyEnv` brings back all three from
+    /// `previous`, so code never goes to a server with another's
+    /// credentials or lack of them. A typo in one setting no longer undoes
+    /// the others (a local `baseUrl` falling back to OpenAI's).
+    pub fn from_layers_keeping(
+        layers: &[&serde_json::Value],
+        previous: &Settings,
+    ) -> (Self, Vec<SettingsError>) {
+        let mut merged = serde_json::Value::Object(serde_json::Map::new());
+        for layer in layers {
+            merge(&mut merged, unwrap_section(layer));
+        }
+        let previous_json = serde_json::to_value(previous).unwrap_or_default();
+        let mut errors = Vec::new();
+        // Every round takes back one key: bounded by the number of keys.
+        for _ in 0..256 {
+            match Self::from_json(&merged) {
+                Ok(settings) => return (settings, errors),
+                Err(err) => {
+                    let restored = restore_key(&mut merged, &previous_json, &err);
+                    errors.push(err);
+                    if !restored {
+                        break;
+                    }
+                }
+            }
+        }
+        (previous.clone(), errors)
+    }
+
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<(), SettingsError> {
         let bad = |path: &str, message: &str| {
@@ -546,6 +580,76 @@ fn unwrap_section(value: &serde_json::Value) -> &serde_json::Value {
     }
 }
 
+/// The settings that together say where requests go.
+const ENDPOINT_KEYS: &[&str] = &["baseUrl", "provider", "apiKeyEnv"];
+
+/// Puts back, in `merged`, the value `previous` has for the key `err`
+/// names (drops the key where `previous` has none); false when the error
+/// names no key of `merged`.
+fn restore_key(
+    merged: &mut serde_json::Value,
+    previous: &serde_json::Value,
+    err: &SettingsError,
+) -> bool {
+    let path = err.path.strip_prefix("codex").unwrap_or(&err.path);
+    let mut keys: Vec<String> = path
+        .split('.')
+        .map(|segment| segment.split('[').next().unwrap_or_default().to_owned())
+        .filter(|segment| !segment.is_empty())
+        .collect();
+    // An unknown key is reported at its object, or at itself.
+    if let Some(unknown) = err
+        .message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
+        && keys.last().map(String::as_str) != Some(unknown)
+    {
+        keys.push(unknown.to_owned());
+    }
+    if keys.is_empty() {
+        return false;
+    }
+    if keys.len() == 1 && ENDPOINT_KEYS.contains(&keys[0].as_str()) {
+        let mut any = false;
+        for key in ENDPOINT_KEYS {
+            any |= restore_one(merged, previous, &[(*key).to_owned()]);
+        }
+        return any;
+    }
+    restore_one(merged, previous, &keys)
+}
+
+fn restore_one(
+    merged: &mut serde_json::Value,
+    previous: &serde_json::Value,
+    keys: &[String],
+) -> bool {
+    let Some((last, parents)) = keys.split_last() else {
+        return false;
+    };
+    let mut at = &mut *merged;
+    let mut before = Some(previous);
+    for key in parents {
+        let Some(next) = at.get_mut(key.as_str()) else {
+            return false;
+        };
+        at = next;
+        before = before.and_then(|b| b.get(key.as_str()));
+    }
+    let Some(object) = at.as_object_mut() else {
+        return false;
+    };
+    let old = before.and_then(|b| b.get(last.as_str()));
+    match old {
+        Some(value) if object.get(last.as_str()) != Some(value) => {
+            object.insert(last.clone(), value.clone());
+            true
+        }
+        Some(_) => false,
+        None => object.remove(last.as_str()).is_some(),
+    }
+}
+
 /// Merges `layer` over `base`: objects recursively, anything else replaces.
 fn merge(base: &mut serde_json::Value, layer: &serde_json::Value) {
     match (base, layer) {
@@ -643,6 +747,54 @@ mod tests {
                 "{value} gave {err}"
             );
         }
+    }
+
+    #[test]
+    fn an_invalid_setting_keeps_its_previous_value_and_the_others_apply() {
+        let previous = Settings::default();
+        let (s, errors) = Settings::from_layers_keeping(
+            &[
+                &json!({"baseUrl": "http://127.0.0.1:11434/v1", "provider": "none",
+                      "explain": {"hoverWaitMs": "soon"}, "modle": "typo"}),
+            ],
+            &previous,
+        );
+        assert_eq!(s.base_url, "http://127.0.0.1:11434/v1");
+        assert_eq!(s.provider, Provider::None);
+        assert_eq!(s.explain.hover_wait_ms, previous.explain.hover_wait_ms);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors.iter().any(|e| e.path == "codex.explain.hoverWaitMs"),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.to_string().contains("modle")),
+            "{errors:?}"
+        );
+
+        // A bad endpoint key brings the whole previous endpoint back: never a
+        // local provider's missing key sent to another server.
+        let (s, errors) = Settings::from_layers_keeping(
+            &[&json!({"baseUrl": "localhost:11434", "provider": "none", "maxRetries": 1})],
+            &previous,
+        );
+        assert_eq!(s.base_url, previous.base_url);
+        assert_eq!(s.provider, previous.provider);
+        assert_eq!(s.max_retries, 1);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+
+        // The previous value is the last good one, not the default.
+        let custom = Settings::from_json(&json!({"maxToolCalls": 3})).unwrap();
+        let (s, _) = Settings::from_layers_keeping(&[&json!({"maxToolCalls": 999})], &custom);
+        assert_eq!(s.max_tool_calls, 3);
+        let (s, errors) =
+            Settings::from_layers_keeping(&[&json!({"exclude": ["a", "[z-a"]})], &custom);
+        assert_eq!(s.exclude, custom.exclude);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            Settings::from_layers_keeping(&[&json!(null)], &custom).0,
+            Settings::default()
+        );
     }
 
     #[test]

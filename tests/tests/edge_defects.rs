@@ -428,3 +428,29 @@ async fn stalled_hovers_leave_a_slot_for_the_users_action() {
     assert_eq!(requests.len(), 4, "{} model requests", requests.len());
     drop(hovers);
 }
+
+/// A typo in one setting used to reject the whole object: the server then
+/// ran on the defaults, so a `baseUrl` pointing at a local server fell back
+/// to OpenAI's (the code went elsewhere, or nowhere).
+#[tokio::test]
+async fn one_bad_setting_keeps_the_others_in_force() {
+    let mut h = TestServer::builder()
+        .file_as("app.py", "python", "def add(a, b):\n    return a+b\n")
+        .setting("explain", json!({ "hoverWaitMs": "soon" }))
+        .setting("modle", "typo")
+        .reply("*** Begin Patch\n*** Update File: app.py\n@@\n def add(a, b):\n-    return a+b\n+    return a + b\n*** End Patch\n")
+        .start()
+        .await;
+    let shown = h.wait_for_messages(1).await;
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(
+        shown[0].contains("codex.explain.hoverWaitMs") && shown[0].contains("modle"),
+        "{shown:?}"
+    );
+    assert!(shown[0].contains("the other settings apply"), "{shown:?}");
+    // The fake server's baseUrl (a setting beside the bad ones) is in force.
+    let response = h.run_action("simplify", range(1, 4, 1, 4)).await;
+    assert_eq!(response["result"]["applied"], true, "{response}");
+    assert_eq!(h.model_requests().len(), 1);
+    let _ = h.applied_edits();
+}

@@ -9,7 +9,7 @@ use tower_lsp_server::ls_types::{
     InitializeParams, InitializeResult, MessageType, Registration, ServerInfo,
 };
 
-use crate::config::Settings;
+use crate::config::{Settings, SettingsError};
 use crate::lsp::{capabilities, from_proto};
 use crate::state::State;
 
@@ -35,12 +35,11 @@ pub(crate) fn initialize(state: &State, params: InitializeParams) -> Result<Init
     state.set_folders(from_proto::workspace_folders(&params));
     if let Some(options) = &params.initialization_options {
         state.set_initialization_options(options.clone());
-        match Settings::from_json(options) {
-            Ok(settings) => state.set_settings(settings),
-            Err(err) => {
-                tracing::warn!(%err, "rejected initializationOptions");
-                state.defer_message(err.to_string());
-            }
+        let (settings, errors) = Settings::from_layers_keeping(&[options], &Settings::default());
+        state.set_settings(settings);
+        if let Some(message) = settings_problems(&errors, "its default") {
+            tracing::warn!(%message, "initializationOptions with invalid values");
+            state.defer_message(message);
         }
     }
     tracing::info!(?encoding, folders = ?state.folders(), "initialized");
@@ -145,23 +144,30 @@ fn spawn_pull_configuration(state: &State) {
 
 /// Validates and applies settings, layered over `initializationOptions` (so
 /// a client answering `null` for an unconfigured section keeps them); a bad
-/// value keeps the previous settings and produces one message naming it.
+/// value keeps its previous value, the others apply, and one message names
+/// every bad value.
 async fn apply_settings(state: &State, value: &Value) {
     let init = state.initialization_options();
-    match Settings::from_layers(&[&init, value]) {
-        Ok(settings) => {
-            tracing::info!("settings updated");
-            state.set_settings(settings);
-        }
-        Err(err) => {
-            tracing::warn!(%err, "rejected settings; keeping the previous ones");
-            state
-                .client
-                .show_message(
-                    MessageType::ERROR,
-                    format!("{err}. The previous settings stay in force."),
-                )
-                .await;
-        }
+    let (settings, errors) = Settings::from_layers_keeping(&[&init, value], &state.settings());
+    tracing::info!("settings updated");
+    state.set_settings(settings);
+    if let Some(message) = settings_problems(&errors, "its previous value") {
+        tracing::warn!(%message, "settings with invalid values");
+        state.client.show_message(MessageType::ERROR, message).await;
+    }
+}
+
+/// One message for every invalid value, saying what each keeps instead.
+fn settings_problems(errors: &[SettingsError], kept: &str) -> Option<String> {
+    match errors {
+        [] => None,
+        [one] => Some(format!("{one}. It keeps {kept}; the other settings apply.")),
+        many => Some(format!(
+            "{}. Each keeps {kept}; the other settings apply.",
+            many.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
     }
 }
