@@ -725,7 +725,10 @@ mod tests {
         assert_eq!(s.model, "gpt-5.3-codex");
         assert!(s.validate().is_ok());
         let price = s.price().unwrap();
-        assert_eq!((price.input, price.cached(), price.output), (2.0, 0.2, 15.0));
+        assert_eq!(
+            (price.input, price.cached(), price.output),
+            (2.0, 0.2, 15.0)
+        );
     }
 
     #[test]
@@ -735,16 +738,34 @@ mod tests {
             "prices": {"my-deployment": {"input": 0.5, "output": 1.5}, "gpt-5.3-codex": {"input": 1, "cachedInput": 0.05, "output": 3}}
         }))
         .unwrap();
-        assert_eq!(s.price().map(|p| (p.input, p.cached(), p.output)), Some((0.5, 0.05, 1.5)));
-        let overridden = Settings { model: "gpt-5.3-codex".into(), ..s.clone() };
+        assert_eq!(
+            s.price().map(|p| (p.input, p.cached(), p.output)),
+            Some((0.5, 0.05, 1.5))
+        );
+        let overridden = Settings {
+            model: "gpt-5.3-codex".into(),
+            ..s.clone()
+        };
         assert_eq!(overridden.price().map(|p| p.cached()), Some(0.05));
-        let unknown = Settings { model: "llama3".into(), ..s };
+        let unknown = Settings {
+            model: "llama3".into(),
+            ..s
+        };
         assert_eq!(unknown.price(), None);
         for (value, path) in [
-            (json!({"prices": {"m": {"input": -1, "output": 1}}}), "codex.prices.m"),
-            (json!({"prices": {"m": {"input": 1, "cachedInput": 2, "output": 1}}}), "codex.prices.m"),
+            (
+                json!({"prices": {"m": {"input": -1, "output": 1}}}),
+                "codex.prices.m",
+            ),
+            (
+                json!({"prices": {"m": {"input": 1, "cachedInput": 2, "output": 1}}}),
+                "codex.prices.m",
+            ),
             (json!({"prices": {"m": {"input": 1}}}), "codex.prices.m"),
-            (json!({"prices": {"m": {"input": 1, "output": 1, "cached": 0.1}}}), "codex.prices.m"),
+            (
+                json!({"prices": {"m": {"input": 1, "output": 1, "cached": 0.1}}}),
+                "codex.prices.m",
+            ),
         ] {
             let err = Settings::from_json(&value).unwrap_err();
             assert!(err.path.starts_with(path), "{value}: {err}");

@@ -252,9 +252,18 @@ mod tests {
                 output: 9.0,
             },
         );
-        prices.insert("gpt-5.3-codex-2026-02-24".to_owned(), Price::new(7.0, 0.7, 8.0));
-        assert_eq!(price_of(&prices, "gpt-5.3-codex").map(|p| p.input), Some(1.0));
-        assert_eq!(price_of(&prices, "my-deployment").map(|p| p.cached()), Some(0.3));
+        prices.insert(
+            "gpt-5.3-codex-2026-02-24".to_owned(),
+            Price::new(7.0, 0.7, 8.0),
+        );
+        assert_eq!(
+            price_of(&prices, "gpt-5.3-codex").map(|p| p.input),
+            Some(1.0)
+        );
+        assert_eq!(
+            price_of(&prices, "my-deployment").map(|p| p.cached()),
+            Some(0.3)
+        );
         // The exact id beats the prefix; the longest prefix wins.
         assert_eq!(
             price_of(&prices, "gpt-5.3-codex-2026-02-24").map(|p| p.input),
@@ -264,7 +273,10 @@ mod tests {
             price_of(&prices, "gpt-5.3-codex-2026-03-01").map(|p| p.input),
             Some(1.0)
         );
-        assert_eq!(price_of(&prices, "gpt-5.2-codex").map(|p| p.input), Some(1.75));
+        assert_eq!(
+            price_of(&prices, "gpt-5.2-codex").map(|p| p.input),
+            Some(1.75)
+        );
     }
 
     #[test]
@@ -323,7 +335,10 @@ mod tests {
         assert!(ok.check().is_ok());
         for bad in [
             Price { input: -1.0, ..ok },
-            Price { output: f64::NAN, ..ok },
+            Price {
+                output: f64::NAN,
+                ..ok
+            },
             Price { input: 1e9, ..ok },
             Price {
                 cached_input: Some(2.0),

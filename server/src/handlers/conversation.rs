@@ -247,11 +247,11 @@ impl Conversation<'_> {
     }
 
     fn done(&self, edit: WorkspaceEdit) -> Outcome {
-        Outcome::Edit(edit, self.usage.unwrap_or_default())
+        Outcome::Edit(edit, self.usage.clone().unwrap_or_default())
     }
 
     fn failed(&self, err: ActionError) -> Outcome {
-        Outcome::Failed(err, self.usage)
+        Outcome::Failed(err, self.usage.clone())
     }
 
     /// The edit a patch gives, or whether the model may repair it.
