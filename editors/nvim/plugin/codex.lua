@@ -19,3 +19,7 @@ end, { range = true, desc = 'Codex: explain the selection or the code under the 
 vim.api.nvim_create_user_command('CodexFix', function(opts)
   require('codex').fix(opts)
 end, { range = true, desc = 'Codex: fix the diagnostics on the line or selection' })
+
+vim.api.nvim_create_user_command('CodexUsage', function()
+  require('codex').show_usage()
+end, { desc = 'Codex: what the last call and this session cost' })
