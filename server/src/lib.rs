@@ -14,6 +14,7 @@ pub mod assist;
 pub mod config;
 pub mod document;
 pub mod model;
+pub mod price;
 pub mod text;
 pub mod tools;
 pub mod workspace;

@@ -16,7 +16,7 @@
 //! sends them with the message "cancelled".
 
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -31,14 +31,16 @@ use tower_lsp_server::ls_types::{
     WorkDoneProgressCreateParams, WorkDoneProgressEnd, WorkDoneProgressReport,
 };
 
-use crate::lsp::ext::{StatusNotification, StatusParams, StatusState, UsageReport};
+use crate::lsp::ext::{SessionUsage, StatusNotification, StatusParams, StatusState, UsageReport};
 use crate::workspace::DocumentKey;
 
-/// The running jobs, by progress token.
+/// The running jobs, by progress token, and what the session's model
+/// calls cost so far.
 #[derive(Debug, Default)]
 pub(crate) struct Jobs {
     next: AtomicU64,
     running: DashMap<String, Running>,
+    session: Mutex<SessionUsage>,
 }
 
 /// What is kept of a running job: how to cancel it, and the document it
@@ -63,6 +65,23 @@ pub(crate) enum DocumentGone {
 }
 
 impl Jobs {
+    /// Adds one answered model request to the session total (every
+    /// request counts: the turns of actions, explanations, hovers).
+    pub(crate) fn count_usage(&self, usage: &UsageReport) {
+        if let Ok(mut session) = self.session.lock() {
+            session.add(usage);
+        }
+    }
+
+    /// The session total so far; `None` before the first answer.
+    pub(crate) fn session(&self) -> Option<SessionUsage> {
+        self.session
+            .lock()
+            .ok()
+            .filter(|s| s.requests > 0)
+            .map(|s| s.clone())
+    }
+
     /// Cancels the job with this progress token, if it still runs.
     pub(crate) fn cancel(&self, token: &str) -> bool {
         match self.running.get(token) {
@@ -320,6 +339,7 @@ impl Job {
                 progress_token: Some(job.token.clone()),
                 message: None,
                 usage: None,
+                session: job.jobs.session(),
             })
             .await;
         job
@@ -375,8 +395,10 @@ impl Job {
     }
 
     /// Ends the job with an outcome and, after a completed call, its usage.
+    /// The progress end says what the call cost ("edit ready ($0.0042,
+    /// 1,024 of 1,200 input tokens cached, 80 output tokens)").
     pub(crate) async fn end(mut self, message: &str, usage: Option<UsageReport>) {
-        let full = match usage {
+        let full = match &usage {
             Some(u) => format!("{message} ({})", u.summary()),
             None => message.to_owned(),
         };
@@ -387,7 +409,16 @@ impl Job {
                 }))
                 .await;
         }
-        send_idle(&self.client, &self.token, &self.title, message, usage).await;
+        let session = self.jobs.session();
+        send_idle(
+            &self.client,
+            &self.token,
+            &self.title,
+            message,
+            usage,
+            session,
+        )
+        .await;
         self.status_ended = true;
     }
 }
@@ -413,8 +444,9 @@ impl Drop for Job {
         let client = self.client.clone();
         let token = self.token.clone();
         let title = std::mem::take(&mut self.title);
+        let session = self.jobs.session();
         runtime.spawn(async move {
-            send_idle(&client, &token, &title, DROPPED_MESSAGE, None).await;
+            send_idle(&client, &token, &title, DROPPED_MESSAGE, None, session).await;
         });
     }
 }
@@ -425,6 +457,7 @@ async fn send_idle(
     title: &str,
     message: &str,
     usage: Option<UsageReport>,
+    session: Option<SessionUsage>,
 ) {
     client
         .send_notification::<StatusNotification>(StatusParams {
@@ -433,6 +466,7 @@ async fn send_idle(
             progress_token: Some(token.to_owned()),
             message: Some(message.to_owned()),
             usage,
+            session,
         })
         .await;
 }

@@ -68,6 +68,9 @@ pub(crate) struct ClientFeatures {
     /// `textDocument.codeAction.codeActionLiteralSupport`: without it, only
     /// plain commands are understood (LSP 3.17).
     pub(crate) code_action_literals: bool,
+    /// `textDocument.codeAction.disabledSupport`: actions that cannot run
+    /// may be listed `disabled`, with the reason.
+    pub(crate) code_action_disabled: bool,
     pub(crate) document_changes: bool,
     /// `workspace.workspaceEdit.resourceOperations` includes `create`.
     pub(crate) create_files: bool,

@@ -843,6 +843,7 @@ async fn usage_numbers_as_floats_or_garbage_never_fail_a_reply() {
                 cached_tokens: 4,
                 output_tokens: 7,
                 reasoning_tokens: 3,
+                cache_write_tokens: 0,
             },
         ),
         (
@@ -856,6 +857,7 @@ async fn usage_numbers_as_floats_or_garbage_never_fail_a_reply() {
                 cached_tokens: 4,
                 output_tokens: 7,
                 reasoning_tokens: 3,
+                cache_write_tokens: 0,
             },
         ),
         (

@@ -851,6 +851,7 @@ fn is_core(rel: &str) -> bool {
             SRC.to_owned() + "config.rs",
             SRC.to_owned() + "workspace.rs",
             SRC.to_owned() + "tools.rs",
+            SRC.to_owned() + "price.rs",
         ]
         .iter()
         .any(|f| f == rel)

@@ -50,4 +50,11 @@ return {
       require('codex')._run_action_command(command, ctx)
     end,
   },
+  -- codex/status: what the last action cost and the session total, for
+  -- :CodexUsage and :checkhealth codex.
+  handlers = {
+    ['codex/status'] = function(_, params, ctx)
+      require('codex')._status(params, ctx)
+    end,
+  },
 }

@@ -23,3 +23,7 @@ end, { range = true, desc = 'Codex: fix the diagnostics on the line or selection
 vim.api.nvim_create_user_command('CodexRefine', function(opts)
   require('codex').refine(opts.args ~= '' and opts.args or nil)
 end, { nargs = '*', desc = 'Codex: refine the last Codex edit of the buffer with an instruction' })
+
+vim.api.nvim_create_user_command('CodexUsage', function()
+  require('codex').show_usage()
+end, { desc = 'Codex: what the last call and this session cost' })

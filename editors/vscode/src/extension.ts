@@ -64,6 +64,8 @@ class Codex implements CodexApi {
   private starting: Promise<void> = Promise.resolve();
   /** The key the running server was started with (memory only, never logged). */
   private startedWithKey: string | undefined;
+  /** The running server has no API key (and its provider needs one): its actions are listed disabled. */
+  private keyless = false;
   private promptedForKey = false;
   /** An instruction passed to codex.rewriteSelection, for the rewrite that command triggers. */
   private given: { instruction: string; uri: string; until: number } | undefined;
@@ -178,7 +180,8 @@ class Codex implements CodexApi {
     const env: NodeJS.ProcessEnv = { ...process.env };
     this.startedWithKey = secret;
     if (secret) env[envName] = secret;
-    if (!env[envName] && cfg.get<string>('provider') !== 'none' && !this.promptedForKey) {
+    this.keyless = !env[envName] && cfg.get<string>('provider') !== 'none';
+    if (this.keyless && !this.promptedForKey) {
       this.promptedForKey = true; // once per window, not on every restart
       void this.promptMissingKey(envName);
     }
@@ -359,6 +362,8 @@ class Codex implements CodexApi {
     this.given = undefined;
     const editor = vscode.window.activeTextEditor;
     if (!editor || !(await this.runningClient())) return;
+    // Without a key the server lists its actions disabled ("run Codex: Set API Key"): offer the button instead of a menu of them.
+    if (this.keyless) return this.offerSetKey(missingKeyMessage(), 'warning');
     if (instruction) this.given = { instruction, uri: editor.document.uri.toString(), until: Date.now() + GIVEN_INSTRUCTION_MS };
     await vscode.commands.executeCommand('editor.action.codeAction', { kind, apply: 'ifSingle' });
   }

@@ -3,15 +3,17 @@
 
 use serde_json::Value;
 use tower_lsp_server::ls_types::{
-    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse,
-    CodeActionTriggerKind, Command, Diagnostic, TextDocumentIdentifier,
+    CodeAction, CodeActionDisabled, CodeActionKind, CodeActionOrCommand, CodeActionParams,
+    CodeActionResponse, CodeActionTriggerKind, Command, Diagnostic, TextDocumentIdentifier, Uri,
 };
 
 use super::command::show_failure;
 use crate::assist::ActionKind;
-use crate::config::CodeActionResolve;
+use crate::config::{CodeActionResolve, Provider, Settings};
+use crate::lsp::ai_tag;
 use crate::lsp::ext::{self, ExplainArgs, RunActionArgs};
-use crate::state::{ClientFeatures, State};
+use crate::price;
+use crate::state::{ClientFeatures, KnownClient, State};
 
 /// Whether edit actions take the resolve path for this client: it must
 /// resolve `edit` on literal code actions, and the setting
@@ -40,19 +42,71 @@ fn wanted(only: Option<&[CodeActionKind]>, kind: &str) -> bool {
     }
 }
 
+/// Why no action can run on this document, said up front: the file is
+/// excluded, or the provider needs an API key and there is none. The
+/// reason is written for the client (its own way to set a key).
+fn why_blocked(
+    state: &State,
+    uri: &Uri,
+    settings: &Settings,
+    client: KnownClient,
+) -> Option<String> {
+    if state.is_excluded(uri) {
+        return Some("Codex: this file is excluded by `exclude`".to_owned());
+    }
+    let needs_key = settings.provider != Provider::None;
+    let has_key = (state.options.env)(&settings.api_key_env).is_some_and(|k| !k.is_empty());
+    if needs_key && !has_key {
+        let env = &settings.api_key_env;
+        return Some(match client {
+            KnownClient::VsCode => "Codex: no API key; run \"Codex: Set API Key\"".to_owned(),
+            KnownClient::Neovim => format!("Codex: set {env} (see :help codex)"),
+            _ => format!("Codex: set {env} where the editor starts codex-lsp"),
+        });
+    }
+    None
+}
+
+/// What the server knows of an action before it runs: the model, the
+/// reasoning effort and the model's price (the command's LSP 3.18
+/// `tooltip`). No input estimate: counting the context's tokens would
+/// build the prompt (and load the tokenizer), past the listing's budget.
+fn tooltip(settings: &Settings, action: ActionKind) -> String {
+    let model = settings.model.trim();
+    let effort = action.effort(settings).as_str();
+    match settings.price() {
+        Some(price) => format!(
+            "{model}, reasoning effort {effort}; {}",
+            price::format_price(&price)
+        ),
+        None => format!("{model}, reasoning effort {effort}; no price known (tokens only)"),
+    }
+}
+
+/// `data` that only carries the command's tooltip, which the LSP 3.18 edge
+/// layer moves onto the command (`ls-types`' `Command` has no `tooltip`).
+fn tooltip_data(text: String) -> Value {
+    serde_json::json!({ ai_tag::TOOLTIP_MARKER: text })
+}
+
 /// Lists the Codex actions for a range. Never touches the network; cost is
 /// independent of the document's size apart from one exclusion check.
+/// Actions that cannot run (excluded file, no API key) are listed
+/// `disabled` with the reason to clients that support it, and not at all
+/// to others.
 pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeActionResponse> {
     let uri = params.text_document.uri;
     if !state.is_open(&uri) {
         return None;
     }
-    if state.is_excluded(&uri) {
+    let features = state.features();
+    let settings = state.settings();
+    let blocked = why_blocked(state, &uri, &settings, features.client);
+    if blocked.is_some() && !(features.code_action_disabled && features.code_action_literals) {
         return Some(Vec::new());
     }
-    let features = state.features();
     let only = params.context.only.as_deref();
-    let resolve = resolves_edits(&features, state.settings().code_action_resolve);
+    let resolve = resolves_edits(&features, settings.code_action_resolve);
     // Listed without being asked (Helix's hint gutter, VS Code's light
     // bulb): only quick fixes, so refactors do not light up every line.
     let automatic = params.context.trigger_kind == Some(CodeActionTriggerKind::AUTOMATIC);
@@ -76,6 +130,7 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
                   args: RunActionArgs,
                   diagnostics: Option<Vec<Diagnostic>>,
                   via_resolve: bool| {
+        let tip = tooltip(&settings, args.action);
         let data = serde_json::to_value(&args).ok();
         let command = (!via_resolve).then(|| Command {
             title: title.clone(),
@@ -90,7 +145,11 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
             command,
             is_preferred: None,
             disabled: None,
-            data: if via_resolve { data } else { None },
+            data: if via_resolve {
+                data
+            } else {
+                Some(tooltip_data(tip))
+            },
         })
     };
 
@@ -132,6 +191,7 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
                     title: action.title().to_owned(),
                     kind: Some(CodeActionKind::from(kind)),
                     command: Some(command),
+                    data: Some(tooltip_data(tooltip(&settings, action))),
                     ..CodeAction::default()
                 }));
             }
@@ -151,6 +211,19 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
                 resolve && !refactor.needs_instruction(),
             )),
         }
+    }
+    if let Some(reason) = blocked {
+        // Listed so the user sees why, never runnable.
+        for action in &mut actions {
+            if let CodeActionOrCommand::CodeAction(action) = action {
+                action.command = None;
+                action.data = None;
+                action.disabled = Some(CodeActionDisabled {
+                    reason: reason.clone(),
+                });
+            }
+        }
+        return Some(actions);
     }
     if !features.code_action_literals {
         // LSP 3.17 clients without literal support only take plain commands.

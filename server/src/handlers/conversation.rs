@@ -362,11 +362,11 @@ impl<'a> Conversation<'a> {
             input: self.input.clone(),
             pending,
         };
-        Outcome::Edit(edit, self.usage.unwrap_or_default(), history)
+        Outcome::Edit(edit, self.usage.clone().unwrap_or_default(), history)
     }
 
     fn failed(&self, err: ActionError) -> Outcome {
-        Outcome::Failed(err, self.usage)
+        Outcome::Failed(err, self.usage.clone())
     }
 
     /// The edit a patch gives, or whether the model may repair it.

@@ -300,18 +300,15 @@ async fn send(
     );
     tracing::trace!(input = %prepared.prompt.input, "prompt");
     let reply = call_model(state, &prepared.endpoint, &request, settings, job, cancel).await?;
-    let usage = UsageReport {
-        input_tokens: reply.usage.input_tokens,
-        cached_tokens: reply.usage.cached_tokens,
-        output_tokens: reply.usage.output_tokens,
-        reasoning_tokens: reply.usage.reasoning_tokens,
-    };
+    let usage = UsageReport::priced(&reply.usage, &settings.model, settings.price());
+    state.jobs.count_usage(&usage);
     tracing::info!(
         action = prepared.action.id(),
         input = usage.input_tokens,
         cached = usage.cached_tokens,
         output = usage.output_tokens,
         reasoning = usage.reasoning_tokens,
+        cost_usd = usage.cost_usd,
         "model call finished"
     );
     Ok(Answer {

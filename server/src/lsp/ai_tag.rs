@@ -1,11 +1,14 @@
-//! LSP 3.18 code action tags, added at the edge.
+//! LSP 3.18 code action tags and command tooltips, added at the edge.
 //!
 //! LSP 3.18 lets a server mark code actions as AI-generated (`tags: [1]`,
 //! `CodeActionTag.LLMGenerated`) when the client announces
-//! `textDocument.codeAction.tagSupport`. `ls-types` models neither the
-//! capability nor the field, so this tower layer reads the raw `initialize`
-//! params and adds the tag to our actions in raw `codeAction` and
-//! `codeAction/resolve` responses. Nothing else in the server needs to know.
+//! `textDocument.codeAction.tagSupport`, and give a command a `tooltip`.
+//! `ls-types` models neither the capability nor the fields, so this tower
+//! layer reads the raw `initialize` params and adds the tag to our actions
+//! in raw `codeAction` and `codeAction/resolve` responses; and the listing
+//! hands a command's tooltip over in the action's `data`, under
+//! [`TOOLTIP_MARKER`], which this layer moves onto the command (the
+//! marker never reaches the client).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +21,34 @@ use tower::Service;
 use tower_lsp_server::jsonrpc::{Request, Response};
 
 use super::ext;
+
+/// The key of `data` that holds a listed command's tooltip on its way to
+/// this layer.
+pub(crate) const TOOLTIP_MARKER: &str = "codex/tooltip";
+
+/// Moves every tooltip the listing left in `data` onto the action's
+/// command (or drops it, when the action has none).
+pub(crate) fn move_tooltips(result: &mut Value) {
+    let Value::Array(items) = result else {
+        return;
+    };
+    for action in items {
+        let Some(obj) = action.as_object_mut() else {
+            continue;
+        };
+        let tip = match obj.get_mut("data") {
+            Some(Value::Object(data)) if data.len() == 1 => data.remove(TOOLTIP_MARKER),
+            _ => None,
+        };
+        let Some(tip) = tip else {
+            continue;
+        };
+        obj.remove("data");
+        if let Some(Value::Object(command)) = obj.get_mut("command") {
+            command.insert("tooltip".to_owned(), tip);
+        }
+    }
+}
 
 /// `CodeActionTag.LLMGenerated` in LSP 3.18.
 pub(crate) const LLM_GENERATED: u32 = 1;
@@ -89,19 +120,25 @@ where
             let supported = request.params().is_some_and(client_supports_llm_tag);
             self.supported.store(supported, Ordering::Relaxed);
         }
-        let post_process = matches!(method, "textDocument/codeAction" | "codeAction/resolve")
+        let listing = method == "textDocument/codeAction";
+        let tag = matches!(method, "textDocument/codeAction" | "codeAction/resolve")
             && self.supported.load(Ordering::Relaxed);
         let future = self.inner.call(request);
-        if !post_process {
+        if !(tag || listing) {
             return future.boxed();
         }
         future
-            .map(|result| {
+            .map(move |result| {
                 result.map(|response| {
                     response.map(|response| {
                         let (id, body) = response.into_parts();
                         let body = body.map(|mut value| {
-                            tag_actions(&mut value);
+                            if listing {
+                                move_tooltips(&mut value);
+                            }
+                            if tag {
+                                tag_actions(&mut value);
+                            }
                             value
                         });
                         Response::from_parts(id, body)
@@ -123,6 +160,26 @@ mod tests {
         let no = json!({"capabilities": {"textDocument": {"codeAction": {}}}});
         assert!(client_supports_llm_tag(&yes));
         assert!(!client_supports_llm_tag(&no));
+    }
+
+    #[test]
+    fn tooltips_move_from_data_onto_the_command() {
+        let mut result = json!([
+            {"title": "a", "command": {"title": "a", "command": "x"}, "data": {TOOLTIP_MARKER: "tip"}},
+            {"title": "b", "data": {"action": "simplify"}},
+            {"title": "c", "data": {TOOLTIP_MARKER: "tip"}},
+            {"title": "d", "command": "x"},
+        ]);
+        move_tooltips(&mut result);
+        assert_eq!(
+            result,
+            json!([
+                {"title": "a", "command": {"title": "a", "command": "x", "tooltip": "tip"}},
+                {"title": "b", "data": {"action": "simplify"}},
+                {"title": "c"},
+                {"title": "d", "command": "x"},
+            ])
+        );
     }
 
     #[test]

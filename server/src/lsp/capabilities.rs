@@ -68,6 +68,7 @@ pub(crate) fn client_features(
             .and_then(|c| c.resolve_support.as_ref())
             .is_some_and(|r| r.properties.iter().any(|p| p == "edit")),
         code_action_literals: code_action.is_some_and(|c| c.code_action_literal_support.is_some()),
+        code_action_disabled: code_action.and_then(|c| c.disabled_support) == Some(true),
         document_changes: ws_edit.and_then(|e| e.document_changes).unwrap_or(false),
         create_files: ws_edit
             .and_then(|e| e.resource_operations.as_ref())

@@ -8,6 +8,7 @@ use tower_lsp_server::ls_types::notification::Notification;
 use tower_lsp_server::ls_types::{Diagnostic, Range, TextDocumentIdentifier};
 
 use crate::assist::ActionKind;
+use crate::price::{Price, Tokens, format_count, format_usd};
 
 /// `workspace/executeCommand`: run a Codex action and apply its edit with
 /// `workspace/applyEdit`. Arguments: one [`RunActionArgs`].
@@ -126,7 +127,7 @@ impl Notification for StatusNotification {
 }
 
 /// Params of `codex/status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct StatusParams {
     pub(crate) state: StatusState,
@@ -143,6 +144,9 @@ pub(crate) struct StatusParams {
     /// Usage of the finished call, when the model answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) usage: Option<UsageReport>,
+    /// What the model calls of this session cost so far, in all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) session: Option<SessionUsage>,
 }
 
 /// Whether a model call is running (`running`) or has ended (`idle`).
@@ -153,8 +157,9 @@ pub(crate) enum StatusState {
     Idle,
 }
 
-/// Token usage of one call, as shown to the user.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Token usage of one call (or of the turns of one action, added up), and
+/// its cost where the model's price is known.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct UsageReport {
     /// Input tokens, cached ones included.
@@ -164,23 +169,144 @@ pub(crate) struct UsageReport {
     /// Output tokens, reasoning included.
     pub(crate) output_tokens: u64,
     pub(crate) reasoning_tokens: u64,
+    /// Input tokens written to the prompt cache (billed only where the
+    /// price has `cacheWrite`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) cache_write_tokens: u64,
+    /// The cost in US dollars; absent when the model's price is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cost_usd: Option<f64>,
+    /// The model that answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) model: Option<String>,
+    /// For people: "$0.0042, 1,024 of 1,200 input tokens cached, 80 output
+    /// tokens" (tokens only when the price is unknown).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(crate) summary: String,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl UsageReport {
-    /// Adds another request's usage (the turns of one action add up).
+    /// The usage of one request to `model`, priced at `price` when known.
+    pub(crate) fn priced(tokens: &crate::model::Usage, model: &str, price: Option<Price>) -> Self {
+        let mut report = Self {
+            input_tokens: tokens.input_tokens,
+            cached_tokens: tokens.cached_tokens,
+            output_tokens: tokens.output_tokens,
+            reasoning_tokens: tokens.reasoning_tokens,
+            cache_write_tokens: tokens.cache_write_tokens,
+            cost_usd: None,
+            model: Some(model.trim().to_owned()),
+            summary: String::new(),
+        };
+        report.cost_usd = price.map(|p| p.cost(&report.tokens()));
+        report.summary = report.render();
+        report
+    }
+
+    fn tokens(&self) -> Tokens {
+        Tokens {
+            input: self.input_tokens,
+            cached: self.cached_tokens,
+            cache_write: self.cache_write_tokens,
+            output: self.output_tokens,
+        }
+    }
+
+    /// Adds another request's usage (the turns of one action add up). The
+    /// sum has a cost only when both parts have one; adding to an empty
+    /// report (the default, of no request) gives the other.
     pub(crate) fn add(&mut self, other: UsageReport) {
+        if self.model.is_none() && *self == UsageReport::default() {
+            *self = other;
+            return;
+        }
         self.input_tokens += other.input_tokens;
         self.cached_tokens += other.cached_tokens;
         self.output_tokens += other.output_tokens;
         self.reasoning_tokens += other.reasoning_tokens;
+        self.cache_write_tokens += other.cache_write_tokens;
+        self.cost_usd = match (self.cost_usd, other.cost_usd) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+        if self.model.is_none() {
+            self.model.clone_from(&other.model);
+        }
+        self.summary = self.render();
     }
 
-    /// "1200 in (1024 cached), 80 out", for progress messages.
+    /// "$0.0042, 1,024 of 1,200 input tokens cached, 80 output tokens";
+    /// without a known price, the tokens only.
     pub(crate) fn summary(&self) -> String {
-        format!(
-            "{} in ({} cached), {} out",
-            self.input_tokens, self.cached_tokens, self.output_tokens
-        )
+        self.render()
+    }
+
+    fn render(&self) -> String {
+        let tokens = format!(
+            "{} of {} input tokens cached, {} output tokens",
+            format_count(self.cached_tokens),
+            format_count(self.input_tokens),
+            format_count(self.output_tokens)
+        );
+        match self.cost_usd {
+            Some(cost) => format!("{}, {tokens}", format_usd(cost)),
+            None => tokens,
+        }
+    }
+}
+
+/// What the model calls of a session (this server process) cost, in all:
+/// actions, explanations and hovers alike.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SessionUsage {
+    /// Model requests answered.
+    pub(crate) requests: u64,
+    pub(crate) input_tokens: u64,
+    pub(crate) cached_tokens: u64,
+    pub(crate) output_tokens: u64,
+    /// The cost of the requests whose price was known, in US dollars.
+    pub(crate) cost_usd: f64,
+    /// Requests to models without a known price (not in `costUsd`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) unpriced_requests: u64,
+    /// For people: "$0.0123 in 3 requests" (and how many had no price).
+    pub(crate) summary: String,
+}
+
+impl SessionUsage {
+    /// Counts one more answered request.
+    pub(crate) fn add(&mut self, usage: &UsageReport) {
+        self.requests += 1;
+        self.input_tokens += usage.input_tokens;
+        self.cached_tokens += usage.cached_tokens;
+        self.output_tokens += usage.output_tokens;
+        match usage.cost_usd {
+            Some(cost) => self.cost_usd += cost,
+            None => self.unpriced_requests += 1,
+        }
+        let requests = match self.requests {
+            1 => "1 request".to_owned(),
+            n => format!("{} requests", format_count(n)),
+        };
+        let priced = self.requests - self.unpriced_requests;
+        self.summary = match (priced, self.unpriced_requests) {
+            (_, 0) => format!("{} in {requests}", format_usd(self.cost_usd)),
+            (0, _) => format!(
+                "{} input and {} output tokens in {requests} (no price known)",
+                format_count(self.input_tokens),
+                format_count(self.output_tokens)
+            ),
+            (_, unpriced) => format!(
+                "{} in {requests} ({} without a known price)",
+                format_usd(self.cost_usd),
+                format_count(unpriced)
+            ),
+        };
     }
 }
 
@@ -201,6 +327,63 @@ mod tests {
             "refactor.rewrite.codex.errorHandling"
         );
         assert!(!is_codex_kind("refactor.rewrite"));
+    }
+
+    fn usage(input: u64, cached: u64, output: u64) -> crate::model::Usage {
+        crate::model::Usage {
+            input_tokens: input,
+            cached_tokens: cached,
+            output_tokens: output,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn usage_reports_carry_the_cost_where_the_price_is_known() {
+        let price = crate::price::price_of(&Default::default(), "gpt-5.3-codex");
+        let report = UsageReport::priced(&usage(1200, 1024, 80), "gpt-5.3-codex", price);
+        // 176 at $2, 1024 at $0.20, 80 at $15 per 1M: $0.0017568.
+        assert_eq!(
+            report.summary,
+            "$0.0018, 1,024 of 1,200 input tokens cached, 80 output tokens"
+        );
+        let unknown = UsageReport::priced(&usage(1200, 1024, 80), "llama3", None);
+        assert_eq!(unknown.cost_usd, None);
+        assert_eq!(
+            unknown.summary,
+            "1,024 of 1,200 input tokens cached, 80 output tokens"
+        );
+        let wire = serde_json::to_value(&report).unwrap();
+        assert_eq!(wire["costUsd"].as_f64(), report.cost_usd);
+        assert!(
+            serde_json::to_value(&unknown)
+                .unwrap()
+                .get("costUsd")
+                .is_none()
+        );
+
+        let mut both = report.clone();
+        both.add(report.clone());
+        assert_eq!(both.input_tokens, 2400);
+        assert_eq!(
+            both.summary,
+            "$0.0035, 2,048 of 2,400 input tokens cached, 160 output tokens"
+        );
+        let mut session = SessionUsage::default();
+        session.add(&report);
+        session.add(&report);
+        assert_eq!(session.summary, "$0.0035 in 2 requests");
+        session.add(&unknown);
+        assert_eq!(
+            session.summary,
+            "$0.0035 in 3 requests (1 without a known price)"
+        );
+        let mut unpriced = SessionUsage::default();
+        unpriced.add(&unknown);
+        assert_eq!(
+            unpriced.summary,
+            "1,200 input and 80 output tokens in 1 request (no price known)"
+        );
     }
 
     #[test]

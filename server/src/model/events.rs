@@ -20,6 +20,9 @@ pub struct Usage {
     pub output_tokens: u64,
     /// Of the output, tokens spent on hidden reasoning.
     pub reasoning_tokens: u64,
+    /// Of the input, tokens written to the prompt cache
+    /// (`input_tokens_details.cache_write_tokens`; zero when not sent).
+    pub cache_write_tokens: u64,
 }
 
 /// The outcome of a successful call.
@@ -138,6 +141,7 @@ fn usage_from_value(usage: &Value) -> Usage {
         cached_tokens: count("/input_tokens_details/cached_tokens"),
         output_tokens: count("/output_tokens"),
         reasoning_tokens: count("/output_tokens_details/reasoning_tokens"),
+        cache_write_tokens: count("/input_tokens_details/cache_write_tokens"),
     }
 }
 
@@ -789,7 +793,8 @@ mod tests {
                     input_tokens: 10,
                     cached_tokens: 4,
                     output_tokens: 7,
-                    reasoning_tokens: 3
+                    reasoning_tokens: 3,
+                    cache_write_tokens: 2,
                 },
                 response_id: "resp_1".into(),
                 output: vec![

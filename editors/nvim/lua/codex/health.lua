@@ -107,11 +107,19 @@ local function check_clients()
   end
 end
 
+local function check_usage()
+  health.start('Cost')
+  for _, line in ipairs(require('codex').usage_lines()) do
+    health.info(line)
+  end
+end
+
 function M.check()
   check_version()
   check_server()
   check_key()
   check_clients()
+  check_usage()
 end
 
 return M

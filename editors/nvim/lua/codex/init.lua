@@ -63,6 +63,61 @@ function M.setup(opts)
   end
 end
 
+--- What the server said in `codex/status` about cost, by client id: the
+--- last finished call's `usage` and the session total (docs/protocol.md).
+---@type table<integer, { title?: string, message?: string, usage?: table, session?: table }>
+M.usage = {}
+
+--- Handler of the `codex/status` notification (see lsp/codex.lua).
+---@param params table
+---@param ctx lsp.HandlerContext
+function M._status(params, ctx)
+  if type(params) ~= 'table' then
+    return
+  end
+  local entry = M.usage[ctx.client_id] or {}
+  if type(params.session) == 'table' then
+    entry.session = params.session
+  end
+  if params.state == 'idle' then
+    entry.title = params.title
+    entry.message = params.message
+    -- The usage of this call, or none (a failed or cancelled call has none).
+    entry.usage = type(params.usage) == 'table' and params.usage or nil
+  end
+  M.usage[ctx.client_id] = entry
+end
+
+--- Lines describing what Codex cost: the last call and the session total,
+--- per running client ("Codex: Simplify (edit ready): $0.0042, 1,024 of
+--- 1,200 input tokens cached, 80 output tokens").
+---@return string[]
+function M.usage_lines()
+  local lines = {}
+  for _, client in ipairs(vim.lsp.get_clients({ name = M.name })) do
+    local entry = M.usage[client.id] or {}
+    local u = entry.usage
+    if u and u.summary then
+      local model = u.model and (' with ' .. u.model) or ''
+      table.insert(lines, ('last call%s: %s (%s): %s'):format(model, entry.title or 'Codex', entry.message or 'done', u.summary))
+    elseif entry.message then
+      table.insert(lines, ('last call: %s (%s), no usage'):format(entry.title or 'Codex', entry.message))
+    end
+    if entry.session and entry.session.summary then
+      table.insert(lines, 'this session: ' .. entry.session.summary)
+    end
+  end
+  if #lines == 0 then
+    lines = { 'no Codex model call yet' }
+  end
+  return lines
+end
+
+--- :CodexUsage: shows what the last call and the session cost.
+function M.show_usage()
+  notify(table.concat(M.usage_lines(), '\n'))
+end
+
 ---@param bufnr integer
 ---@return vim.lsp.Client?
 local function get_client(bufnr)

@@ -14,12 +14,12 @@ const { CLIENT_ONLY_KEYS, serverSettings } = require(path.join(extDir, 'out', 's
 const pkg = JSON.parse(fs.readFileSync(path.join(extDir, 'package.json'), 'utf8'));
 const props = pkg.contributes.configuration.properties;
 
-/** Flattens nested objects to dotted keys; arrays are values. */
+/** Flattens nested objects to dotted keys; arrays and empty objects (a map setting such as `prices`) are values. */
 function flatten(obj, prefix = '') {
   const out = {};
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${k}` : k;
-    if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, flatten(v, key));
+    if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0) Object.assign(out, flatten(v, key));
     else out[key] = v;
   }
   return out;

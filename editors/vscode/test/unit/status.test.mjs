@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { extDir } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
-const { StatusModel } = require(path.join(extDir, 'out', 'status.js'));
+const { StatusModel, money } = require(path.join(extDir, 'out', 'status.js'));
 
 test('idle with no call yet', () => {
   const m = new StatusModel();
@@ -57,4 +57,32 @@ test('a running call\'s progress message shows in the tooltip, and goes with the
   assert.match(m.view().tooltip, /^Codex: Rewrite…: waiting for the model\. Click to cancel\.$/);
   m.apply({ state: 'idle', progressToken: 'codex/4', message: 'cancelled' });
   assert.equal(m.progress.size, 0);
+});
+test('idle after a priced call shows its cost and the session total', () => {
+  const m = new StatusModel();
+  const session = (n, usd) => ({ requests: n, costUsd: usd, summary: `$${usd} in ${n} requests` });
+  m.apply({ state: 'running', title: 'Codex: Simplify', progressToken: 'codex/1', session: session(1, 0.0021) });
+  m.apply({
+    state: 'idle', progressToken: 'codex/1', message: 'edit ready',
+    usage: { inputTokens: 1200, cachedTokens: 1024, outputTokens: 80, reasoningTokens: 16, costUsd: 0.0017568, model: 'gpt-5.3-codex' },
+    session: session(2, 0.0038568),
+  });
+  const v = m.view();
+  assert.equal(v.text, '$(sparkle) Codex $0.0018 · session $0.0039');
+  assert.match(v.tooltip, /^Last Codex call with gpt-5\.3-codex \(edit ready\): \$0\.0018, input 1200 tokens, cached 1024, output 80, reasoning 16\. This session: \$0\.0038568 in 2 requests\.$/);
+  // A failure afterwards shows no call's cost, but the session total stays in the tooltip.
+  m.apply({ state: 'idle', progressToken: 'codex/2', message: 'cancelled' });
+  assert.equal(m.view().text, '$(sparkle) Codex');
+  assert.match(m.view().tooltip, /This session: \$0\.0038568 in 2 requests/);
+});
+test('a call without a known price shows tokens only', () => {
+  const m = new StatusModel();
+  m.apply({ state: 'idle', progressToken: 'codex/1', message: 'edit ready', usage: { inputTokens: 1200, cachedTokens: 0, outputTokens: 80, model: 'local' } });
+  assert.match(m.view().text, /in 1200 \(cached 0\) · out 80/);
+  assert.doesNotMatch(m.view().text, /\$\d/);
+});
+test('money reads like the server writes it, never as zero', () => {
+  for (const [usd, want] of [[0, '$0.00'], [0.0042, '$0.0042'], [0.042, '$0.042'], [0.42, '$0.42'], [4.2, '$4.20'], [0.000012, '$0.000012'], [0.0000004, '<$0.000001']]) {
+    assert.equal(money(usd), want, String(usd));
+  }
 });

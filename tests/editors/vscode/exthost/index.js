@@ -116,6 +116,22 @@ const suites = {
       }, 10000).catch((e) => { throw new Error(`${e.message}; shown: ${JSON.stringify(seen)}`); });
       assert.ok(m.length < 120, `short enough for a toast: ${m}`);
     }],
+    ['without a key VS Code (disabledSupport) gets Codex actions listed disabled, saying how to set the key', async () => {
+      await codex();
+      const { doc } = await open('src/simplify.py');
+      const caps = api.client.initializeResult && api.client.initializeResult.capabilities;
+      assert.ok(caps, 'initialized');
+      const actions = await api.client.sendRequest('textDocument/codeAction', {
+        textDocument: { uri: doc.uri.toString() },
+        range: { start: { line: 0, character: 0 }, end: { line: 2, character: 0 } },
+        context: { diagnostics: [] },
+      });
+      assert.ok(Array.isArray(actions) && actions.length >= 5, `listed: ${JSON.stringify(actions)}`);
+      for (const a of actions) {
+        assert.equal(a.command, undefined, `${a.title} has no command`);
+        assert.equal(a.disabled && a.disabled.reason, 'Codex: no API key; run "Codex: Set API Key"', `${a.title}: ${JSON.stringify(a)}`);
+      }
+    }],
     ['Codex: Restart Server starts a fresh server', async () => {
       const before = api.client;
       await vscode.commands.executeCommand('codex.restartServer');

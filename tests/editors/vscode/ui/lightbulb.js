@@ -2,7 +2,7 @@
 // code-server. Missing-key toast → "Set API Key" → type the key; open src/ui.py; put the cursor in the
 // function; open the code action menu (Ctrl+. = lightbulb/quick-fix menu); pick "Codex: Rewrite…";
 // type the instruction into the input box that the extension's middleware opens; check the edited
-// text on screen and the token usage in the status bar; undo, then run "Codex: Rewrite Selection…"
+// text on screen and the cost in the status bar; undo, then run "Codex: Rewrite Selection…"
 // from the command palette, which asks in the same box. Screenshots go to test-artifacts/vscode/.
 'use strict';
 const path = require('node:path');
@@ -92,8 +92,8 @@ exports.run = async function run({ page, url, artifacts, expected, log }) {
   if (text.trimEnd() !== wantAll) throw new Error(`editor text is\n${text}\nexpected\n${wantAll}`);
   step('edited text on screen');
 
-  // 6. The status bar shows the last call's token usage.
-  const status = page.locator('.statusbar-item', { hasText: /Codex in \S+ \(cached \S+\) · out \S+/ });
+  // 6. The status bar shows what the last call cost (gpt-5.3-codex has a price) and the session total.
+  const status = page.locator('.statusbar-item', { hasText: /Codex \$\d+\.\d+ · session \$\d+\.\d+/ });
   await status.first().waitFor({ timeout: 15000 });
   step(`status bar: ${(await status.first().innerText()).replace(/\s+/g, ' ')}`);
   await shot(page, artifacts, 'ui-4-rewritten.png');
