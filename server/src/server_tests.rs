@@ -125,7 +125,7 @@ async fn many_incremental_changes_keep_the_text_right() {
 }
 
 #[tokio::test]
-async fn settings_errors_keep_previous_settings() {
+async fn a_bad_setting_keeps_its_previous_value_and_the_rest_applies() {
     let (mut service, state) = service();
     let init = Request::build("initialize")
         .params(json!({ "capabilities": {}, "initializationOptions": { "model": "first-model" } }))
@@ -133,20 +133,25 @@ async fn settings_errors_keep_previous_settings() {
         .finish();
     call(&mut service, init).await;
     assert_eq!(state.settings().model, "first-model");
-    for (settings, model) in [
+    let retries = state.settings().max_retries;
+    for (settings, model, max_retries) in [
         (
-            json!({ "codex": { "model": "second-model" } }),
+            json!({ "codex": { "model": "second-model", "maxRetries": 2 } }),
             "second-model",
+            2,
         ),
+        // maxRetries 99 is out of range: it keeps 2, the model applies.
         (
             json!({ "codex": { "model": "third", "maxRetries": 99 } }),
-            "second-model",
+            "third",
+            2,
         ),
         (
             json!({ "codex": { "explain": { "hover": "cached" } } }),
             "first-model",
+            retries,
         ),
-        (json!(null), "first-model"),
+        (json!(null), "first-model", retries),
     ] {
         call(
             &mut service,
@@ -156,5 +161,6 @@ async fn settings_errors_keep_previous_settings() {
         )
         .await;
         assert_eq!(state.settings().model, model, "after {settings}");
+        assert_eq!(state.settings().max_retries, max_retries, "after {settings}");
     }
 }
