@@ -57,6 +57,28 @@ pub struct Settings {
     pub max_patch_repairs: u32,
     /// Whether edit actions may run through `codeAction/resolve`.
     pub code_action_resolve: CodeActionResolve,
+    /// When an edit is shown for review before it applies (see
+    /// [`ConfirmEdits`]).
+    pub confirm_edits: ConfirmEdits,
+    /// With `confirmEdits: auto`, single-file edits changing more lines
+    /// than this are reviewed first.
+    pub confirm_above_lines: u32,
+}
+
+/// When edits are reviewed before they apply: the server sends them with
+/// `workspace/applyEdit` carrying a change annotation that needs
+/// confirmation, so the editor shows them first (VS Code's refactor
+/// preview) and applies them only on the user's word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfirmEdits {
+    /// Review multi-file edits and edits changing more lines than
+    /// `confirmAboveLines`; apply small single-file edits directly.
+    Auto,
+    /// Review every edit.
+    Always,
+    /// Never review: apply every edit directly.
+    Never,
 }
 
 /// Which path edit actions take for clients that can resolve code actions.
@@ -292,6 +314,8 @@ impl Default for Settings {
             max_tool_calls: 8,
             max_patch_repairs: 2,
             code_action_resolve: CodeActionResolve::Auto,
+            confirm_edits: ConfirmEdits::Auto,
+            confirm_above_lines: 40,
         }
     }
 }
@@ -570,6 +594,22 @@ mod tests {
             Settings::from_json(&json!({"codex": {}})).unwrap(),
             Settings::default()
         );
+    }
+
+    #[test]
+    fn confirm_edits_is_auto_always_or_never() {
+        let defaults = Settings::default();
+        assert_eq!(defaults.confirm_edits, ConfirmEdits::Auto);
+        assert_eq!(defaults.confirm_above_lines, 40);
+        let always =
+            Settings::from_json(&json!({"confirmEdits": "always", "confirmAboveLines": 3}))
+                .unwrap();
+        assert_eq!(always.confirm_edits, ConfirmEdits::Always);
+        assert_eq!(always.confirm_above_lines, 3);
+        let err = Settings::from_json(&json!({"confirmEdits": "sometimes"})).unwrap_err();
+        assert_eq!(err.path, "codex.confirmEdits");
+        let err = Settings::from_json(&json!({"confirmAboveLines": -1})).unwrap_err();
+        assert_eq!(err.path, "codex.confirmAboveLines");
     }
 
     #[test]

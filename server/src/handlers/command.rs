@@ -13,8 +13,8 @@ use tower_lsp_server::ls_types::{
     ApplyWorkspaceEditResponse, ExecuteCommandParams, MessageType, ShowDocumentParams, Uri,
 };
 
-use super::edit;
 use super::explain::{self, ExplainMode};
+use super::{confirm, edit};
 use crate::failure::ActionError;
 use crate::lsp::ext::{self, ExplainArgs, ExplainResult, RunActionArgs, RunActionResult};
 use crate::lsp::from_proto;
@@ -78,18 +78,35 @@ async fn run_action(state: &State, args: RunActionArgs) -> Result<RunActionResul
             .await;
         return Ok(not_applied(NO_APPLY_EDIT.to_owned()));
     }
-    let edit = match edit::run(state, &args).await {
-        Ok(edit) => edit,
+    let produced = match edit::run_reporting(state, &args).await {
+        Ok(produced) => produced,
         Err(ActionError::BadArguments(message)) => return Err(invalid_params(message)),
         Err(e) if e.is_cancelled() => return Err(Error::request_cancelled()),
         Err(e) => return Ok(not_applied(show_failure(state, &e).await)),
     };
-    let message = match state.client.apply_edit(edit).await {
+    // Review before apply (`confirmEdits`): annotated for review, or not.
+    let delivery = confirm::delivery(&state.features(), &state.settings(), args.action, produced);
+    let reviewed = matches!(delivery, confirm::Delivery::Review(_));
+    let message = match state.client.apply_edit(delivery.edit().clone()).await {
         Ok(ApplyWorkspaceEditResponse { applied: true, .. }) => {
+            if matches!(delivery, confirm::Delivery::Unreviewable(_)) {
+                confirm::say_unreviewed(state).await;
+            }
             return Ok(RunActionResult {
                 applied: true,
                 message: None,
             });
+        }
+        // Declined in the editor's review: nothing changed, said once.
+        Ok(ApplyWorkspaceEditResponse {
+            failure_reason: None,
+            ..
+        }) if reviewed => {
+            state
+                .client
+                .show_message(MessageType::INFO, confirm::REJECTED)
+                .await;
+            return Ok(not_applied(confirm::REJECTED.to_owned()));
         }
         Ok(response) => format!(
             "Codex: the editor did not apply the edit ({}).",
