@@ -87,9 +87,10 @@ async fn run_action(state: &State, args: RunActionArgs) -> Result<RunActionResul
     // Review before apply (`confirmEdits`): annotated for review, or not.
     let delivery = confirm::delivery(&state.features(), &state.settings(), args.action, produced);
     let reviewed = matches!(delivery, confirm::Delivery::Review(_));
-    let message = match state.client.apply_edit(delivery.edit().clone()).await {
+    let unreviewable = matches!(delivery, confirm::Delivery::Unreviewable(_));
+    let message = match state.client.apply_edit(delivery.into_edit()).await {
         Ok(ApplyWorkspaceEditResponse { applied: true, .. }) => {
-            if matches!(delivery, confirm::Delivery::Unreviewable(_)) {
+            if unreviewable {
                 confirm::say_unreviewed(state).await;
             }
             return Ok(RunActionResult {

@@ -207,7 +207,7 @@ pub(crate) enum Delivery {
 }
 
 impl Delivery {
-    pub(crate) fn edit(&self) -> &WorkspaceEdit {
+    pub(crate) fn into_edit(self) -> WorkspaceEdit {
         match self {
             Self::Direct(edit) | Self::Review(edit) | Self::Unreviewable(edit) => edit,
         }

@@ -2,7 +2,8 @@
 -- announces change annotations, the server sends the fix on the command
 -- path with an annotation that needs confirmation, and the plugin shows it
 -- as a diff in a floating window. `r` rejects it (the buffer is unchanged,
--- the server says so once); `a` applies it.
+-- the server says so once); `a` applies it, unless the buffer changed
+-- during the review.
 local H = dofile(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)) .. '/helpers.lua')
 
 --- The review window, once one is open.
@@ -99,4 +100,18 @@ H.run('review before apply', function()
   H.eq(1, count_messages('rejected in review'), 'no further message')
   vim.cmd('silent normal! u')
   H.eq(H.sample, H.lines(buf), 'one u restores the original text')
+
+  -- 3. Accepted after the buffer changed during the review: nothing is
+  -- applied (the edit was made for the older text), and the user is told.
+  vim.api.nvim_set_current_win(vim.fn.bufwinid(buf))
+  vim.api.nvim_win_set_cursor(0, { 2, 0 })
+  vim.cmd('CodexFix')
+  wait_for_review()
+  vim.api.nvim_buf_set_lines(buf, 0, 0, false, { '-- edited meanwhile' })
+  local edited = H.lines(buf)
+  vim.api.nvim_feedkeys('a', 'x', false)
+  H.wait('the stale edit to be refused', function()
+    return count_messages('changed during the review') > 0
+  end)
+  H.eq(edited, H.lines(buf), 'a stale edit changes nothing')
 end)

@@ -325,6 +325,22 @@ function M._review(edit, annotation, encoding, decide)
   return win
 end
 
+--- The first document of `edit` that changed since the server made the
+--- edit (its buffer is at a newer version), if any.
+---@param edit lsp.WorkspaceEdit
+---@return string? uri
+local function changed_document(edit)
+  for _, change in ipairs(edit.documentChanges or {}) do
+    local doc = change.textDocument
+    if doc and type(doc.version) == 'number' then
+      local bufnr = vim.fn.bufnr(vim.uri_to_fname(doc.uri))
+      if bufnr ~= -1 and (vim.lsp.util.buf_versions[bufnr] or 0) > doc.version then
+        return doc.uri
+      end
+    end
+  end
+end
+
 --- The codex client's `workspace/applyEdit` handler on Neovim 0.11: an
 --- edit the server wants reviewed waits for the user's answer in the diff
 --- window (the handler runs in a coroutine, so it can wait without
@@ -351,6 +367,12 @@ function M._apply_edit(err, params, ctx)
   end)
   if not coroutine.yield() then
     return { applied = false }
+  end
+  -- Edited during the review: the edit no longer fits; nothing is applied.
+  local changed = changed_document(params.edit)
+  if changed then
+    local name = vim.fn.fnamemodify(vim.uri_to_fname(changed), ':~:.')
+    return { applied = false, failureReason = name .. ' changed during the review' }
   end
   return apply(err, params, ctx)
 end
