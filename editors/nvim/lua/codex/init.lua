@@ -208,13 +208,25 @@ local function review_annotation(edit)
   end
 end
 
+--- The loaded buffer of a file, if any (by exact name: |bufnr()| would take
+--- the name as a pattern).
+---@param fname string
+---@return integer?
+local function loaded_buffer(fname)
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(bufnr) and vim.api.nvim_buf_get_name(bufnr) == fname then
+      return bufnr
+    end
+  end
+end
+
 --- The lines of a file as the editor holds them: its buffer when loaded,
 --- else the file on disk, else nothing.
 ---@param fname string
 ---@return string[]
 local function current_lines(fname)
-  local bufnr = vim.fn.bufnr(fname)
-  if bufnr ~= -1 and vim.api.nvim_buf_is_loaded(bufnr) then
+  local bufnr = loaded_buffer(fname)
+  if bufnr then
     return vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
   end
   local ok, lines = pcall(vim.fn.readfile, fname)
@@ -333,8 +345,8 @@ local function changed_document(edit)
   for _, change in ipairs(edit.documentChanges or {}) do
     local doc = change.textDocument
     if doc and type(doc.version) == 'number' then
-      local bufnr = vim.fn.bufnr(vim.uri_to_fname(doc.uri))
-      if bufnr ~= -1 and (vim.lsp.util.buf_versions[bufnr] or 0) > doc.version then
+      local bufnr = loaded_buffer(vim.uri_to_fname(doc.uri))
+      if bufnr and (vim.lsp.util.buf_versions[bufnr] or 0) > doc.version then
         return doc.uri
       end
     end
