@@ -67,6 +67,28 @@ pub struct Settings {
     /// built-in table of `price::DEFAULT_PRICES`: to correct a price or
     /// price another model (an Azure deployment name, a local server at 0).
     pub prices: BTreeMap<String, Price>,
+    /// When an edit is shown for review before it applies (see
+    /// [`ConfirmEdits`]).
+    pub confirm_edits: ConfirmEdits,
+    /// With `confirmEdits: auto`, single-file edits changing more lines
+    /// than this are reviewed first.
+    pub confirm_above_lines: u32,
+}
+
+/// When edits are reviewed before they apply: the server sends them with
+/// `workspace/applyEdit` carrying a change annotation that needs
+/// confirmation, so the editor shows them first (VS Code's refactor
+/// preview) and applies them only on the user's word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfirmEdits {
+    /// Review multi-file edits and edits changing more lines than
+    /// `confirmAboveLines`; apply small single-file edits directly.
+    Auto,
+    /// Review every edit.
+    Always,
+    /// Never review: apply every edit directly.
+    Never,
 }
 
 /// The default model: the newest pinned Codex id known (56.8% on
@@ -314,6 +336,8 @@ impl Default for Settings {
             refine_ttl_minutes: 30,
             code_action_resolve: CodeActionResolve::Auto,
             prices: BTreeMap::new(),
+            confirm_edits: ConfirmEdits::Auto,
+            confirm_above_lines: 40,
         }
     }
 }
@@ -717,6 +741,22 @@ mod tests {
             Settings::from_json(&json!({"codex": {}})).unwrap(),
             Settings::default()
         );
+    }
+
+    #[test]
+    fn confirm_edits_is_auto_always_or_never() {
+        let defaults = Settings::default();
+        assert_eq!(defaults.confirm_edits, ConfirmEdits::Auto);
+        assert_eq!(defaults.confirm_above_lines, 40);
+        let always =
+            Settings::from_json(&json!({"confirmEdits": "always", "confirmAboveLines": 3}))
+                .unwrap();
+        assert_eq!(always.confirm_edits, ConfirmEdits::Always);
+        assert_eq!(always.confirm_above_lines, 3);
+        let err = Settings::from_json(&json!({"confirmEdits": "sometimes"})).unwrap_err();
+        assert_eq!(err.path, "codex.confirmEdits");
+        let err = Settings::from_json(&json!({"confirmAboveLines": -1})).unwrap_err();
+        assert_eq!(err.path, "codex.confirmAboveLines");
     }
 
     #[test]

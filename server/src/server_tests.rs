@@ -161,6 +161,10 @@ async fn a_bad_setting_keeps_its_previous_value_and_the_rest_applies() {
         )
         .await;
         assert_eq!(state.settings().model, model, "after {settings}");
-        assert_eq!(state.settings().max_retries, max_retries, "after {settings}");
+        assert_eq!(
+            state.settings().max_retries,
+            max_retries,
+            "after {settings}"
+        );
     }
 }

@@ -81,6 +81,11 @@ pub(crate) struct ClientFeatures {
     pub(crate) show_document: bool,
     /// Hover content formats include Markdown (assumed when not said).
     pub(crate) hover_markdown: bool,
+    /// `workspace.workspaceEdit.changeAnnotationSupport` with
+    /// `documentChanges` (annotations ride on `AnnotatedTextEdit`s, which
+    /// only `documentChanges` carries): the client can show an edit for
+    /// review before applying it (see `handlers::confirm`).
+    pub(crate) change_annotations: bool,
     /// Which editor this is (`clientInfo.name`), for behaviours the
     /// capabilities do not announce.
     pub(crate) client: KnownClient,

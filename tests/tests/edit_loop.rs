@@ -425,6 +425,14 @@ async fn a_patch_may_update_a_file_the_model_read_with_a_null_version() {
         })
         .unwrap();
     assert_eq!(app["textDocument"]["version"], 1, "{app}");
+    // A multi-file edit is one to review (`confirmEdits: auto`); this client
+    // cannot review, so it applied directly and was told so.
+    let messages = h.settled_messages().await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].starts_with("Codex: this editor cannot show an edit for review"),
+        "{messages:?}"
+    );
 }
 
 #[tokio::test]

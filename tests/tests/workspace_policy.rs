@@ -118,6 +118,9 @@ async fn an_open_document_spelled_differently_is_edited_in_its_buffer() {
         .file_as("src/main.py", "python", "def main():\n    pass\n")
         .disk_file("packages/@acme/x.py", on_disk)
         .reply(patch)
+        // A multi-file edit, applied directly (this client cannot review;
+        // tests/tests/confirm.rs covers what it is told then).
+        .setting("confirmEdits", "never")
         .start()
         .await;
     // Neovim and eglot leave `@` unescaped; the server's own spelling is

@@ -42,6 +42,22 @@ return {
       config.settings.codex = options -- the same table as client.settings
     end
   end,
+  -- Review before apply (setting confirmEdits): Neovim 0.11 neither
+  -- announces nor honours change annotations, so the plugin does. It
+  -- announces `changeAnnotationSupport` (and `documentChanges`, which
+  -- carries the annotations), and shows an edit the server wants reviewed
+  -- (an annotation with needsConfirmation) as a diff in a floating window
+  -- before applying it (|codex-review|). Later versions do it themselves.
+  capabilities = vim.fn.has('nvim-0.12') == 0 and {
+    workspace = {
+      workspaceEdit = { documentChanges = true, changeAnnotationSupport = { groupsOnLabel = false } },
+    },
+  } or nil,
+  handlers = vim.fn.has('nvim-0.12') == 0 and {
+    ['workspace/applyEdit'] = function(err, params, ctx)
+      return require('codex')._apply_edit(err, params, ctx)
+    end,
+  } or nil,
   -- Client-side command, checked by Client:exec_cmd before it sends
   -- workspace/executeCommand: adds the rewrite instruction (asked with
   -- vim.ui.input) and reports the server's answer. `require` stays lazy.

@@ -106,7 +106,9 @@ pub(crate) fn list(state: &State, params: CodeActionParams) -> Option<CodeAction
         return Some(Vec::new());
     }
     let only = params.context.only.as_deref();
-    let resolve = resolves_edits(&features, settings.code_action_resolve);
+    // Review before apply needs the command path (see `confirm`).
+    let resolve = resolves_edits(&features, settings.code_action_resolve)
+        && !super::confirm::wants_command_path(&features, &settings);
     // Listed without being asked (Helix's hint gutter, VS Code's light
     // bulb): only quick fixes, so refactors do not light up every line.
     let automatic = params.context.trigger_kind == Some(CodeActionTriggerKind::AUTOMATIC);
@@ -260,6 +262,7 @@ pub(crate) async fn resolve(
     };
     match super::edit::run(state, &args).await {
         Ok(edit) => {
+            super::confirm::note_resolved(state, &edit).await;
             action.edit = Some(edit);
             Ok(action)
         }

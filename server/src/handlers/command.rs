@@ -11,12 +11,12 @@ use serde_json::Value;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::{
     ApplyWorkspaceEditResponse, ExecuteCommandParams, MessageType, ShowDocumentParams, Uri,
-    WorkspaceEdit,
 };
 
-use super::edit;
+use super::edit::ProducedEdit;
 use super::explain::{self, ExplainMode};
-use super::refine;
+use super::{confirm, edit, refine};
+use crate::assist::ActionKind;
 use crate::conversations::Delivery;
 use crate::failure::ActionError;
 use crate::lsp::ext::{
@@ -87,8 +87,8 @@ async fn run_action(state: &State, args: RunActionArgs) -> Result<RunActionResul
             message: Some(NO_APPLY_EDIT.to_owned()),
         });
     }
-    let result = edit::run(state, &args).await;
-    deliver(state, &args.text_document.uri, result).await
+    let result = edit::run_reporting(state, &args).await;
+    deliver(state, &args.text_document.uri, args.action, result).await
 }
 
 /// `codex.refine`: continues the document's last edit conversation and
@@ -104,35 +104,45 @@ async fn refine(state: &State, args: RefineArgs) -> Result<RunActionResult> {
             message: Some(NO_APPLY_EDIT.to_owned()),
         });
     }
+    let key = from_proto::document_key(&args.text_document.uri);
+    let action = state
+        .conversations()
+        .action_of(&key)
+        .unwrap_or(ActionKind::Rewrite);
     let result = refine::run(state, &args).await;
-    deliver(state, &args.text_document.uri, result).await
+    deliver(state, &args.text_document.uri, action, result).await
 }
 
 /// Applies an action's edit with `workspace/applyEdit` (or shows why there
-/// is none) and records, for a later refine, whether it was applied.
+/// is none), for review where `confirmEdits` asks for it, and records, for
+/// a later refine, whether it was applied.
 async fn deliver(
     state: &State,
     uri: &Uri,
-    result: std::result::Result<WorkspaceEdit, ActionError>,
+    action: ActionKind,
+    result: std::result::Result<ProducedEdit, ActionError>,
 ) -> Result<RunActionResult> {
     let not_applied = |message| RunActionResult {
         applied: false,
         message: Some(message),
     };
-    let edit = match result {
-        Ok(edit) => edit,
+    let produced = match result {
+        Ok(produced) => produced,
         Err(ActionError::BadArguments(message)) => return Err(invalid_params(message)),
         Err(e) if e.is_cancelled() => return Err(Error::request_cancelled()),
         Err(e) => return Ok(not_applied(show_failure(state, &e).await)),
     };
-    let document = from_proto::document_key(uri);
-    let response = state.client.apply_edit(edit).await;
+    // Review before apply (`confirmEdits`): annotated for review, or not.
+    let delivery = confirm::delivery(&state.features(), &state.settings(), action, produced);
+    let reviewed = matches!(delivery, confirm::Delivery::Review(_));
+    let unreviewable = matches!(delivery, confirm::Delivery::Unreviewable(_));
+    let response = state.client.apply_edit(delivery.into_edit()).await;
     let applied = matches!(
         response,
         Ok(ApplyWorkspaceEditResponse { applied: true, .. })
     );
     state.conversations().set_delivery(
-        &document,
+        &from_proto::document_key(uri),
         if applied {
             Delivery::Applied
         } else {
@@ -141,10 +151,24 @@ async fn deliver(
     );
     let message = match response {
         Ok(ApplyWorkspaceEditResponse { applied: true, .. }) => {
+            if unreviewable {
+                confirm::say_unreviewed(state).await;
+            }
             return Ok(RunActionResult {
                 applied: true,
                 message: None,
             });
+        }
+        // Declined in the editor's review: nothing changed, said once.
+        Ok(ApplyWorkspaceEditResponse {
+            failure_reason: None,
+            ..
+        }) if reviewed => {
+            state
+                .client
+                .show_message(MessageType::INFO, confirm::REJECTED)
+                .await;
+            return Ok(not_applied(confirm::REJECTED.to_owned()));
         }
         Ok(response) => format!(
             "Codex: the editor did not apply the edit ({}).",

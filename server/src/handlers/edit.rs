@@ -23,9 +23,30 @@ use crate::model::ModelError;
 use crate::progress::{DocumentGone, Job, JobInfo};
 use crate::state::{KnownClient, OpenSnapshot, State};
 
+/// An edit the model produced, not yet applied, with what it cost (for a
+/// review's description: see `handlers::confirm`).
+#[derive(Debug, Clone)]
+pub(crate) struct ProducedEdit {
+    pub(crate) edit: WorkspaceEdit,
+    /// The model that made it.
+    pub(crate) model: String,
+    /// What all its requests used together.
+    pub(crate) usage: UsageReport,
+}
+
 /// Checks the arguments, then runs the action with progress (whose end
 /// reports what the call cost). Returns the edit, not yet applied.
 pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<WorkspaceEdit, ActionError> {
+    run_reporting(state, args)
+        .await
+        .map(|produced| produced.edit)
+}
+
+/// [`run`], returning the edit with the model and usage behind it.
+pub(crate) async fn run_reporting(
+    state: &State,
+    args: &RunActionArgs,
+) -> Result<ProducedEdit, ActionError> {
     let action = args.action;
     if !action.produces_edits() {
         return Err(ActionError::BadArguments(format!(
@@ -74,9 +95,13 @@ pub(crate) async fn run(state: &State, args: &RunActionArgs) -> Result<Workspace
     loop {
         match conversation::run(state, &prepared, &mut job, &cancel).await {
             Outcome::Edit(edit, usage, history) => {
-                job.end("edit ready", Some(usage)).await;
+                job.end("edit ready", Some(usage.clone())).await;
                 save(state, &prepared, range, history);
-                return Ok(edit);
+                return Ok(ProducedEdit {
+                    edit,
+                    model: prepared.settings.model.trim().to_owned(),
+                    usage,
+                });
             }
             Outcome::Failed(err, usage) => return Err(failed(job, err, usage).await),
             Outcome::Rejected { simpler, reason } => {

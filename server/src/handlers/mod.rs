@@ -10,6 +10,7 @@
 
 pub(crate) mod code_action;
 pub(crate) mod command;
+pub(crate) mod confirm;
 pub(crate) mod conversation;
 pub(crate) mod edit;
 pub(crate) mod explain;

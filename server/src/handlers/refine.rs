@@ -6,10 +6,8 @@
 //! instruction. The result is an edit against the current text, versioned
 //! and rebased like any other.
 
-use tower_lsp_server::ls_types::WorkspaceEdit;
-
 use super::conversation::{self, Outcome};
-use super::edit;
+use super::edit::{self, ProducedEdit};
 use super::model_call::{Prepared, Target, prepare};
 use crate::assist::{self, ActionKind};
 use crate::conversations::{Delivery, Saved};
@@ -25,8 +23,9 @@ const CONTEXT_LINES: usize = 5;
 /// At most this many lines of the current text go into the follow-up.
 const MAX_LINES: usize = 400;
 
-/// Refines the document's last edit; returns the edit, not yet applied.
-pub(crate) async fn run(state: &State, args: &RefineArgs) -> Result<WorkspaceEdit, ActionError> {
+/// Refines the document's last edit; returns the edit, not yet applied, and
+/// the action it refines (its title labels a review).
+pub(crate) async fn run(state: &State, args: &RefineArgs) -> Result<ProducedEdit, ActionError> {
     let instruction = args.instruction.trim();
     if instruction.is_empty() {
         return Err(ActionError::BadArguments(
@@ -66,9 +65,13 @@ pub(crate) async fn run(state: &State, args: &RefineArgs) -> Result<WorkspaceEdi
     let (mut job, cancel) = edit::begin(state, saved.action, &prepared).await?;
     match conversation::run_from(state, &prepared, Some(input), &mut job, &cancel).await {
         Outcome::Edit(edit, usage, history) => {
-            job.end("edit ready", Some(usage)).await;
+            job.end("edit ready", Some(usage.clone())).await;
             edit::save(state, &prepared, saved.range, history);
-            Ok(edit)
+            Ok(ProducedEdit {
+                edit,
+                model: prepared.settings.model.trim().to_owned(),
+                usage,
+            })
         }
         Outcome::Failed(err, usage) => Err(edit::failed(job, err, usage).await),
         // The same tools were taken before: a server that now rejects them

@@ -87,6 +87,9 @@ pub(crate) fn client_features(
             .and_then(|t| t.hover.as_ref())
             .and_then(|h| h.content_format.as_ref())
             .is_none_or(|formats| formats.contains(&MarkupKind::Markdown)),
+        change_annotations: ws_edit.is_some_and(|e| {
+            e.change_annotation_support.is_some() && e.document_changes.unwrap_or(false)
+        }),
         client: client_info.map_or(KnownClient::Other, |info| {
             KnownClient::from_name(&info.name)
         }),

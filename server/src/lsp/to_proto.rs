@@ -142,6 +142,76 @@ pub(crate) fn workspace_edit(
     }
 }
 
+// --- Review before apply (setting `confirmEdits`) ---
+
+/// The id of the one change annotation a reviewed edit carries.
+pub(crate) const REVIEW_ANNOTATION_ID: &str = "codex-review";
+
+/// `edit` with every change under one annotation: each text edit becomes an
+/// `AnnotatedTextEdit`, each file creation names it, and the annotation is
+/// declared in `changeAnnotations`. `None` for an edit in the plain
+/// `changes` shape, whose text edits cannot carry an annotation.
+pub(crate) fn annotate(
+    edit: WorkspaceEdit,
+    annotation: ls_types::ChangeAnnotation,
+) -> Option<WorkspaceEdit> {
+    let id = REVIEW_ANNOTATION_ID.to_owned();
+    let annotate_edits = |doc: TextDocumentEdit| TextDocumentEdit {
+        text_document: doc.text_document,
+        edits: doc
+            .edits
+            .into_iter()
+            .map(|e| match e {
+                OneOf::Left(text_edit) => OneOf::Right(ls_types::AnnotatedTextEdit {
+                    text_edit,
+                    annotation_id: id.clone(),
+                }),
+                OneOf::Right(annotated) => OneOf::Right(ls_types::AnnotatedTextEdit {
+                    annotation_id: id.clone(),
+                    ..annotated
+                }),
+            })
+            .collect(),
+    };
+    let changes = match edit.document_changes? {
+        DocumentChanges::Edits(docs) => {
+            DocumentChanges::Edits(docs.into_iter().map(annotate_edits).collect())
+        }
+        DocumentChanges::Operations(ops) => DocumentChanges::Operations(
+            ops.into_iter()
+                .map(|op| match op {
+                    DocumentChangeOperation::Edit(doc) => {
+                        DocumentChangeOperation::Edit(annotate_edits(doc))
+                    }
+                    DocumentChangeOperation::Op(ResourceOp::Create(create)) => {
+                        DocumentChangeOperation::Op(ResourceOp::Create(CreateFile {
+                            annotation_id: Some(id.clone()),
+                            ..create
+                        }))
+                    }
+                    DocumentChangeOperation::Op(ResourceOp::Rename(rename)) => {
+                        DocumentChangeOperation::Op(ResourceOp::Rename(ls_types::RenameFile {
+                            annotation_id: Some(id.clone()),
+                            ..rename
+                        }))
+                    }
+                    DocumentChangeOperation::Op(ResourceOp::Delete(delete)) => {
+                        DocumentChangeOperation::Op(ResourceOp::Delete(ls_types::DeleteFile {
+                            annotation_id: Some(id.clone()),
+                            ..delete
+                        }))
+                    }
+                })
+                .collect(),
+        ),
+    };
+    Some(WorkspaceEdit {
+        changes: None,
+        document_changes: Some(changes),
+        change_annotations: Some(HashMap::from([(id.clone(), annotation)])),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +277,35 @@ mod tests {
             PositionEncoding::Utf8,
         );
         insta::assert_json_snapshot!(edit);
+    }
+
+    #[test]
+    fn an_annotated_edit_names_the_annotation_on_every_change() {
+        let edit = workspace_edit(
+            new_file(),
+            updates(),
+            EditShape::DocumentChanges,
+            PositionEncoding::Utf16,
+        );
+        let annotation = ls_types::ChangeAnnotation {
+            label: "Codex: Simplify".to_owned(),
+            needs_confirmation: Some(true),
+            description: Some("gpt-5.2-codex".to_owned()),
+        };
+        let annotated = annotate(edit, annotation);
+        insta::assert_json_snapshot!(annotated);
+        let plain = workspace_edit(
+            Vec::new(),
+            updates(),
+            EditShape::Changes,
+            PositionEncoding::Utf16,
+        );
+        let label = ls_types::ChangeAnnotation {
+            label: "x".to_owned(),
+            needs_confirmation: Some(true),
+            description: None,
+        };
+        assert_eq!(annotate(plain, label), None);
     }
 
     #[test]

@@ -281,4 +281,198 @@ function M._run_action_command(command, ctx)
   end
 end
 
+-- Review before apply (Neovim 0.11; see lsp/codex.lua and |codex-review|).
+
+--- The annotation of an edit the server wants reviewed, if any.
+---@param edit lsp.WorkspaceEdit
+---@return lsp.ChangeAnnotation?
+local function review_annotation(edit)
+  for _, annotation in pairs(edit.changeAnnotations or {}) do
+    if annotation.needsConfirmation then
+      return annotation
+    end
+  end
+end
+
+--- The loaded buffer of a file, if any (by exact name: |bufnr()| would take
+--- the name as a pattern).
+---@param fname string
+---@return integer?
+local function loaded_buffer(fname)
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(bufnr) and vim.api.nvim_buf_get_name(bufnr) == fname then
+      return bufnr
+    end
+  end
+end
+
+--- The lines of a file as the editor holds them: its buffer when loaded,
+--- else the file on disk, else nothing.
+---@param fname string
+---@return string[]
+local function current_lines(fname)
+  local bufnr = loaded_buffer(fname)
+  if bufnr then
+    return vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+  end
+  local ok, lines = pcall(vim.fn.readfile, fname)
+  return ok and lines or {}
+end
+
+--- A unified diff of what `edit` does, file by file.
+---@param edit lsp.WorkspaceEdit
+---@param encoding string the client's offset encoding
+---@return string[]
+function M._diff(edit, encoding)
+  local created = {}
+  local out = {}
+  local diff = vim.text and vim.text.diff or vim.diff
+  for _, change in ipairs(edit.documentChanges or {}) do
+    if change.kind == 'create' then
+      created[change.uri] = true
+    elseif change.textDocument then
+      local uri = change.textDocument.uri
+      local fname = vim.uri_to_fname(uri)
+      local before = created[uri] and {} or current_lines(fname)
+      local scratch = vim.api.nvim_create_buf(false, true)
+      vim.api.nvim_buf_set_lines(scratch, 0, -1, false, before)
+      vim.lsp.util.apply_text_edits(change.edits, scratch, encoding)
+      local after = vim.api.nvim_buf_get_lines(scratch, 0, -1, false)
+      vim.api.nvim_buf_delete(scratch, { force = true })
+      local name = vim.fn.fnamemodify(fname, ':~:.')
+      local joined = function(lines)
+        return #lines == 0 and '' or table.concat(lines, '\n') .. '\n'
+      end
+      local hunks = diff(joined(before), joined(after), { ctxlen = 3 }) --[[@as string]]
+      table.insert(out, (created[uri] and '--- /dev/null' or ('--- a/' .. name)))
+      table.insert(out, '+++ b/' .. name)
+      vim.list_extend(out, vim.split(hunks, '\n', { trimempty = true }))
+    end
+  end
+  return out
+end
+
+--- Shows `edit` as a diff in a floating window; calls `decide(true)` when
+--- the user accepts it (`a`, <CR>), `decide(false)` when they reject it
+--- (`r`, `q`, <Esc>, or closing the window). Returns the window.
+---@param edit lsp.WorkspaceEdit
+---@param annotation lsp.ChangeAnnotation
+---@param encoding string
+---@param decide fun(accepted: boolean)
+---@return integer win
+function M._review(edit, annotation, encoding, decide)
+  local lines = M._diff(edit, encoding)
+  if annotation.description and annotation.description ~= '' then
+    table.insert(lines, 1, annotation.description)
+    table.insert(lines, 2, '')
+  end
+  local buf = vim.api.nvim_create_buf(false, true)
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.bo[buf].filetype = 'diff'
+  vim.bo[buf].modifiable = false
+  vim.bo[buf].bufhidden = 'wipe'
+  vim.b[buf].codex_review = true
+  local width = 20
+  for _, line in ipairs(lines) do
+    width = math.max(width, vim.fn.strdisplaywidth(line))
+  end
+  width = math.min(width, math.max(20, vim.o.columns - 4))
+  local height = math.min(#lines, math.max(1, vim.o.lines - 6))
+  local win = vim.api.nvim_open_win(buf, true, {
+    relative = 'editor',
+    row = math.floor((vim.o.lines - height) / 2) - 1,
+    col = math.floor((vim.o.columns - width) / 2),
+    width = width,
+    height = height,
+    style = 'minimal',
+    border = 'rounded',
+    title = ' ' .. annotation.label .. ' ',
+    footer = ' a: apply   r: reject ',
+    footer_pos = 'center',
+  })
+  local done = false
+  local function finish(accepted)
+    if done then
+      return
+    end
+    done = true
+    if vim.api.nvim_win_is_valid(win) then
+      vim.api.nvim_win_close(win, true)
+    end
+    vim.schedule(function()
+      decide(accepted)
+    end)
+  end
+  for _, key in ipairs({ 'a', '<CR>' }) do
+    vim.keymap.set('n', key, function()
+      finish(true)
+    end, { buffer = buf, nowait = true, desc = 'Codex: apply the edit' })
+  end
+  for _, key in ipairs({ 'r', 'q', '<Esc>' }) do
+    vim.keymap.set('n', key, function()
+      finish(false)
+    end, { buffer = buf, nowait = true, desc = 'Codex: reject the edit' })
+  end
+  vim.api.nvim_create_autocmd('WinClosed', {
+    pattern = tostring(win),
+    once = true,
+    callback = function()
+      finish(false)
+    end,
+  })
+  return win
+end
+
+--- The first document of `edit` that changed since the server made the
+--- edit (its buffer is at a newer version), if any.
+---@param edit lsp.WorkspaceEdit
+---@return string? uri
+local function changed_document(edit)
+  for _, change in ipairs(edit.documentChanges or {}) do
+    local doc = change.textDocument
+    if doc and type(doc.version) == 'number' then
+      local bufnr = loaded_buffer(vim.uri_to_fname(doc.uri))
+      if bufnr and (vim.lsp.util.buf_versions[bufnr] or 0) > doc.version then
+        return doc.uri
+      end
+    end
+  end
+end
+
+--- The codex client's `workspace/applyEdit` handler on Neovim 0.11: an
+--- edit the server wants reviewed waits for the user's answer in the diff
+--- window (the handler runs in a coroutine, so it can wait without
+--- blocking the editor; a rejection answers `applied = false`, and the
+--- server says so); any other edit goes to Neovim's own handler.
+---@param err lsp.ResponseError?
+---@param params lsp.ApplyWorkspaceEditParams
+---@param ctx lsp.HandlerContext
+function M._apply_edit(err, params, ctx)
+  local apply = vim.lsp.handlers['workspace/applyEdit']
+  local annotation = review_annotation(params.edit or {})
+  local co, is_main = coroutine.running()
+  if not annotation then
+    return apply(err, params, ctx)
+  end
+  if not co or is_main then
+    -- Not in a coroutine (never so on 0.11): ask, blocking.
+    local choice = vim.fn.confirm(annotation.label .. ': apply this edit?', '&Apply\n&Reject', 2)
+    return choice == 1 and apply(err, params, ctx) or { applied = false }
+  end
+  local client = assert(vim.lsp.get_client_by_id(ctx.client_id))
+  M._review(params.edit, annotation, client.offset_encoding, function(accepted)
+    coroutine.resume(co, accepted)
+  end)
+  if not coroutine.yield() then
+    return { applied = false }
+  end
+  -- Edited during the review: the edit no longer fits; nothing is applied.
+  local changed = changed_document(params.edit)
+  if changed then
+    local name = vim.fn.fnamemodify(vim.uri_to_fname(changed), ':~:.')
+    return { applied = false, failureReason = name .. ' changed during the review' }
+  end
+  return apply(err, params, ctx)
+end
+
 return M

@@ -1,7 +1,7 @@
 // Runs the VS Code tests in a real VS Code (code-server) driven by headless Chromium:
 //   1. extension-host integration tests (exthost/index.js) on the real `vscode` API, extension loaded
 //      from editors/vscode as a development extension, codex.server.path = the freshly built binary;
-//   2. Playwright UI tests (UI_TESTS: ui/lightbulb.js, ui/settings.js, ui/progress.js, ui/hover.js) on the
+//   2. Playwright UI tests (UI_TESTS: ui/lightbulb.js, ui/settings.js, ui/progress.js, ui/hover.js, ui/review.js) on the
 //      packaged .vsix (bundled server binary), each in a fresh code-server, used like a person would (the
 //      lightbulb menu, the Settings editor, the status bar, toasts, hovers); screenshots under test-artifacts/vscode/.
 // Usage: node run-tests.js --codex-lsp BIN --fake-responses BIN --code-server BIN --vsix FILE [--suites basic,model] [--no-ui]
@@ -110,6 +110,7 @@ const UI_TESTS = [
   ['ui: codex.server.path set in the Settings editor after start (remote window) restarts the server', '../ui/settings'],
   ['ui: one progress display during a call, and clicking it cancels the call; without a key an action offers Set API Key; an explanation is rendered', '../ui/progress'],
   ['ui: in a TypeScript file VS Code\'s own hover comes first, the Codex explanation after it', '../ui/hover'],
+  ['ui: a multi-file edit opens the Refactor Preview, and applying it changes both files', '../ui/review'],
 ];
 
 async function runUiTest(o, ctx, name, modulePath, index) {
