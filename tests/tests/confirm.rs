@@ -122,8 +122,9 @@ async fn auto_reviews_a_multi_file_edit_on_the_command_path() {
     let annotation = assert_reviewed(&edit);
     assert_eq!(annotation["label"], "Codex: Simplify");
     let description = annotation["description"].as_str().unwrap();
-    assert!(description.starts_with("gpt-5.2-codex · "), "{description}");
-    assert!(description.contains(" in ("), "{description}");
+    // Model, then cost and tokens as the progress end shows them.
+    assert!(description.starts_with("gpt-5.3-codex · $"), "{description}");
+    assert!(description.contains("input tokens cached"), "{description}");
     assert!(
         description.ends_with(" · 2 files, 2 changed lines"),
         "{description}"

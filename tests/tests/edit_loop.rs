@@ -552,6 +552,12 @@ async fn native_operations_of_one_response_apply_together_or_go_back_with_the_re
         2,
         "{edit}"
     );
+    // A multi-file edit this client cannot review applied directly, said once.
+    let messages = h.wait_for_messages(1).await;
+    assert!(
+        messages[0].starts_with("Codex: this editor cannot show an edit for review"),
+        "{messages:?}"
+    );
 }
 
 #[tokio::test]
