@@ -382,7 +382,7 @@ pub fn build_prompt(req: &ContextRequest<'_>) -> Result<Prompt, AssistError> {
             limit: settings.max_file_bytes,
         });
     }
-    if text.chunks().any(looks_binary) {
+    if crate::text::has_nul(text) {
         return Err(AssistError::Binary { path: rel_path });
     }
 
