@@ -451,6 +451,79 @@ mod tests {
         assert_eq!(range_at(&rope, lc(1, 2)..lc(0, 1), Utf16), 1..8);
     }
 
+    /// The naive answer: every start of `needle` in `text`, overlapping.
+    fn naive(text: &str, needle: &[u8]) -> Option<(usize, usize)> {
+        let hits: Vec<usize> = (0..text.len())
+            .filter(|&i| !needle.is_empty() && text.as_bytes()[i..].starts_with(needle))
+            .collect();
+        Some((*hits.first()?, *hits.last()?))
+    }
+
+    #[test]
+    fn needles_are_found_across_chunks_and_blocks() {
+        // A rope grown by edits (uneven chunks), longer than two scan
+        // blocks, with needles shorter and longer than a chunk placed at
+        // many offsets, block edges included.
+        let long: String = "é日x".repeat(700);
+        let mut text = String::new();
+        let mut i = 0u32;
+        while text.len() < 3 * SCAN_BLOCK {
+            i = i.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            match i % 7 {
+                0 => text.push_str("needle"),
+                1 => text.push_str("aaab"),
+                2 if i % 5 == 0 => text.push_str(&long),
+                _ => text.push_str("lorem ipsum\n"),
+            }
+        }
+        let mut rope = Rope::new();
+        for (k, piece) in text.split_inclusive('\n').enumerate() {
+            let at = if k % 3 == 0 {
+                rope.len_chars()
+            } else {
+                rope.len_chars() / 2
+            };
+            rope.insert(at, piece);
+        }
+        let text = rope.to_string();
+        let needles: Vec<&[u8]> = vec![
+            b"needle",
+            b"aab",
+            b"a",
+            b"\n",
+            long.as_bytes(),
+            b"absent",
+            b"",
+            b"ipsum\nlorem",
+        ];
+        let found = first_and_last(&rope, &needles);
+        for (needle, got) in needles.iter().zip(found) {
+            assert_eq!(
+                got,
+                naive(&text, needle),
+                "{:?}",
+                String::from_utf8_lossy(needle)
+            );
+        }
+        assert!(!has_nul(&rope));
+        rope.insert(rope.len_chars() / 3, "\0");
+        assert!(has_nul(&rope));
+    }
+
+    #[test]
+    fn line_bounds_count_newlines_only() {
+        let rope = Rope::from_str("a\nb\rc\r\nd\ne");
+        // Lines: "a\n" 0..2, "b\rc\r\n" 2..7, "d\n" 7..9, "e" 9..10.
+        assert_eq!(line_start_before(&rope, 4, 0), 2);
+        assert_eq!(line_start_before(&rope, 4, 1), 0);
+        assert_eq!(line_start_before(&rope, 4, 5), 0);
+        assert_eq!(line_start_before(&rope, 2, 0), 2);
+        assert_eq!(line_end_after(&rope, 4, 0), 7);
+        assert_eq!(line_end_after(&rope, 4, 1), 9);
+        assert_eq!(line_end_after(&rope, 4, 2), 10);
+        assert_eq!(line_end_after(&rope, 10, 0), 10);
+    }
+
     proptest::proptest! {
         #[test]
         fn roundtrip_on_char_boundaries(text in "(a|é|日|😀|\r\n|\n|\r| ){0,40}", enc_i in 0u8..3) {
