@@ -472,7 +472,7 @@ mod tests {
             match i % 7 {
                 0 => text.push_str("needle"),
                 1 => text.push_str("aaab"),
-                2 if i % 5 == 0 => text.push_str(&long),
+                2 if i.is_multiple_of(5) => text.push_str(&long),
                 _ => text.push_str("lorem ipsum\n"),
             }
         }
