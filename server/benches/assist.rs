@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use codex_lsp::assist::tokens::{clear_memo, count_exact, warm_up};
 use codex_lsp::assist::{
-    ActionKind, ContextRequest, build_prompt, parse_patch, plan_edits, target_region,
+    ActionKind, ContextRequest, Windowing, build_prompt, parse_patch, plan_edits, plan_edits_with,
+    target_region,
 };
 use codex_lsp::config::Settings;
 use ropey::Rope;
@@ -172,7 +173,108 @@ fn patch_vs_rewrite() {
     );
 }
 
+/// The `lsp_actions` bench's file: 20-line functions, non-ASCII text.
+fn lsp_bench_source(lines: usize) -> String {
+    let mut text = String::with_capacity(lines * 48);
+    for i in 0..lines {
+        match i % 20 {
+            0 => text.push_str(&format!("fn fonction_{i}(värde: i32) -> i32 {{\n")),
+            19 => text.push_str("}\n"),
+            _ => text.push_str(&format!("    let x{i} = \"日本語 {i} 😀\"; // ça va\n")),
+        }
+    }
+    text
+}
+
+/// The server-side phases of one edit action, in process: prompt building
+/// (region, window, redaction) and the patch planning (apply, minimal
+/// edits) on the `lsp_actions` bench's files.
+fn edit_path() {
+    warm_up().unwrap();
+    let settings = Settings::default();
+    let root = PathBuf::from("/ws");
+    let file = root.join("big.rs");
+    for lines in [1_000usize, 100_000] {
+        let text = lsp_bench_source(lines);
+        let rope = Rope::from_str(&text);
+        let k = (lines / 2) / 20 * 20;
+        let cursor = rope.line_to_byte(k + 3) + 4;
+        let reply = format!(
+            "*** Begin Patch\n*** Update File: big.rs\n@@ fn fonction_{k}(värde: i32) -> i32 {{\n-    let x{n} = \"日本語 {n} 😀\"; // ça va\n+    let x{n} = \"日本語 {n} 😀\"; // ça va bien\n*** End Patch\n",
+            n = k + 1
+        );
+        let (mut region_t, mut prompt_t, mut plan_t) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..30 {
+            let t = Instant::now();
+            let region = target_region("rust", &rope, None, cursor);
+            region_t.push(t.elapsed());
+            let t = Instant::now();
+            let prompt = build_prompt(&ContextRequest {
+                workspace_root: Some(&root),
+                file_path: &file,
+                language_id: "rust",
+                text: &rope,
+                region,
+                action: ActionKind::Simplify,
+                instruction: None,
+                diagnostics: &[],
+                agents_md: Vec::new(),
+                other_documents: Vec::new(),
+                settings: &settings,
+            })
+            .unwrap();
+            prompt_t.push(t.elapsed());
+            assert!(prompt.tokens > 0);
+            let t = Instant::now();
+            let changes = plan_edits_with(
+                &parse_patch(&reply).unwrap(),
+                (&file, &rope),
+                &HashMap::<PathBuf, String>::new(),
+                Some(&root),
+                Windowing::Auto,
+            )
+            .unwrap();
+            plan_t.push(t.elapsed());
+            assert_eq!(changes.len(), 1);
+        }
+        let line_key = format!("let x{n} = \"日本語 {n} 😀\"; // ça va", n = k + 1);
+        let anchor_key = format!("fn fonction_{k}(värde: i32) -> i32 {{");
+        let needles: [&[u8]; 5] = [
+            b"\0",
+            b"PRIVATE KEY",
+            b"[REDACTED:",
+            anchor_key.as_bytes(),
+            line_key.as_bytes(),
+        ];
+        for (name, set) in [
+            ("all five", &needles[..]),
+            ("nul", &needles[..1]),
+            ("private", &needles[1..2]),
+            ("placeholder", &needles[2..3]),
+            ("anchor", &needles[3..4]),
+            ("line", &needles[4..5]),
+        ] {
+            let mut t_scan = Vec::new();
+            for _ in 0..10 {
+                let t = Instant::now();
+                let found = codex_lsp::text::first_and_last(&rope, set);
+                t_scan.push(t.elapsed());
+                assert!(!found.is_empty());
+            }
+            println!("  scan {name}: {:?}", median(t_scan));
+        }
+        println!(
+            "edit path on a {lines}-line file ({} bytes), medians: target_region {:?}, build_prompt {:?}, parse + plan_edits {:?}",
+            text.len(),
+            median(region_t),
+            median(prompt_t),
+            median(plan_t)
+        );
+    }
+}
+
 fn main() {
     context_building();
     patch_vs_rewrite();
+    edit_path();
 }

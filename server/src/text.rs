@@ -203,6 +203,154 @@ pub fn floor_char_boundary(text: &str, offset: usize) -> usize {
     offset
 }
 
+/// Bytes of a rope copied at a time by [`first_and_last`].
+const SCAN_BLOCK: usize = 64 * 1024;
+
+/// Where each needle first and last starts in `rope` (byte offsets; `None`
+/// for a needle that does not occur, and always for an empty one), in one
+/// pass over the text. The text is copied a block at a time (keeping the
+/// longest needle's length less one byte between blocks), so a needle across
+/// chunk boundaries is found and the document is never copied whole.
+///
+/// The searcher skips ahead on the needle's two rarest bytes, ranked by how
+/// often they occur in a sample of this text rather than in typical text: in
+/// a file whose every line holds the same non-ASCII words, those bytes are
+/// not rare, its digits are.
+pub fn first_and_last(rope: &Rope, needles: &[&[u8]]) -> Vec<Option<(usize, usize)>> {
+    let ranker = SampledRank::of(rope);
+    let builder = memchr::memmem::FinderBuilder::new();
+    let finders: Vec<Option<memchr::memmem::Finder<'_>>> = needles
+        .iter()
+        .map(|n| {
+            (!n.is_empty()).then(|| {
+                // A needle with a byte the sample never shows is searched
+                // by the usual ranking (all such bytes would tie here).
+                if n.iter().all(|&b| ranker.0[usize::from(b)] > 0) {
+                    builder.build_forward_with_ranker(ranker, n)
+                } else {
+                    builder.build_forward(n)
+                }
+            })
+        })
+        .collect();
+    let keep = needles
+        .iter()
+        .map(|n| n.len())
+        .max()
+        .unwrap_or(1)
+        .saturating_sub(1);
+    let mut found: Vec<Option<(usize, usize)>> = vec![None; needles.len()];
+    let scan = |block: &[u8], at: usize, found: &mut Vec<Option<(usize, usize)>>| {
+        for (slot, finder) in found.iter_mut().zip(&finders) {
+            let Some(finder) = finder else { continue };
+            for m in finder.find_iter(block) {
+                let o = at + m;
+                *slot = Some(slot.map_or((o, o), |(a, b)| (a.min(o), b.max(o))));
+            }
+        }
+    };
+    let mut block: Vec<u8> = Vec::with_capacity(SCAN_BLOCK + keep + 4096);
+    let mut block_at = 0;
+    for chunk in rope.chunks() {
+        block.extend_from_slice(chunk.as_bytes());
+        if block.len() >= SCAN_BLOCK {
+            scan(&block, block_at, &mut found);
+            let cut = block.len() - keep.min(block.len());
+            block.drain(..cut);
+            block_at += cut;
+        }
+    }
+    if !block.is_empty() {
+        scan(&block, block_at, &mut found);
+    }
+    found
+}
+
+/// Byte frequencies of a sample of a text (up to 8 KiB at each of 8 places),
+/// as the rank `memchr` picks a needle's rarest bytes by.
+#[derive(Clone, Copy)]
+struct SampledRank([u8; 256]);
+
+impl SampledRank {
+    fn of(rope: &Rope) -> Self {
+        const PLACES: usize = 8;
+        const TAKE: usize = 8 * 1024;
+        let mut counts = [0u32; 256];
+        let len = rope.len_bytes();
+        for i in 0..PLACES {
+            let (chunks, mut at, _, _) = rope.chunks_at_byte(len * i / PLACES);
+            let stop = at + TAKE;
+            for chunk in chunks {
+                for &b in chunk.as_bytes() {
+                    counts[usize::from(b)] += 1;
+                }
+                at += chunk.len();
+                if at >= stop {
+                    break;
+                }
+            }
+        }
+        let max = counts.iter().copied().max().unwrap_or(0).max(1);
+        let mut rank = [0u8; 256];
+        for (r, &c) in rank.iter_mut().zip(&counts) {
+            // Never-seen bytes rank lowest; the most frequent, highest.
+            *r = u8::try_from(u64::from(c) * 254 / u64::from(max) + u64::from(c > 0))
+                .unwrap_or(u8::MAX);
+        }
+        Self(rank)
+    }
+}
+
+impl memchr::arch::all::packedpair::HeuristicFrequencyRank for SampledRank {
+    fn rank(&self, byte: u8) -> u8 {
+        self.0[usize::from(byte)]
+    }
+}
+
+/// Whether the rope holds a NUL byte (the text looks binary).
+pub fn has_nul(rope: &Rope) -> bool {
+    rope.chunks()
+        .any(|c| memchr::memchr(0, c.as_bytes()).is_some())
+}
+
+/// The start of the line `n` lines above the one holding byte `at`, lines
+/// ending at `\n` only (as a patch reads them); 0 when there are fewer.
+pub fn line_start_before(rope: &Rope, at: usize, n: usize) -> usize {
+    let at = at.min(rope.len_bytes());
+    let mut bytes = rope.bytes_at(at);
+    let mut pos = at;
+    let mut seen = 0;
+    while let Some(b) = bytes.prev() {
+        pos -= 1;
+        if b == b'\n' {
+            seen += 1;
+            if seen > n {
+                return pos + 1;
+            }
+        }
+    }
+    0
+}
+
+/// The end (past its `\n`) of the line `n` lines below the one holding byte
+/// `at`, lines ending at `\n` only; the text's end when there are fewer.
+pub fn line_end_after(rope: &Rope, at: usize, n: usize) -> usize {
+    let len = rope.len_bytes();
+    let at = at.min(len);
+    let mut pos = at;
+    let mut seen = 0;
+    for b in rope.bytes_at(at) {
+        pos += 1;
+        if b == b'\n' {
+            seen += 1;
+            if seen > n {
+                return pos;
+            }
+        }
+    }
+    len
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +449,79 @@ mod tests {
     fn inverted_range_is_normalised() {
         let rope = Rope::from_str("hello\nworld");
         assert_eq!(range_at(&rope, lc(1, 2)..lc(0, 1), Utf16), 1..8);
+    }
+
+    /// The naive answer: every start of `needle` in `text`, overlapping.
+    fn naive(text: &str, needle: &[u8]) -> Option<(usize, usize)> {
+        let hits: Vec<usize> = (0..text.len())
+            .filter(|&i| !needle.is_empty() && text.as_bytes()[i..].starts_with(needle))
+            .collect();
+        Some((*hits.first()?, *hits.last()?))
+    }
+
+    #[test]
+    fn needles_are_found_across_chunks_and_blocks() {
+        // A rope grown by edits (uneven chunks), longer than two scan
+        // blocks, with needles shorter and longer than a chunk placed at
+        // many offsets, block edges included.
+        let long: String = "é日x".repeat(700);
+        let mut text = String::new();
+        let mut i = 0u32;
+        while text.len() < 3 * SCAN_BLOCK {
+            i = i.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            match i % 7 {
+                0 => text.push_str("needle"),
+                1 => text.push_str("aaab"),
+                2 if i.is_multiple_of(5) => text.push_str(&long),
+                _ => text.push_str("lorem ipsum\n"),
+            }
+        }
+        let mut rope = Rope::new();
+        for (k, piece) in text.split_inclusive('\n').enumerate() {
+            let at = if k % 3 == 0 {
+                rope.len_chars()
+            } else {
+                rope.len_chars() / 2
+            };
+            rope.insert(at, piece);
+        }
+        let text = rope.to_string();
+        let needles: Vec<&[u8]> = vec![
+            b"needle",
+            b"aab",
+            b"a",
+            b"\n",
+            long.as_bytes(),
+            b"absent",
+            b"",
+            b"ipsum\nlorem",
+        ];
+        let found = first_and_last(&rope, &needles);
+        for (needle, got) in needles.iter().zip(found) {
+            assert_eq!(
+                got,
+                naive(&text, needle),
+                "{:?}",
+                String::from_utf8_lossy(needle)
+            );
+        }
+        assert!(!has_nul(&rope));
+        rope.insert(rope.len_chars() / 3, "\0");
+        assert!(has_nul(&rope));
+    }
+
+    #[test]
+    fn line_bounds_count_newlines_only() {
+        let rope = Rope::from_str("a\nb\rc\r\nd\ne");
+        // Lines: "a\n" 0..2, "b\rc\r\n" 2..7, "d\n" 7..9, "e" 9..10.
+        assert_eq!(line_start_before(&rope, 4, 0), 2);
+        assert_eq!(line_start_before(&rope, 4, 1), 0);
+        assert_eq!(line_start_before(&rope, 4, 5), 0);
+        assert_eq!(line_start_before(&rope, 2, 0), 2);
+        assert_eq!(line_end_after(&rope, 4, 0), 7);
+        assert_eq!(line_end_after(&rope, 4, 1), 9);
+        assert_eq!(line_end_after(&rope, 4, 2), 10);
+        assert_eq!(line_end_after(&rope, 10, 0), 10);
     }
 
     proptest::proptest! {

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use codex_lsp::assist::diff::apply_edits;
 use codex_lsp::assist::{
-    AssistError, FileChangeKind, FileOp, HunkLine, PatchError, parse_patch, plan_edits,
+    AssistError, FileChangeKind, FileOp, HunkLine, PatchError, Windowing, parse_patch, plan_edits,
+    plan_edits_with,
 };
 use proptest::prelude::*;
 
@@ -600,15 +601,30 @@ fn patch_fixtures() {
         let root = tempfile::tempdir().unwrap();
         let primary = root.path().join(&file);
         std::fs::write(&primary, &source).unwrap();
+        // The same on a window of the file as on all of it.
+        let windowed = parse_patch(&reply)
+            .map_err(AssistError::from)
+            .and_then(|p| {
+                plan_edits_with(
+                    &p,
+                    (&primary, &ropey::Rope::from_str(&source)),
+                    &HashMap::<PathBuf, String>::new(),
+                    Some(root.path()),
+                    Windowing::Always,
+                )
+            });
         let outcome = parse_patch(&reply)
             .map_err(AssistError::from)
-            .and_then(|p| plan_edits(&p, (&primary, &source), &HashMap::new(), Some(root.path())))
-            .map(|changes| {
-                let FileChangeKind::Update { edits } = &changes[0].kind else {
-                    panic!("{name}: {changes:?}");
-                };
-                apply_edits(&source, edits).unwrap()
-            });
+            .and_then(|p| plan_edits(&p, (&primary, &source), &HashMap::new(), Some(root.path())));
+        if format!("{windowed:?}") != format!("{outcome:?}") {
+            failures.push(format!("{name}: windowed {windowed:?}, whole {outcome:?}"));
+        }
+        let outcome = outcome.map(|changes| {
+            let FileChangeKind::Update { edits } = &changes[0].kind else {
+                panic!("{name}: {changes:?}");
+            };
+            apply_edits(&source, edits).unwrap()
+        });
         match (outcome, sections.get("expected"), sections.get("error")) {
             (Ok(text), Some(expected), None) if text == shape(expected) => {}
             (Err(e), None, Some(want)) if e.to_string().contains(want.trim()) => {}

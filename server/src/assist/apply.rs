@@ -24,6 +24,7 @@
 //! old lines say unambiguously which one it stands for, and is refused
 //! otherwise: a placeholder is never written into a file.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::time::{Duration, Instant};
@@ -94,6 +95,13 @@ pub(crate) struct Patching {
     /// Length of the byte-order mark the text starts with (0 or 3): it is
     /// kept in front of the first line and never part of a line's content.
     bom: usize,
+    /// For a window of a larger file ([`Patching::window`]): the file goes
+    /// on above / below the text.
+    more_above: bool,
+    more_below: bool,
+    /// Set when the window decided something the rest of the file could
+    /// change (see [`Patching::window`]).
+    doubtful: Cell<bool>,
 }
 
 impl Patching {
@@ -135,7 +143,52 @@ impl Patching {
             dominant,
             ends_with_newline,
             bom,
+            more_above: false,
+            more_below: false,
+            doubtful: Cell::new(false),
         }
+    }
+
+    /// Starts from `text`, whole lines of a larger file (`more_above`,
+    /// `more_below`: the file goes on past them), as
+    /// [`Patching::with_redactions`] does. The caller picks the window so
+    /// that every line the hunks' old lines or anchors could match up to
+    /// [`Level::Trim`] lies inside it, a margin from its edges ([`hunk_keys`]
+    /// says what to look for); the file has no private-key block and no
+    /// placeholder text of its own, so its redaction is line by line. Within
+    /// those bounds, applying hunks here decides as on the whole file;
+    /// whatever depends on the rest of the file (a pass past
+    /// [`Level::Trim`] over a range reaching an edge, the end of the file,
+    /// its most common line ending) marks the result [`Patching::doubtful`],
+    /// and the caller patches the whole file instead.
+    pub(crate) fn window(text: String, more_above: bool, more_below: bool) -> Self {
+        let mut p = Self::with_redactions(text);
+        p.more_above = more_above;
+        p.more_below = more_below;
+        if more_above && p.bom > 0 {
+            // A U+FEFF starting a line inside the file is text, not a BOM.
+            p.doubtful.set(true);
+        }
+        p
+    }
+
+    /// Whether a window's result may differ from the whole file's.
+    pub(crate) fn doubtful(&self) -> bool {
+        self.doubtful.get()
+    }
+
+    /// The file's most common line ending (a window does not know it).
+    fn dominant(&self) -> &'static str {
+        if self.more_above || self.more_below {
+            self.doubtful.set(true);
+        }
+        self.dominant
+    }
+
+    /// Whether the search range `[from, to)` reaches past the window: the
+    /// passes past [`Level::Trim`] there would see lines it does not hold.
+    fn reaches_out(&self, from: usize, to: usize) -> bool {
+        (self.more_below && to >= self.lines.len()) || (self.more_above && from == 0)
     }
 
     /// Starts from `original` as the model saw it: every line that
@@ -492,16 +545,16 @@ impl Patching {
             }
             let consumed = k - start;
             // Keep the file's missing final newline if the hunk reached the end.
-            let touches_end = start + consumed == self.lines.len();
+            let touches_end = !self.more_below && start + consumed == self.lines.len();
             let replaced_len = replacement.len();
             self.lines.splice(start..start + consumed, replacement);
             cursor = start + replaced_len;
             if touches_end {
                 self.fix_last_eol();
-            } else if let Some(before) = self.lines[..cursor].iter_mut().rev().find(|l| !l.hidden)
-                && before.eol.is_empty()
+            } else if let Some(before) = self.lines[..cursor].iter().rposition(|l| !l.hidden)
+                && self.lines[before].eol.is_empty()
             {
-                before.eol = self.dominant;
+                self.lines[before].eol = self.dominant();
             }
         }
         Ok(())
@@ -542,7 +595,7 @@ impl Patching {
             .flatten()
             .map(|l| l.eol)
             .find(|eol| !eol.is_empty())
-            .unwrap_or(self.dominant)
+            .unwrap_or_else(|| self.dominant())
     }
 
     /// Where `hunk` applies, searching from line `cursor`: the hunk lines to
@@ -582,6 +635,9 @@ impl Patching {
             };
             if old.is_empty() {
                 // Pure insertion: after the anchor, else at the end.
+                if anchor_line.is_none() && self.more_below {
+                    self.doubtful.set(true);
+                }
                 return Ok((body, anchor_line.map_or(lines.len(), |a| a + 1), true));
             }
             let mut found = self.locate(&old, from, to, hunk, path)?;
@@ -615,9 +671,12 @@ impl Patching {
     /// The first line in `[from, to)` that reads `anchor`, through the
     /// passes in turn.
     fn find_anchor(&self, anchor: &str, from: usize, to: usize) -> Option<usize> {
-        Level::ANCHOR
-            .iter()
-            .find_map(|&level| (from..to).find(|&k| self.line_is(k, level, anchor)))
+        Level::ANCHOR.iter().find_map(|&level| {
+            if level == Level::Normalised && self.reaches_out(from, to) {
+                self.doubtful.set(true);
+            }
+            (from..to).find(|&k| self.line_is(k, level, anchor))
+        })
     }
 
     fn out_of_order(&self, hunk: &Hunk, found: usize, cursor: usize, path: &str) -> AssistError {
@@ -656,8 +715,14 @@ impl Patching {
         path: &str,
     ) -> Result<Option<usize>, AssistError> {
         for level in Level::HUNK {
+            if level == Level::Normalised && self.reaches_out(from, to) {
+                self.doubtful.set(true);
+            }
             let mut hits = self.find_all(pattern, from, to, level);
             if hunk.end_of_file {
+                if self.more_below {
+                    self.doubtful.set(true);
+                }
                 hits.retain(|&s| s + pattern.len() == self.lines.len());
             }
             match hits.len() {
@@ -697,24 +762,23 @@ impl Patching {
     }
 
     fn fix_last_eol(&mut self) {
-        let dominant = self.dominant;
-        let mut visible: Vec<&mut Line> = self.lines.iter_mut().filter(|l| !l.hidden).collect();
+        let visible: Vec<usize> = (0..self.lines.len())
+            .filter(|&i| !self.lines[i].hidden)
+            .collect();
         let n = visible.len();
-        for (i, l) in visible.iter_mut().enumerate() {
-            if i + 1 < n && l.eol.is_empty() {
-                l.eol = dominant;
+        for (j, &i) in visible.iter().enumerate() {
+            if j + 1 < n && self.lines[i].eol.is_empty() {
+                self.lines[i].eol = self.dominant();
             }
         }
-        let ends_with_newline = self.ends_with_newline;
-        if let Some(last) = visible.last_mut() {
-            last.eol = if ends_with_newline {
-                if last.eol.is_empty() {
-                    dominant
-                } else {
-                    last.eol
-                }
-            } else {
+        if let Some(&last) = visible.last() {
+            let eol = self.lines[last].eol;
+            self.lines[last].eol = if !self.ends_with_newline {
                 ""
+            } else if eol.is_empty() {
+                self.dominant()
+            } else {
+                eol
             };
         }
     }
@@ -903,6 +967,52 @@ fn secrets_of(re: &regex::Regex, shown: &str, real: &str) -> Secrets {
         .enumerate()
         .filter_map(|(i, kind)| c.get(i + 1).map(|m| (kind, m.as_str().to_owned())))
         .collect()
+}
+
+/// Text that every line matching `line` up to [`Level::Trim`] holds, in
+/// either of its forms: the line without its surrounding whitespace, or when
+/// it quotes placeholders, its longest part between them (a redacted line is
+/// its real text with secrets replaced, so that part is real text too).
+/// Empty when there is none.
+fn search_key(line: &str) -> &str {
+    let t = line.trim();
+    if !t.contains(REDACTION_PREFIX) {
+        return t;
+    }
+    placeholder_regex()
+        .and_then(|re| re.split(t).max_by_key(|part| part.len()))
+        .unwrap_or("")
+}
+
+/// What a window ([`Patching::window`]) must hold for `hunk`: the texts every
+/// line its anchor and its most telling old line could match up to
+/// [`Level::Trim`] holds, and how many lines its old lines span (the margin
+/// kept around them). `None` when a hunk cannot be placed from a window: a
+/// pure insertion at the end, or old lines that are all blank.
+pub(crate) fn hunk_keys(hunk: &Hunk) -> Option<(Vec<&str>, usize)> {
+    let old: Vec<&str> = hunk
+        .lines
+        .iter()
+        .filter_map(|l| match l {
+            HunkLine::Context(s) | HunkLine::Remove(s) => Some(s.as_str()),
+            HunkLine::Add(_) => None,
+        })
+        .collect();
+    let mut needles = Vec::new();
+    if let Some(anchor) = &hunk.anchor {
+        needles.push(Some(search_key(anchor)).filter(|k| !k.is_empty())?);
+    } else if old.is_empty() {
+        return None;
+    }
+    if !old.is_empty() {
+        let key = old
+            .iter()
+            .map(|l| search_key(l))
+            .max_by_key(|k| k.len())
+            .filter(|k| !k.is_empty())?;
+        needles.push(key);
+    }
+    Some((needles, old.len()))
 }
 
 /// Applies hunks, in order, to `text` (a file named `path` in messages).

@@ -28,7 +28,7 @@ pub use diff::minimal_edits;
 pub use error::AssistError;
 pub use explain::clean_explanation;
 pub use patch::{APPLY_PATCH_GRAMMAR, FileOp, Hunk, HunkLine, Patch, PatchError, parse_patch};
-pub use plan::{FileChange, FileChangeKind, FileSource, plan_edits};
+pub use plan::{FileChange, FileChangeKind, FileSource, Windowing, plan_edits, plan_edits_with};
 pub use privacy::{Exclusions, REDACTION_PREFIX, redact};
 pub use prompt::{
     AgentsFile, ContextRequest, DiagnosticInfo, Prompt, RelatedInfo, build_prompt, instructions,

@@ -14,19 +14,26 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 
-use crate::assist::apply::Patching;
+use ropey::Rope;
+
+use crate::assist::apply::{Patching, hunk_keys};
 use crate::assist::diff::minimal_edits;
 use crate::assist::error::{AssistError, refused};
-use crate::assist::patch::{FileOp, Patch};
+use crate::assist::patch::{FileOp, Hunk, Patch};
 use crate::assist::privacy::{REDACTION_PREFIX, looks_binary};
 use crate::assist::prompt::relative_path;
-use crate::text::TextEdit;
+use crate::text::{self, TextEdit};
 
 /// Where the text of files other than the primary one comes from: open
 /// document snapshots first, then disk.
 pub trait FileSource {
     /// The current text of the file at this absolute path, if it exists.
     fn read(&self, path: &Path) -> Option<String>;
+
+    /// The same as a rope (an open document's is shared, not copied).
+    fn read_rope(&self, path: &Path) -> Option<Rope> {
+        self.read(path).map(|text| Rope::from_str(&text))
+    }
 }
 
 impl FileSource for HashMap<PathBuf, String> {
@@ -160,6 +167,133 @@ fn resolve(
     Ok(joined)
 }
 
+/// Files smaller than this are patched whole: a window would save nothing.
+const WINDOW_MIN_BYTES: usize = 64 * 1024;
+/// Lines kept around what a window must hold, besides the hunks' own length.
+const WINDOW_MARGIN_LINES: usize = 8;
+
+/// Whether hunks are applied on a window of a file around where they can
+/// match, or on the whole file (see [`plan_edits_with`]).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Windowing {
+    /// A window for files of 64 KiB and more (what [`plan_edits`] does).
+    Auto,
+    /// Always the whole file (the reference the window must agree with).
+    Never,
+    /// A window whenever one can be found, whatever the file's size.
+    Always,
+}
+
+/// One file being updated: its text, and the patch so far on a window of it
+/// or on all of it.
+struct Updating<'p> {
+    text: Rope,
+    /// Byte offset of the window in `text` (0 for the whole text).
+    offset: usize,
+    patching: Patching,
+    windowed: bool,
+    /// Each `Update` section applied so far (a windowed file is patched
+    /// whole again from its sections when the window cannot decide).
+    sections: Vec<(&'p [Hunk], &'p str)>,
+}
+
+impl<'p> Updating<'p> {
+    fn whole(text: Rope) -> Self {
+        let patching = Patching::with_redactions(text.to_string());
+        Self {
+            text,
+            offset: 0,
+            patching,
+            windowed: false,
+            sections: Vec::new(),
+        }
+    }
+
+    /// A window of `text` holding every line `hunks` could match up to the
+    /// exact-but-whitespace passes, a margin from its edges (see
+    /// [`Patching::window`]). `None` when there is no such window smaller
+    /// than the file, or the file holds a private-key block or placeholder
+    /// text (its redaction is not line by line then), or a NUL byte.
+    fn window(text: &Rope, hunks: &[Hunk]) -> Option<Self> {
+        let mut needles: Vec<&[u8]> = vec![b"\0", b"PRIVATE KEY", REDACTION_PREFIX.as_bytes()];
+        let mut span = 0;
+        if hunks.is_empty() {
+            return None;
+        }
+        for hunk in hunks {
+            let (keys, lines) = hunk_keys(hunk)?;
+            needles.extend(keys.iter().map(|k| k.as_bytes()));
+            span = span.max(lines);
+        }
+        let found = text::first_and_last(text, &needles);
+        if found[..3].iter().any(Option::is_some) {
+            return None;
+        }
+        let mut first = usize::MAX;
+        let mut last = 0;
+        for (at, needle) in found[3..].iter().zip(&needles[3..]) {
+            // A key found nowhere: the hunk can only match loosely, or not
+            // at all (and then the whole file says why).
+            let (a, b) = (*at)?;
+            first = first.min(a);
+            last = last.max(b + needle.len().saturating_sub(1));
+        }
+        let margin = span + WINDOW_MARGIN_LINES;
+        let start = text::line_start_before(text, first, margin);
+        let end = text::line_end_after(text, last, margin);
+        let len = text.len_bytes();
+        if start == 0 && end == len {
+            return None;
+        }
+        let patching = Patching::window(
+            text.byte_slice(start..end).to_string(),
+            start > 0,
+            end < len,
+        );
+        Some(Self {
+            text: text.clone(),
+            offset: start,
+            patching,
+            windowed: true,
+            sections: Vec::new(),
+        })
+    }
+
+    /// The whole file again, with every section so far applied to it.
+    fn widen(&mut self) -> Result<(), AssistError> {
+        if !self.windowed {
+            return Ok(());
+        }
+        let mut whole = Self::whole(self.text.clone());
+        for (hunks, path) in &self.sections {
+            whole.patching.apply(hunks, path)?;
+        }
+        whole.sections = std::mem::take(&mut self.sections);
+        *self = whole;
+        Ok(())
+    }
+
+    /// Applies one section; on a window, falls back to the whole file when
+    /// the window cannot decide as the whole file would.
+    fn apply(&mut self, hunks: &'p [Hunk], path: &'p str) -> Result<(), AssistError> {
+        if self.windowed {
+            let mut trial = self.patching.clone();
+            match trial.apply(hunks, path) {
+                Ok(()) if !trial.doubtful() => {
+                    self.patching = trial;
+                    self.sections.push((hunks, path));
+                    return Ok(());
+                }
+                _ => self.widen()?,
+            }
+        }
+        self.patching.apply(hunks, path)?;
+        self.sections.push((hunks, path));
+        Ok(())
+    }
+}
+
 /// Turns a patch into file changes. `primary` is the document the prompt was
 /// built from, with exactly the snapshot text sent; other files are read from
 /// `others`. Nothing is returned unless every operation succeeds.
@@ -169,12 +303,34 @@ pub fn plan_edits(
     others: &dyn FileSource,
     workspace_root: Option<&Path>,
 ) -> Result<Vec<FileChange>, AssistError> {
+    let (path, text) = primary;
+    plan_edits_with(
+        patch,
+        (path, &Rope::from_str(text)),
+        others,
+        workspace_root,
+        Windowing::Auto,
+    )
+}
+
+/// [`plan_edits`] on the snapshot's rope: a large file's hunks are applied
+/// on a window of it around where they can match (found by one search over
+/// the rope for their lines), and the minimal edits computed there, so the
+/// work follows the patch rather than the file; the result is the same as
+/// on the whole file (`windowing` chooses, for tests).
+pub fn plan_edits_with(
+    patch: &Patch,
+    primary: (&Path, &Rope),
+    others: &dyn FileSource,
+    workspace_root: Option<&Path>,
+    windowing: Windowing,
+) -> Result<Vec<FileChange>, AssistError> {
     let (primary_path, primary_text) = primary;
     let primary_rel = relative_path(workspace_root, primary_path);
     let primary_norm = normalise(primary_path);
     // Original and patched text per path, in first-seen order.
     let mut order: Vec<PathBuf> = Vec::new();
-    let mut updates: HashMap<PathBuf, Patching> = HashMap::new();
+    let mut updates: HashMap<PathBuf, Updating<'_>> = HashMap::new();
     let mut creates: HashMap<PathBuf, String> = HashMap::new();
     for op in patch.ops.iter() {
         if let (FileOp::Add { path: raw, .. }, None) = (op, workspace_root) {
@@ -192,31 +348,42 @@ pub fn plan_edits(
                 if creates.contains_key(&path) {
                     return Err(AssistError::ConflictingOperations { path: raw.clone() });
                 }
-                let patching = match updates.get_mut(&path) {
-                    Some(patching) => {
-                        if looks_binary(&patching.text()) {
+                let updating = match updates.get_mut(&path) {
+                    Some(updating) => {
+                        // Later sections of a file are applied to all of it.
+                        updating.widen()?;
+                        if looks_binary(&updating.patching.text()) {
                             return Err(AssistError::EditsBinary { path: raw.clone() });
                         }
-                        patching
+                        updating
                     }
                     None => {
                         let current = if is_primary {
-                            primary_text.to_owned()
+                            primary_text.clone()
                         } else {
                             others
-                                .read(&path)
+                                .read_rope(&path)
                                 .ok_or_else(|| AssistError::FileNotFound { path: raw.clone() })?
                         };
-                        if looks_binary(&current) {
-                            return Err(AssistError::EditsBinary { path: raw.clone() });
-                        }
+                        let window = match windowing {
+                            Windowing::Never => None,
+                            Windowing::Auto if current.len_bytes() < WINDOW_MIN_BYTES => None,
+                            _ => Updating::window(&current, hunks),
+                        };
+                        let updating = match window {
+                            Some(window) => window,
+                            None => {
+                                if text::has_nul(&current) {
+                                    return Err(AssistError::EditsBinary { path: raw.clone() });
+                                }
+                                Updating::whole(current)
+                            }
+                        };
                         order.push(path.clone());
-                        updates
-                            .entry(path)
-                            .or_insert(Patching::with_redactions(current))
+                        updates.entry(path).or_insert(updating)
                     }
                 };
-                patching.apply(hunks, raw)?;
+                updating.apply(hunks, raw)?;
             }
             FileOp::Add {
                 path: raw,
@@ -226,7 +393,7 @@ pub fn plan_edits(
                 if creates.contains_key(&path) || updates.contains_key(&path) {
                     return Err(AssistError::ConflictingOperations { path: raw.clone() });
                 }
-                if is_primary || path.exists() || others.read(&path).is_some() {
+                if is_primary || path.exists() || others.read_rope(&path).is_some() {
                     return Err(AssistError::AlreadyExists { path: raw.clone() });
                 }
                 if content.contains(REDACTION_PREFIX) {
@@ -242,11 +409,18 @@ pub fn plan_edits(
     }
     let mut changes = Vec::new();
     for path in order {
-        if let Some(patching) = updates.remove(&path) {
+        if let Some(updating) = updates.remove(&path) {
+            let patching = &updating.patching;
             let patched = patching.finish(&relative_path(workspace_root, &path))?;
-            let edits = minimal_edits(patching.original(), &patched);
+            let shift = |r: Range<usize>| r.start + updating.offset..r.end + updating.offset;
+            let mut edits = minimal_edits(patching.original(), &patched);
+            for edit in &mut edits {
+                edit.range = shift(edit.range.clone());
+            }
             if !edits.is_empty() {
-                let guards = guards(&edits, &patching.changed_spans());
+                let spans: Vec<Range<usize>> =
+                    patching.changed_spans().into_iter().map(shift).collect();
+                let guards = guards(&edits, &spans);
                 changes.push(FileChange {
                     path,
                     kind: FileChangeKind::Update { edits },

@@ -383,7 +383,7 @@ pub fn build_prompt(req: &ContextRequest<'_>) -> Result<Prompt, AssistError> {
             limit: settings.max_file_bytes,
         });
     }
-    if text.chunks().any(looks_binary) {
+    if crate::text::has_nul(text) {
         return Err(AssistError::Binary { path: rel_path });
     }
 
@@ -452,14 +452,17 @@ pub fn build_prompt(req: &ContextRequest<'_>) -> Result<Prompt, AssistError> {
     let mut up_open = first > floor;
     let mut down_open = last + 1 < total_lines;
     let mut go_up = true;
+    // Lines walked in order (no lookup from the root per line): above
+    // yields `first - 1` downwards, below `last + 1` onwards; a direction
+    // closes at the first line that does not fit, so none is skipped.
+    let mut above = text.lines_at(first);
+    let mut below = text.lines_at(last + 1);
     while up_open || down_open {
-        let candidate = if (go_up && up_open) || !down_open {
-            first - 1
-        } else {
-            last + 1
-        };
-        let cost = count_line(&line_str(text.line(candidate)))?;
-        let upward = candidate < first;
+        let upward = (go_up && up_open) || !down_open;
+        let candidate = if upward { first - 1 } else { last + 1 };
+        let line = if upward { above.prev() } else { below.next() };
+        let line = line.unwrap_or_else(|| text.line(candidate));
+        let cost = count_line(&line_str(line))?;
         if cost <= room {
             room -= cost;
             if upward {

@@ -42,11 +42,15 @@ struct Sources<'a> {
 
 impl FileSource for Sources<'_> {
     fn read(&self, path: &Path) -> Option<String> {
+        self.read_rope(path).map(|rope| rope.to_string())
+    }
+
+    fn read_rope(&self, path: &Path) -> Option<Rope> {
         let key = DocumentKey::file(path);
         let (text, read) = match self.state.open_snapshot(&key) {
-            Some(open) => (open.snapshot.rope.to_string(), Read::Open(open)),
+            Some(open) => (open.snapshot.rope.clone(), Read::Open(open)),
             None => match self.policy.read(path, self.cap) {
-                Ok(read) if !read.truncated => (read.text.clone(), Read::Disk(read.text)),
+                Ok(read) if !read.truncated => (Rope::from_str(&read.text), Read::Disk(read.text)),
                 Ok(_) => return None,
                 Err(refusal) => {
                     tracing::debug!(%refusal, "patch planner read refused");
@@ -70,7 +74,6 @@ pub(crate) fn edit_from_reply(
     reply: &str,
 ) -> Result<WorkspaceEdit, ActionError> {
     let patch = assist::parse_patch(reply)?;
-    let text = prepared.target.open.snapshot.rope.to_string();
     let sources = Sources {
         state,
         policy: &prepared.policy,
@@ -78,11 +81,12 @@ pub(crate) fn edit_from_reply(
         read: Mutex::new(HashMap::new()),
         refused: Mutex::new(Vec::new()),
     };
-    let planned = assist::plan_edits(
+    let planned = assist::plan_edits_with(
         &patch,
-        (&prepared.path, &text),
+        (&prepared.path, &prepared.target.open.snapshot.rope),
         &sources,
         prepared.root.as_deref(),
+        assist::Windowing::Auto,
     );
     let changes = match planned {
         Ok(changes) => changes,
