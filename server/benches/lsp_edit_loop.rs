@@ -152,6 +152,7 @@ async fn run(lines: usize) {
     let mut shares = Vec::new();
     let mut extends = true;
     let mut appended = 0;
+    let mut whole_prefix = true;
     let mut requests_per_action = 0;
     for _ in 0..=SAMPLES {
         let before = fake.requests().len();
@@ -169,7 +170,10 @@ async fn run(lines: usize) {
         overheads.push(total.saturating_sub(model));
         let (a, b) = (&ours[0].body, &ours[ours.len() - 1].body);
         let (pa, pb) = (prompt_text(a), prompt_text(b));
-        shares.push(common_prefix(&pa, &pb) as f64 / pb.len() as f64);
+        let common = common_prefix(&pa, &pb);
+        shares.push(common as f64 / pb.len() as f64);
+        // All of the previous request but the `]` closing its input array.
+        whole_prefix &= common + 1 >= pa.len();
         let (ia, ib) = (
             a["input"].as_array().unwrap(),
             b["input"].as_array().unwrap(),
@@ -188,7 +192,7 @@ async fn run(lines: usize) {
     overheads.sort();
     let share = shares.iter().sum::<f64>() / shares.len() as f64;
     println!(
-        "  {lines}-line file: {requests_per_action} requests per action; tokens per action (codex/status): input {}, cached {}, output {}; server overhead per action: first {:.2} ms (loads the tokenizer), then p50 {:.2} ms, p99 {:.2} ms over {} actions; follow-up request: {:.1}% byte-identical prefix of the one before, input extends it item for item: {extends} ({appended} items appended: the replayed call and its output)",
+        "  {lines}-line file: {requests_per_action} requests per action; tokens per action (codex/status): input {}, cached {}, output {}; server overhead per action: first {:.2} ms (loads the tokenizer), then p50 {:.2} ms, p99 {:.2} ms over {} actions; follow-up request: {:.1}% byte-identical prefix of the one before (the whole previous request but the `]` closing its input: {whole_prefix}), input extends it item for item: {extends} ({appended} items appended: the replayed call and its output)",
         usage["inputTokens"],
         usage["cachedTokens"],
         usage["outputTokens"],

@@ -99,11 +99,7 @@ impl Conversations {
     /// Keeps `saved` as the document's conversation, replacing the last
     /// one; one too large to resend is not kept (and the last one goes).
     pub(crate) fn save(&self, document: DocumentKey, saved: Saved) {
-        let bytes: usize = saved
-            .input
-            .iter()
-            .map(|item| serde_json::to_string(item).map_or(0, |s| s.len()))
-            .sum();
+        let bytes: usize = saved.input.iter().map(InputItem::approx_len).sum();
         let Ok(mut map) = self.map.lock() else { return };
         if bytes > MAX_CONVERSATION_BYTES {
             tracing::debug!(bytes, "the conversation is too large to keep for a refine");

@@ -123,7 +123,10 @@ async fn auto_reviews_a_multi_file_edit_on_the_command_path() {
     assert_eq!(annotation["label"], "Codex: Simplify");
     let description = annotation["description"].as_str().unwrap();
     // Model, then cost and tokens as the progress end shows them.
-    assert!(description.starts_with("gpt-5.3-codex · $"), "{description}");
+    assert!(
+        description.starts_with("gpt-5.3-codex · $"),
+        "{description}"
+    );
     assert!(description.contains("input tokens cached"), "{description}");
     assert!(
         description.ends_with(" · 2 files, 2 changed lines"),

@@ -356,10 +356,12 @@ impl<'a> Conversation<'a> {
         }
     }
 
-    fn done(&self, edit: WorkspaceEdit, pending: Vec<ToolCall>) -> Outcome {
+    /// The edit, and the conversation handed over for a refine (it ends
+    /// here).
+    fn done(&mut self, edit: WorkspaceEdit, pending: Vec<ToolCall>) -> Outcome {
         let history = History {
             mode: self.mode,
-            input: self.input.clone(),
+            input: std::mem::take(&mut self.input),
             pending,
         };
         Outcome::Edit(edit, self.usage.clone().unwrap_or_default(), history)

@@ -111,6 +111,36 @@ pub enum InputItem {
 }
 
 impl InputItem {
+    /// About how many bytes the item takes in a request: its text and keys,
+    /// without JSON quoting and escaping. Cheap (no serialisation), for
+    /// bounding what is kept to resend.
+    pub fn approx_len(&self) -> usize {
+        fn value_len(value: &serde_json::Value) -> usize {
+            match value {
+                serde_json::Value::String(s) => s.len(),
+                serde_json::Value::Array(items) => items.iter().map(value_len).sum(),
+                serde_json::Value::Object(map) => {
+                    map.iter().map(|(k, v)| k.len() + value_len(v)).sum()
+                }
+                _ => 8,
+            }
+        }
+        match self {
+            Self::Message { content, .. } => content
+                .iter()
+                .map(|part| match part {
+                    ContentPart::InputText { text } | ContentPart::OutputText { text } => {
+                        text.len()
+                    }
+                })
+                .sum(),
+            Self::FunctionCallOutput { output, .. }
+            | Self::CustomToolCallOutput { output, .. }
+            | Self::ApplyPatchCallOutput { output, .. } => output.len(),
+            Self::Replayed(value) => value_len(value),
+        }
+    }
+
     /// A user message with one text part.
     pub fn user_text(text: impl Into<String>) -> Self {
         Self::Message {
