@@ -53,24 +53,23 @@ return {
       workspaceEdit = { documentChanges = true, changeAnnotationSupport = { groupsOnLabel = false } },
     },
   } or nil,
-  handlers = vim.fn.has('nvim-0.12') == 0 and {
-    ['workspace/applyEdit'] = function(err, params, ctx)
-      return require('codex')._apply_edit(err, params, ctx)
+  handlers = {
+    -- codex/status: what the last action cost and the session total, for
+    -- :CodexUsage and :checkhealth codex.
+    ['codex/status'] = function(_, params, ctx)
+      require('codex')._status(params, ctx)
     end,
-  } or nil,
+    -- Review before apply on 0.11 (above); nil leaves Neovim's own.
+    ['workspace/applyEdit'] = vim.fn.has('nvim-0.12') == 0 and function(err, params, ctx)
+      return require('codex')._apply_edit(err, params, ctx)
+    end or nil,
+  },
   -- Client-side command, checked by Client:exec_cmd before it sends
   -- workspace/executeCommand: adds the rewrite instruction (asked with
   -- vim.ui.input) and reports the server's answer. `require` stays lazy.
   commands = {
     ['codex.runAction'] = function(command, ctx)
       require('codex')._run_action_command(command, ctx)
-    end,
-  },
-  -- codex/status: what the last action cost and the session total, for
-  -- :CodexUsage and :checkhealth codex.
-  handlers = {
-    ['codex/status'] = function(_, params, ctx)
-      require('codex')._status(params, ctx)
     end,
   },
 }
