@@ -227,10 +227,13 @@ const suites = {
       // The fake server redacts the value; the harness removed every *API_KEY* variable, so this key came from secret storage.
       assert.ok(req.headers && req.headers.authorization, 'the request carried an Authorization header (the key set with Codex: Set API Key)');
     }],
-    ['the status bar model shows the last call\'s token usage', async () => {
+    ['the status bar model shows the last call\'s cost and token usage', async () => {
       await waitFor('usage', () => api.status.lastUsage);
       assert.equal(api.status.running.size, 0);
-      assert.match(api.status.view().text, /in \S+ \(cached \S+\) · out \S+/);
+      const view = api.status.view();
+      // The default model has a price: the text shows money, the tooltip the tokens.
+      assert.match(view.text, /Codex \$\d+\.\d+/, `text: ${view.text}`);
+      assert.match(view.tooltip, /input \d+ tokens, cached \d+, output \d+/, `tooltip: ${view.tooltip}`);
     }],
     ['after a failed call the status bar shows the failure, without an earlier call\'s token usage', async () => {
       await waitFor('usage of an earlier call', () => api.status.lastUsage);
@@ -243,7 +246,7 @@ const suites = {
         return api.status.running.size === 0 && /HTTP 500/.test(v.tooltip) ? v : false;
       }, 30000);
       assert.doesNotMatch(view.tooltip, /tokens/, `tooltip: ${view.tooltip}`);
-      assert.doesNotMatch(view.text, /in \S+ \(cached/, `text: ${view.text}`);
+      assert.doesNotMatch(view.text, /in \S+ \(cached|Codex \$\d/, `text: ${view.text}`);
       assert.equal(doc.getText(), before, 'document unchanged');
     }],
     ['the status bar shows a running call, and clicking it (codex.cancel) cancels it', async () => {
