@@ -137,11 +137,6 @@ impl Conversations {
         map.get(document).cloned()
     }
 
-    /// The action the document's conversation began with, if it has one.
-    pub(crate) fn action_of(&self, document: &DocumentKey) -> Option<ActionKind> {
-        self.map.lock().ok()?.peek(document).map(|s| s.action)
-    }
-
     /// Drops the document's conversation (it was closed or reopened).
     pub(crate) fn drop_document(&self, document: &DocumentKey) {
         if let Ok(mut map) = self.map.lock() {

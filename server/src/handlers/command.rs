@@ -16,7 +16,6 @@ use tower_lsp_server::ls_types::{
 use super::edit::ProducedEdit;
 use super::explain::{self, ExplainMode};
 use super::{confirm, edit, refine};
-use crate::assist::ActionKind;
 use crate::conversations::Delivery;
 use crate::failure::ActionError;
 use crate::lsp::ext::{
@@ -76,41 +75,37 @@ pub(crate) async fn execute(state: &State, params: ExecuteCommandParams) -> Resu
 const NO_APPLY_EDIT: &str = "Codex: this editor does not support workspace/applyEdit, so codex.runAction cannot apply an edit; nothing was sent to the model.";
 
 async fn run_action(state: &State, args: RunActionArgs) -> Result<RunActionResult> {
-    // Refused before the model call the user would pay for in vain.
-    if !state.features().apply_edit {
-        state
-            .client
-            .show_message(MessageType::WARNING, NO_APPLY_EDIT)
-            .await;
-        return Ok(RunActionResult {
-            applied: false,
-            message: Some(NO_APPLY_EDIT.to_owned()),
-        });
+    if let Some(refused) = refuse_without_apply_edit(state).await {
+        return Ok(refused);
     }
     let result = edit::run_reporting(state, &args).await;
-    deliver(state, &args.text_document.uri, args.action, result).await
+    deliver(state, &args.text_document.uri, result).await
 }
 
 /// `codex.refine`: continues the document's last edit conversation and
 /// applies the new edit like `codex.runAction`.
 async fn refine(state: &State, args: RefineArgs) -> Result<RunActionResult> {
-    if !state.features().apply_edit {
-        state
-            .client
-            .show_message(MessageType::WARNING, NO_APPLY_EDIT)
-            .await;
-        return Ok(RunActionResult {
-            applied: false,
-            message: Some(NO_APPLY_EDIT.to_owned()),
-        });
+    if let Some(refused) = refuse_without_apply_edit(state).await {
+        return Ok(refused);
     }
-    let key = from_proto::document_key(&args.text_document.uri);
-    let action = state
-        .conversations()
-        .action_of(&key)
-        .unwrap_or(ActionKind::Rewrite);
     let result = refine::run(state, &args).await;
-    deliver(state, &args.text_document.uri, action, result).await
+    deliver(state, &args.text_document.uri, result).await
+}
+
+/// Refuses an edit command before the model call the user would pay for in
+/// vain, for a client that cannot apply edits (said once per call).
+async fn refuse_without_apply_edit(state: &State) -> Option<RunActionResult> {
+    if state.features().apply_edit {
+        return None;
+    }
+    state
+        .client
+        .show_message(MessageType::WARNING, NO_APPLY_EDIT)
+        .await;
+    Some(RunActionResult {
+        applied: false,
+        message: Some(NO_APPLY_EDIT.to_owned()),
+    })
 }
 
 /// Applies an action's edit with `workspace/applyEdit` (or shows why there
@@ -119,7 +114,6 @@ async fn refine(state: &State, args: RefineArgs) -> Result<RunActionResult> {
 async fn deliver(
     state: &State,
     uri: &Uri,
-    action: ActionKind,
     result: std::result::Result<ProducedEdit, ActionError>,
 ) -> Result<RunActionResult> {
     let not_applied = |message| RunActionResult {
@@ -133,7 +127,7 @@ async fn deliver(
         Err(e) => return Ok(not_applied(show_failure(state, &e).await)),
     };
     // Review before apply (`confirmEdits`): annotated for review, or not.
-    let delivery = confirm::delivery(&state.features(), &state.settings(), action, produced);
+    let delivery = confirm::delivery(&state.features(), &state.settings(), produced);
     let reviewed = matches!(delivery, confirm::Delivery::Review(_));
     let unreviewable = matches!(delivery, confirm::Delivery::Unreviewable(_));
     let response = state.client.apply_edit(delivery.into_edit()).await;

@@ -27,7 +27,6 @@ use tower_lsp_server::ls_types::{
 };
 
 use super::edit::ProducedEdit;
-use crate::assist::ActionKind;
 use crate::config::{ConfirmEdits, Settings};
 use crate::lsp::to_proto;
 use crate::state::{ClientFeatures, State};
@@ -212,7 +211,6 @@ impl Delivery {
 pub(crate) fn delivery(
     features: &ClientFeatures,
     settings: &Settings,
-    action: ActionKind,
     produced: ProducedEdit,
 ) -> Delivery {
     let size = EditSize::of(&produced.edit);
@@ -223,7 +221,7 @@ pub(crate) fn delivery(
         return Delivery::Unreviewable(produced.edit);
     }
     let annotation = ChangeAnnotation {
-        label: action.title().trim_end_matches('…').to_owned(),
+        label: produced.action.title().trim_end_matches('…').to_owned(),
         needs_confirmation: Some(true),
         description: Some(description(&produced, size)),
     };

@@ -28,6 +28,8 @@ use crate::state::{KnownClient, OpenSnapshot, State};
 #[derive(Debug, Clone)]
 pub(crate) struct ProducedEdit {
     pub(crate) edit: WorkspaceEdit,
+    /// The action that made it (a refine: the action it continues).
+    pub(crate) action: ActionKind,
     /// The model that made it.
     pub(crate) model: String,
     /// What all its requests used together.
@@ -99,6 +101,7 @@ pub(crate) async fn run_reporting(
                 save(state, &prepared, range, history);
                 return Ok(ProducedEdit {
                     edit,
+                    action,
                     model: prepared.settings.model.trim().to_owned(),
                     usage,
                 });

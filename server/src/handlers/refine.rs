@@ -23,8 +23,7 @@ const CONTEXT_LINES: usize = 5;
 /// At most this many lines of the current text go into the follow-up.
 const MAX_LINES: usize = 400;
 
-/// Refines the document's last edit; returns the edit, not yet applied, and
-/// the action it refines (its title labels a review).
+/// Refines the document's last edit; returns the edit, not yet applied.
 pub(crate) async fn run(state: &State, args: &RefineArgs) -> Result<ProducedEdit, ActionError> {
     let instruction = args.instruction.trim();
     if instruction.is_empty() {
@@ -69,6 +68,7 @@ pub(crate) async fn run(state: &State, args: &RefineArgs) -> Result<ProducedEdit
             edit::save(state, &prepared, saved.range, history);
             Ok(ProducedEdit {
                 edit,
+                action: saved.action,
                 model: prepared.settings.model.trim().to_owned(),
                 usage,
             })
